@@ -1,0 +1,36 @@
+# Houseful: `make run` and `make test` each set up everything they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test stop services browser bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+services: $(STAMP)
+	$(PY) scripts/services.py up
+
+# Serve the demo at http://127.0.0.1:8080 (creates the database, migrates, loads demo data, ensures an admin).
+run: services
+	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} $(PY) run.py serve --demo
+
+# Debian's Chromium for the browser tests (test tools cannot download their own browser here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: services browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+stop:
+	$(PY) scripts/services.py down
+
+bench: services
+	$(PY) -m bench.run
+
+clean: stop
+	rm -rf $(VENV) .data

@@ -1,0 +1,8 @@
+#!/usr/bin/env python3
+"""Houseful's one entry point: python run.py serve|migrate|create-admin|demo-data [--config FILE]."""
+import sys
+
+from server.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Houseful: real-time seat selection for cinemas."""

@@ -1,0 +1,1 @@
+"""HTTP handlers: parse, call the domain, answer JSON."""

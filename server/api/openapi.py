@@ -1,0 +1,94 @@
+"""The OpenAPI 3.1 document, built from the `endpoint` declarations of the routes."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from server.api.http import EndpointSpec, endpoint, json_response
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string"},
+            },
+        }
+    },
+}
+_REASONS = {400: "Bad input", 401: "Not logged in", 403: "Not allowed", 404: "Not found",
+            409: "Conflict", 413: "Body too large", 429: "Too many requests", 503: "Unavailable"}
+_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+def _operation(spec: EndpointSpec, path_params: list[str]) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": spec.summary, "tags": [spec.tag]}
+    if spec.description:
+        op["description"] = spec.description
+    params = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in path_params]
+    for name, schema in (spec.query or {}).get("properties", {}).items():
+        required = name in (spec.query or {}).get("required", [])
+        params.append({"name": name, "in": "query", "required": required, "schema": schema})
+    if params:
+        op["parameters"] = params
+    if spec.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.body}}}
+    ok: dict[str, Any] = {"description": "OK"}
+    if spec.response is not None:
+        ok["content"] = {"application/json": {"schema": spec.response}}
+    responses: dict[str, Any] = {str(spec.status): ok}
+    codes = set(spec.errors)
+    if spec.body is not None or spec.query is not None or path_params:
+        codes.add(400)
+    if path_params:
+        codes.add(404)
+    if spec.role:
+        codes |= {401, 403}
+        op["security"] = [{"bearer": []}, {"cookie": []}]
+    for code in sorted(codes):
+        responses[str(code)] = {
+            "description": _REASONS.get(code, "Error"),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    op["responses"] = responses
+    return op
+
+
+def build_document(app: web.Application) -> dict[str, Any]:
+    """Every /api route that declares an `endpoint` spec, as an OpenAPI 3.1 document."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes():
+        spec = getattr(route.handler, "spec", None)
+        info = route.resource.get_info() if route.resource else {}
+        raw = info.get("formatter") or info.get("path")
+        if spec is None or raw is None or route.method == "HEAD":
+            continue
+        path_params = _PARAM.findall(raw)
+        path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", raw)
+        paths.setdefault(path, {})[route.method.lower()] = _operation(spec, path_params)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Houseful API", "version": "1.0.0",
+                 "description": "Real-time seat selection for cinemas. Errors are {error: {code, message, field?}}."},
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": {"Error": ERROR_SCHEMA},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "houseful_access"},
+            },
+        },
+    }
+
+
+@endpoint("This OpenAPI document", tag="meta", response={"type": "object"})
+async def openapi_document(request: web.Request) -> web.Response:
+    """GET /api/openapi.json."""
+    return json_response(build_document(request.app))

@@ -1,0 +1,38 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from server import keys
+from server.config import ROOT, Settings, jwt_secret
+from server.db import pool_context
+from server.middleware import errors_middleware, identity_middleware, security_headers
+from server.queries import load_queries
+from server.redis_store import redis_context
+from server.routes import setup_routes
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the app: settings, resources in dependency order, middlewares and routes."""
+    app = web.Application(
+        middlewares=[errors_middleware, identity_middleware],
+        client_max_size=settings.server.max_body_bytes,
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.JWT_SECRET] = jwt_secret(settings)
+    app[keys.QUERIES] = load_queries(ROOT / "sql" / "queries")
+    # Resources, each one cleanup context, in dependency order.
+    app.cleanup_ctx.extend([pool_context, redis_context])
+    _extend(app)
+    app.on_response_prepare.append(security_headers)
+    setup_routes(app)
+    return app
+
+
+def _extend(app: web.Application) -> None:
+    """Feature resources (live rooms, checkout, pages) register their cleanup contexts here."""
+    # --- feature resources ---

@@ -1,0 +1,125 @@
+"""run.py's commands: serve, migrate, create-admin, demo-data."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+
+from server.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("houseful")
+
+
+async def prepare(settings: Settings, demo: bool) -> None:
+    """Create the database if needed, migrate, make sure an admin exists, load demo data if empty."""
+    from server import db
+    from server.domain import accounts
+
+    if await db.ensure_database(settings.database.url):
+        log.info("created database %s", db.database_name(settings.database.url))
+    await db.migrate(settings.database.url)
+    pool = await db.create_pool(settings)
+    try:
+        await accounts.ensure_first_admin(pool, settings)
+        if demo:
+            from server import demo as demo_data
+
+            if await demo_data.load_if_empty(pool):
+                log.info("loaded demo data")
+    finally:
+        await pool.close()
+
+
+async def _serve(settings: Settings, demo: bool) -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    await prepare(settings, demo)
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port, reuse_port=True)
+    await site.start()
+    log.info("serving on http://%s:%s", settings.server.host, settings.server.port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def _run(coro: object) -> None:
+    import uvloop
+
+    try:
+        uvloop.run(coro)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        pass
+
+
+async def _create_admin(settings: Settings, email: str, name: str, password: str) -> None:
+    from server import db
+    from server.domain import accounts
+
+    await db.ensure_database(settings.database.url)
+    await db.migrate(settings.database.url)
+    pool = await db.create_pool(settings)
+    try:
+        await accounts.create_admin(pool, settings, email=email, name=name, password=password)
+    finally:
+        await pool.close()
+
+
+async def _demo(settings: Settings) -> None:
+    from server import db, demo
+
+    await db.ensure_database(settings.database.url)
+    await db.migrate(settings.database.url)
+    pool = await db.create_pool(settings)
+    try:
+        loaded = await demo.load_if_empty(pool)
+        print("demo data loaded" if loaded else "database already has a catalog; nothing loaded")
+    finally:
+        await pool.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: python run.py COMMAND [--config config.yaml]."""
+    parser = argparse.ArgumentParser(prog="run.py", description="Houseful seat-selection server")
+    parser.add_argument("--config", default=None, help="path to config.yaml (default: the repo's)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate and serve HTTP and WebSocket")
+    serve.add_argument("--demo", action="store_true", help="load demo data when the catalog is empty")
+    serve.add_argument("--port", type=int, default=None, help="override server.port")
+    sub.add_parser("migrate", help="create the database if needed and apply migrations")
+    admin = sub.add_parser("create-admin", help="create an admin (or promote an existing user)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Administrator")
+    sub.add_parser("demo-data", help="load the demo catalog into an empty database")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.server.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        if args.port is not None:
+            settings = settings.replace(server={"port": args.port})
+        _run(_serve(settings, args.demo))
+    elif args.command == "migrate":
+        from server import db
+
+        async def migrate() -> None:
+            await db.ensure_database(settings.database.url)
+            print("applied:", ", ".join(await db.migrate(settings.database.url)) or "nothing (up to date)")
+
+        _run(migrate())
+    elif args.command == "create-admin":
+        password = os.environ.get("HOUSEFUL_ADMIN_PASSWORD") or getpass.getpass("password: ")
+        _run(_create_admin(settings, args.email, args.name, password))
+    elif args.command == "demo-data":
+        _run(_demo(settings))
+    return 0

@@ -1,0 +1,258 @@
+"""Settings: a frozen, typed object built once from config.yaml plus HOUSEFUL_* environment overrides."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or has a bad value; the message names the setting."""
+
+
+def _range(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    return {"metadata": {"lo": lo, "hi": hi}}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = field(default=8080, **_range(0, 65535))
+    # Origins allowed for WebSocket upgrades and cookie-authenticated writes; empty = same host only.
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = field(default=1_048_576, **_range(1024, 64 * 1_048_576))
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "postgresql://postgres@127.0.0.1:5432/houseful"
+    pool_min: int = field(default=2, **_range(1, 100))
+    pool_max: int = field(default=10, **_range(1, 500))
+    command_timeout: float = field(default=10.0, **_range(0.1, 600))
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = "redis://127.0.0.1:6379/0"
+    # Every key and channel starts with this, so several deployments or test runs share one Redis safely.
+    key_prefix: str = "houseful:"
+    max_connections: int = field(default=64, **_range(2, 10_000))
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    # Empty: taken from HOUSEFUL_AUTH_JWT_SECRET or generated once into .data/jwt_secret.
+    jwt_secret: str = ""
+    access_token_seconds: int = field(default=900, **_range(10, 86_400))
+    refresh_token_seconds: int = field(default=1_209_600, **_range(60, 31_536_000))
+    login_max_failures: int = field(default=10, **_range(1, 10_000))
+    login_window_seconds: int = field(default=60, **_range(1, 86_400))
+    cookie_secure: bool = False
+    # argon2 cost; tests lower it so hashing does not dominate their run time.
+    argon2_memory_kib: int = field(default=65_536, **_range(8, 4_194_304))
+    argon2_rounds: int = field(default=3, **_range(1, 100))
+
+
+@dataclass(frozen=True)
+class HoldSettings:
+    ttl_seconds: int = field(default=480, **_range(1, 86_400))
+    # Cap on a hold's total life, however often it is extended.
+    max_total_seconds: int = field(default=1_200, **_range(1, 86_400))
+    max_seats_per_customer: int = field(default=10, **_range(1, 100))
+    orphan_rule: bool = True
+    # Wheelchair and companion places go on general sale this long before the show starts.
+    accessible_release_minutes: int = field(default=60, **_range(0, 10_080))
+    sweep_interval_ms: int = field(default=250, **_range(10, 60_000))
+
+
+@dataclass(frozen=True)
+class WebSocketSettings:
+    tick_ms: int = field(default=50, **_range(1, 5_000))
+    max_message_bytes: int = field(default=4_096, **_range(256, 1_048_576))
+    commands_per_second: int = field(default=10, **_range(1, 10_000))
+    command_burst: int = field(default=20, **_range(1, 10_000))
+    send_queue_frames: int = field(default=64, **_range(1, 100_000))
+    heartbeat_seconds: float = field(default=20.0, **_range(0.1, 3_600))
+    auth_timeout_seconds: float = field(default=5.0, **_range(0.1, 600))
+    dashboard_tick_ms: int = field(default=300, **_range(10, 60_000))
+
+
+@dataclass(frozen=True)
+class CheckoutSettings:
+    currency: str = "GBP"
+    cancel_cutoff_minutes: int = field(default=120, **_range(0, 100_000))
+    payment_provider: str = "sandbox"
+    # HMAC secret shared with the payment provider for webhooks; empty = derived from the JWT secret.
+    webhook_secret: str = ""
+    reconcile_interval_seconds: int = field(default=30, **_range(1, 86_400))
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    catalog_seconds: int = field(default=60, **_range(0, 86_400))
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    # First admin, created on start when no admin exists (normally set through the environment).
+    email: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    auth: AuthSettings = AuthSettings()
+    holds: HoldSettings = HoldSettings()
+    websocket: WebSocketSettings = WebSocketSettings()
+    checkout: CheckoutSettings = CheckoutSettings()
+    cache: CacheSettings = CacheSettings()
+    admin: AdminSettings = AdminSettings()
+    data_dir: str = ".data"
+
+    def replace(self, **sections: Mapping[str, Any]) -> "Settings":
+        """A copy with some settings changed, e.g. replace(holds={"ttl_seconds": 2})."""
+        changed = {}
+        for name, values in sections.items():
+            current = getattr(self, name)
+            if dataclasses.is_dataclass(current):
+                changed[name] = _build(type(current), {**dataclasses.asdict(current), **values}, name)
+            else:
+                changed[name] = values
+        return dataclasses.replace(self, **changed)
+
+
+def _coerce(value: Any, typ: Any, name: str) -> Any:
+    kind = typ if isinstance(typ, type) else str(typ)
+    try:
+        if kind in (bool, "bool"):
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if kind in (int, "int"):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if kind in (float, "float"):
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind in (str, "str"):
+            if not isinstance(value, (str, int, float)):
+                raise ValueError
+            return str(value)
+        if "tuple" in str(kind):
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, (list, tuple)):
+                raise ValueError
+            return tuple(str(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name}: expected {getattr(kind, '__name__', kind)}, got {value!r}") from None
+    raise ConfigError(f"setting {name}: unsupported type {typ}")
+
+
+def _build(cls: type, values: Mapping[str, Any], section: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown setting {section}.{sorted(unknown)[0]}")
+    out = {}
+    for key, value in values.items():
+        f = known[key]
+        name = f"{section}.{key}"
+        value = _coerce(value, f.type, name)
+        lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+        if lo is not None and value < lo or hi is not None and value > hi:
+            raise ConfigError(f"setting {name}: {value!r} is outside {lo}..{hi}")
+        out[key] = value
+    return cls(**out)
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    sections = {f.name for f in fields(Settings)}
+    for key, value in env.items():
+        if not key.startswith("HOUSEFUL_"):
+            continue
+        rest = key[len("HOUSEFUL_"):].lower()
+        for section in sections:
+            if rest.startswith(section + "_"):
+                out.setdefault(section, {})[rest[len(section) + 1:]] = value
+                break
+    return out
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read config.yaml, apply HOUSEFUL_SECTION_KEY environment overrides, validate and return Settings."""
+    env = os.environ if env is None else env
+    path = Path(path) if path else ROOT / "config.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    for section, values in _env_overrides(env).items():
+        raw.setdefault(section, {}).update(values)
+    kwargs: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name not in raw:
+            continue
+        value = raw.pop(f.name)
+        if f.name == "data_dir":
+            kwargs[f.name] = str(value)
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f"setting {f.name}: expected a section (mapping)")
+        kwargs[f.name] = _build(type(f.default), value, f.name)
+    if raw:
+        raise ConfigError(f"unknown setting section {sorted(raw)[0]}")
+    settings = Settings(**kwargs)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    if settings.database.pool_min > settings.database.pool_max:
+        raise ConfigError("setting database.pool_min: must not exceed database.pool_max")
+    if settings.holds.max_total_seconds < settings.holds.ttl_seconds:
+        raise ConfigError("setting holds.max_total_seconds: must be at least holds.ttl_seconds")
+    if not settings.database.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("setting database.url: must be a postgresql:// URL")
+    if not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("setting redis.url: must be a redis:// URL")
+    if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
+        raise ConfigError("setting checkout.currency: must be a three-letter ISO 4217 code")
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The JWT signing secret: configured, or generated once into the data directory (never committed)."""
+    if settings.auth.jwt_secret:
+        return settings.auth.jwt_secret
+    path = Path(settings.data_dir)
+    if not path.is_absolute():
+        path = ROOT / path
+    path.mkdir(parents=True, exist_ok=True)
+    secret_file = path / "jwt_secret"
+    if not secret_file.exists():
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return secret_file.read_text().strip()

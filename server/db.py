@@ -1,0 +1,116 @@
+"""PostgreSQL: the pool (with orjson codecs), database creation and the migration runner."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import orjson
+
+from server.config import ROOT, Settings
+
+log = logging.getLogger(__name__)
+MIGRATIONS = ROOT / "sql" / "migrations"
+# Any constant works; it only has to be the same in every process that migrates.
+_MIGRATION_LOCK = 7_201_944_113
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typ, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    """A pool whose connections speak json/jsonb through orjson."""
+    return await asyncpg.create_pool(
+        settings.database.url,
+        min_size=settings.database.pool_min,
+        max_size=settings.database.pool_max,
+        command_timeout=settings.database.command_timeout,
+        init=_init_connection,
+    )
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def database_name(url: str) -> str:
+    """The database part of a postgresql:// URL."""
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database named in url if it does not exist; True when it was created."""
+    name = database_name(url)
+    admin = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        # Identifiers cannot be parameters; quote it the way PostgreSQL does.
+        quoted = await admin.fetchval("SELECT quote_ident($1)", name)
+        try:
+            await admin.execute(f"CREATE DATABASE {quoted}")
+        except asyncpg.DuplicateDatabaseError:
+            return False
+        return True
+    finally:
+        await admin.close()
+
+
+async def drop_database(url: str) -> None:
+    """Drop the database named in url (tests only)."""
+    name = database_name(url)
+    admin = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        quoted = await admin.fetchval("SELECT quote_ident($1)", name)
+        await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+def migration_files(folder: Path = MIGRATIONS) -> list[Path]:
+    """Migration files in the order they apply (their names start with a zero-padded number)."""
+    return sorted(folder.glob("[0-9]*.sql"))
+
+
+async def migrate(url: str, folder: Path = MIGRATIONS) -> list[str]:
+    """Apply pending migrations under an advisory lock; safe when several processes start at once."""
+    conn = await asyncpg.connect(url)
+    applied: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migration")}
+            for path in migration_files(folder):
+                if path.stem in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text())
+                    await conn.execute("INSERT INTO schema_migration (version) VALUES ($1)", path.stem)
+                applied.append(path.stem)
+                log.info("applied migration %s", path.stem)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    finally:
+        await conn.close()
+    return applied
+
+
+async def pool_context(app) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    """Cleanup context: the Postgres pool for the app's life."""
+    from server import keys
+
+    app[keys.DB] = await create_pool(app[keys.SETTINGS])
+    yield
+    await app[keys.DB].close()

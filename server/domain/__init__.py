@@ -1,0 +1,1 @@
+"""The domain: catalog, accounts, orders. Knows nothing of aiohttp."""

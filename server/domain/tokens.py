@@ -1,0 +1,42 @@
+"""Short-lived JWT access tokens: who the caller is and their role."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+ALGORITHM = "HS256"
+ACCESS_COOKIE = "houseful_access"
+REFRESH_COOKIE = "houseful_refresh"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller. `via_cookie` tells the CSRF check how it was authenticated."""
+
+    user_id: int
+    role: str
+    via_cookie: bool = False
+
+
+def issue_access(user_id: int, role: str, secret: str, ttl_seconds: int) -> tuple[str, int]:
+    """A signed access token and its expiry (unix seconds)."""
+    now = int(time.time())
+    exp = now + ttl_seconds
+    token = jwt.encode({"sub": str(user_id), "role": role, "typ": "access", "iat": now, "exp": exp}, secret, ALGORITHM)
+    return token, exp
+
+
+def read_access(token: str, secret: str) -> Identity | None:
+    """The identity in a valid, unexpired access token, else None."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != "access" or claims.get("role") not in ("customer", "staff", "admin"):
+        return None
+    try:
+        return Identity(int(claims["sub"]), claims["role"])
+    except (TypeError, ValueError):
+        return None

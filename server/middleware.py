@@ -1,0 +1,95 @@
+"""Middlewares: errors as JSON, who is calling, CSRF for cookie writes, security headers."""
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from server import keys
+from server.api.http import error_body, json_response
+from server.domain.tokens import ACCESS_COOKIE, Identity, read_access
+from server.errors import DomainError, RateLimited
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+    429: "rate_limited",
+}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.path.startswith(("/api/", "/ws/")) or "text/html" not in request.headers.get("Accept", "")
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain errors and HTTP exceptions to the JSON error shape; never leak a stack trace."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return json_response({"error": exc.to_dict()}, exc.status, headers)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not _wants_json(request):
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        message = exc.reason if exc.status != 413 else "request body too large"
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return json_response(error_body(code, message), exc.status, headers)
+    except (ConnectionResetError, TimeoutError) as exc:
+        raise web.HTTPServiceUnavailable() from exc
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response(error_body("internal", "internal server error"), 500)
+
+
+def origin_allowed(request: web.Request, origin: str) -> bool:
+    """Same host as the request, or one of server.allowed_origins."""
+    settings = request.app[keys.SETTINGS]
+    if origin in settings.server.allowed_origins:
+        return True
+    parts = urlsplit(origin)
+    return bool(parts.netloc) and parts.netloc == request.host
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Put the caller's Identity (or None) in request[keys.USER]; check Origin on cookie writes."""
+    secret = request.app[keys.JWT_SECRET]
+    user: Identity | None = None
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        user = read_access(auth[7:].strip(), secret)
+    elif ACCESS_COOKIE in request.cookies:
+        found = read_access(request.cookies[ACCESS_COOKIE], secret)
+        if found is not None:
+            user = Identity(found.user_id, found.role, via_cookie=True)
+            if request.method not in SAFE_METHODS:
+                origin = request.headers.get("Origin") or request.headers.get("Referer", "")
+                if not origin or not origin_allowed(request, origin.rstrip("/") if "://" in origin else ""):
+                    return json_response(
+                        error_body("csrf", "cross-site request refused: Origin does not match"), 403
+                    )
+    request[keys.USER] = user
+    return await handler(request)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")

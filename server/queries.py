@@ -1,0 +1,35 @@
+"""Named SQL queries loaded from sql/queries/*.sql (aiosql-style `-- name: x` blocks).
+
+Queries are plain parameterised SQL that psql can run; asyncpg's statement cache turns
+each into a prepared statement per connection.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+_NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+
+
+class Queries(SimpleNamespace):
+    """Attribute access by file then name: queries.catalog.movie_get."""
+
+
+def parse_sql(text: str) -> dict[str, str]:
+    """Split one .sql file into {name: sql}."""
+    parts = _NAME.split(text)
+    out: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2]):
+        if name in out:
+            raise ValueError(f"query {name} defined twice")
+        out[name] = body.strip().rstrip(";")
+    return out
+
+
+def load_queries(folder: Path) -> Queries:
+    """Load every sql/queries/<file>.sql into a namespace per file."""
+    spaces = {}
+    for path in sorted(folder.glob("*.sql")):
+        spaces[path.stem] = SimpleNamespace(**parse_sql(path.read_text()))
+    return Queries(**spaces)

@@ -1,0 +1,21 @@
+"""Every URL of the service, in one place."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.api import health, openapi
+
+# Ids in paths are at most 18 digits, so an absurd id is a 404 rather than an overflow.
+ID = r"{id:\d{1,18}}"
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register every route; handlers live in server/api and server/live."""
+    r = app.router
+    r.add_get("/api/health", health.health)
+    r.add_get("/api/openapi.json", openapi.openapi_document)
+    # --- accounts (server/api/accounts.py) ---
+    # --- catalog (server/api/catalog*.py) ---
+    # --- live seats (server/live/*) ---
+    # --- checkout (server/api/orders.py, payments) ---
+    # --- pages (server/pages.py) ---

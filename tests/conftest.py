@@ -1,0 +1,120 @@
+"""Shared fixtures: a private PostgreSQL database and Redis key prefix per test run.
+
+Each run creates `houseful_test_<random>` on the configured PostgreSQL server and uses the
+key prefix `hftest:<random>:` on the configured Redis, so runs never touch each other's data
+or a developer's. Every test starts from empty tables and no keys of its own prefix.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from server import db
+from server.app import create_app
+from server.config import Settings, load_settings
+from server.domain.tokens import issue_access
+
+TABLES = (
+    "ticket, order_event, orders, screening, movie_genre, movie, genre, seat, auditorium, "
+    "cinema, user_action, app_user"
+)
+
+
+async def _drop_keys(url: str, prefix: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        batch = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
+        for i in range(0, len(batch), 500):
+            await client.unlink(*batch[i : i + 500])
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Iterator[Settings]:
+    """Settings for this run: its own database and Redis prefix, cheap argon2, a fixed JWT secret."""
+    loaded = load_settings()
+    run = secrets.token_hex(4)
+    url = db._with_database(loaded.database.url, f"houseful_test_{run}")
+    settings = loaded.replace(
+        database={"url": url, "pool_min": 1, "pool_max": 8},
+        redis={"key_prefix": f"hftest:{run}:"},
+        auth={"jwt_secret": "test-only-" + secrets.token_hex(16), "argon2_memory_kib": 256, "argon2_rounds": 1},
+    )
+
+    async def setup() -> None:
+        await db.ensure_database(url)
+        await db.migrate(url)
+
+    asyncio.run(setup())
+    yield settings
+    asyncio.run(db.drop_database(url))
+    asyncio.run(_drop_keys(settings.redis.url, settings.redis.key_prefix))
+
+
+@pytest.fixture
+async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
+    """The run's settings, with every table emptied and every key of the run's prefix gone."""
+    conn = await asyncpg.connect(base_settings.database.url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    await _drop_keys(base_settings.redis.url, base_settings.redis.key_prefix)
+    yield base_settings
+
+
+@pytest.fixture
+async def pg(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the run's database, for arranging and checking data."""
+    conn = await asyncpg.connect(settings.database.url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A direct Redis client (keys must use settings.redis.key_prefix)."""
+    client = Redis.from_url(settings.redis.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, settings: Settings) -> Callable[..., Awaitable[Any]]:
+    """Start a real server on a free port with setting overrides; returns a TestClient."""
+
+    async def make(**overrides: dict[str, Any]) -> Any:
+        return await aiohttp_client(create_app(settings.replace(**overrides) if overrides else settings))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: Callable[..., Awaitable[Any]]) -> Any:
+    """A TestClient of the app with the run's settings."""
+    return await make_client()
+
+
+@pytest.fixture
+def make_user(pg: asyncpg.Connection, settings: Settings) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Insert a user directly and mint its access token: {id, email, role, token, headers}."""
+    counter = {"n": 0}
+
+    async def make(role: str = "customer", email: str | None = None) -> dict[str, Any]:
+        counter["n"] += 1
+        email = email or f"{role}{counter['n']}-{secrets.token_hex(3)}@example.test"
+        user_id = await pg.fetchval(
+            "INSERT INTO app_user (email, name, password_hash, role) VALUES ($1, $2, 'x', $3) RETURNING id",
+            email, f"Test {role.title()} {counter['n']}", role,
+        )
+        token, _ = issue_access(user_id, role, settings.auth.jwt_secret, settings.auth.access_token_seconds)
+        return {"id": user_id, "email": email, "role": role, "token": token,
+                "headers": {"Authorization": f"Bearer {token}"}}
+
+    return make

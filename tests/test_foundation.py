@@ -1,0 +1,85 @@
+"""The ground floor: config validation, migrations, health, errors, OpenAPI."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from server import db
+from server.config import ConfigError, load_settings
+
+
+def test_config_env_override_and_validation(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("holds:\n  ttl_seconds: 300\n")
+    assert load_settings(cfg, env={}).holds.ttl_seconds == 300
+    assert load_settings(cfg, env={"HOUSEFUL_HOLDS_TTL_SECONDS": "90"}).holds.ttl_seconds == 90
+    with pytest.raises(ConfigError, match="holds.ttl_seconds"):
+        load_settings(cfg, env={"HOUSEFUL_HOLDS_TTL_SECONDS": "-1"})
+    with pytest.raises(ConfigError, match="holds.ttl_secs"):
+        cfg.write_text("holds:\n  ttl_secs: 3\n")
+        load_settings(cfg, env={})
+    cfg.write_text("websocket:\n  tick_ms: fast\n")
+    with pytest.raises(ConfigError, match="websocket.tick_ms"):
+        load_settings(cfg, env={})
+
+
+def test_repo_config_is_valid() -> None:
+    settings = load_settings(env={})
+    assert settings.holds.max_seats_per_customer == 10
+
+
+async def test_two_processes_migrating_at_once(base_settings) -> None:
+    url = db._with_database(base_settings.database.url, f"houseful_mig_{secrets.token_hex(4)}")
+    await db.ensure_database(url)
+    try:
+        results = await asyncio.gather(*(db.migrate(url) for _ in range(4)))
+        applied = sorted(sum(results, []))
+        assert applied == sorted(p.stem for p in db.migration_files())
+        conn = await asyncpg.connect(url)
+        try:
+            versions = await conn.fetch("SELECT version FROM schema_migration")
+            assert len(versions) == len(db.migration_files())
+        finally:
+            await conn.close()
+    finally:
+        await db.drop_database(url)
+
+
+async def test_health_ok(client) -> None:
+    resp = await client.get("/api/health")
+    assert resp.status == 200
+    assert (await resp.json()) == {"status": "ok", "postgres": "ok", "redis": "ok"}
+
+
+async def test_unknown_route_is_json_404(client) -> None:
+    resp = await client.get("/api/nope")
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_security_headers(client) -> None:
+    resp = await client.get("/api/health")
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_openapi_lists_every_api_route(client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert doc["openapi"].startswith("3.1")
+    routes = {
+        (r.method.lower(), r.resource.canonical)
+        for r in client.app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/") and r.method != "HEAD"
+    }
+    import re
+
+    documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    normalised = {(m, re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", p)) for m, p in routes}
+    assert normalised <= documented, normalised - documented
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            assert op["summary"] and op["responses"]
