@@ -118,3 +118,14 @@ def make_user(pg: asyncpg.Connection, settings: Settings) -> Callable[..., Await
                 "headers": {"Authorization": f"Bearer {token}"}}
 
     return make
+
+
+@pytest.fixture
+def make_screening(pg: asyncpg.Connection) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """tests.factories.make_screening bound to the run's database."""
+    from tests.factories import make_screening as build
+
+    async def make(**kwargs: Any) -> dict[str, Any]:
+        return await build(pg, **kwargs)
+
+    return make
