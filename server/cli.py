@@ -5,7 +5,9 @@ import argparse
 import asyncio
 import getpass
 import logging
+import multiprocessing
 import os
+import signal
 import sys
 
 from server.config import ConfigError, Settings, load_settings
@@ -33,21 +35,52 @@ async def prepare(settings: Settings, demo: bool) -> None:
         await pool.close()
 
 
-async def _serve(settings: Settings, demo: bool) -> None:
+async def _serve_worker(settings: Settings) -> None:
     from aiohttp import web
 
     from server.app import create_app
 
-    await prepare(settings, demo)
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
     await runner.setup()
+    # reuse_port lets several worker processes share one listening port (the kernel balances).
     site = web.TCPSite(runner, settings.server.host, settings.server.port, reuse_port=True)
     await site.start()
-    log.info("serving on http://%s:%s", settings.server.host, settings.server.port)
+    log.info("worker %d serving on http://%s:%s", os.getpid(), settings.server.host, settings.server.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def _serve(settings: Settings, demo: bool, workers: int) -> None:
+    """Prepare once, then run `workers` processes on the same port (the parent supervises)."""
+    _run(prepare(settings, demo))
+    if workers == 1:
+        _run(_serve_worker(settings))
+        return
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker_main, args=(settings,), daemon=False) for _ in range(workers)]
+    for proc in procs:
+        proc.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for proc in procs:
+            if proc.is_alive() and proc.pid:
+                os.kill(proc.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for proc in procs:
+        proc.join()
+
+
+def _worker_main(settings: Settings) -> None:
+    logging.basicConfig(level=settings.server.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _run(_serve_worker(settings))
 
 
 def _run(coro: object) -> None:
@@ -93,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="migrate and serve HTTP and WebSocket")
     serve.add_argument("--demo", action="store_true", help="load demo data when the catalog is empty")
     serve.add_argument("--port", type=int, default=None, help="override server.port")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the port (one per core)")
     sub.add_parser("migrate", help="create the database if needed and apply migrations")
     admin = sub.add_parser("create-admin", help="create an admin (or promote an existing user)")
     admin.add_argument("--email", required=True)
@@ -108,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         if args.port is not None:
             settings = settings.replace(server={"port": args.port})
-        _run(_serve(settings, args.demo))
+        if not 1 <= args.workers <= 64:
+            parser.error("--workers must be between 1 and 64")
+        _serve(settings, args.demo, args.workers)
     elif args.command == "migrate":
         from server import db
 
