@@ -36,3 +36,6 @@ def create_app(settings: Settings) -> web.Application:
 def _extend(app: web.Application) -> None:
     """Feature resources (live rooms, checkout, pages) register their cleanup contexts here."""
     # --- feature resources ---
+    from server.web_setup import setup_web
+
+    setup_web(app)

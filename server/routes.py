@@ -19,3 +19,9 @@ def setup_routes(app: web.Application) -> None:
     # --- live seats (server/live/*) ---
     # --- checkout (server/api/orders.py, payments) ---
     # --- pages (server/pages.py) ---
+    from server import pages
+    from server.web_setup import STATIC_DIR
+
+    r.add_static("/static/", STATIC_DIR, name="static")
+    r.add_get("/manifest.webmanifest", pages.manifest)
+    r.add_get("/", pages.home)
