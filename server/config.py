@@ -55,6 +55,8 @@ class AuthSettings:
     refresh_token_seconds: int = field(default=1_209_600, **_range(60, 31_536_000))
     login_max_failures: int = field(default=10, **_range(1, 10_000))
     login_window_seconds: int = field(default=60, **_range(1, 86_400))
+    # Registrations per client IP per hour; the load tool raises it to create many users.
+    registrations_per_hour: int = field(default=20, **_range(1, 10_000_000))
     cookie_secure: bool = False
     # argon2 cost; tests lower it so hashing does not dominate their run time.
     argon2_memory_kib: int = field(default=65_536, **_range(8, 4_194_304))
