@@ -95,6 +95,12 @@ class CheckoutSettings:
     # HMAC secret shared with the payment provider for webhooks; empty = derived from the JWT secret.
     webhook_secret: str = ""
     reconcile_interval_seconds: int = field(default=30, **_range(1, 86_400))
+    # Webhooks signed more than this long ago (or ahead) are rejected as stale.
+    webhook_tolerance_seconds: int = field(default=300, **_range(1, 86_400))
+    # Sandbox provider: first webhook retry delay (doubles per attempt, capped at a minute) ...
+    webhook_retry_seconds: float = field(default=1.0, **_range(0.01, 3_600))
+    # ... and how long the "slow" test card takes to authorise.
+    sandbox_slow_seconds: float = field(default=3.0, **_range(0, 600))
 
 
 @dataclass(frozen=True)
