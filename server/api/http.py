@@ -75,8 +75,9 @@ class EndpointSpec:
 def _field_of(exc: fastjsonschema.JsonSchemaValueException, prefix: str) -> str | None:
     path = [str(p) for p in (exc.path or [])[1:]]
     if not path and exc.rule == "additionalProperties":
-        extra = re.search(r"\((.*?)\)", exc.message)
-        return extra.group(1).strip("'\" ") if extra else None
+        # fastjsonschema says "must not contain {'name'} properties" (older versions used parentheses).
+        extra = re.search(r"[({](.*?)[)}]", exc.message)
+        return extra.group(1).split(",")[0].strip("'\" ") if extra else None
     if not path and exc.rule == "required" and isinstance(exc.rule_definition, list):
         # fastjsonschema names the missing property in its message.
         missing = re.search(r"\[(.*?)\]", exc.message)
