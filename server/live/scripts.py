@@ -1,0 +1,48 @@
+"""The live-seat Lua scripts: loaded once with SCRIPT LOAD, called by SHA with EVALSHA.
+
+Each script is `lua/common.lua` (the shared prelude) followed by `lua/<name>.lua`. The SHA is
+computed locally, so a call never waits for a load; a Redis that lost its script cache
+(restart, failover, SCRIPT FLUSH) answers NOSCRIPT and the script is loaded again.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+LUA = Path(__file__).resolve().parent / "lua"
+NAMES = (
+    "hold", "hold_best", "release", "extend", "sweep", "lock_for_sale", "mark_sold",
+    "unlock", "free_sold", "load_sold", "view",
+)
+
+
+class Scripts:
+    """The sources and SHAs of every script; `call` runs one by SHA."""
+
+    def __init__(self, folder: Path = LUA) -> None:
+        prelude = (folder / "common.lua").read_text()
+        self.sources: dict[str, str] = {
+            name: prelude + "\n" + (folder / f"{name}.lua").read_text() for name in NAMES
+        }
+        self.shas: dict[str, str] = {
+            name: hashlib.sha1(src.encode()).hexdigest() for name, src in self.sources.items()
+        }
+
+    async def load(self, redis: Redis) -> None:
+        """SCRIPT LOAD every script (at start; also after Redis forgot them)."""
+        for name, src in self.sources.items():
+            sha = await redis.script_load(src)
+            if sha != self.shas[name]:
+                raise RuntimeError(f"Redis computed another SHA for script {name}")
+
+    async def call(self, redis: Redis, name: str, keys: Sequence[str], args: Sequence[object]) -> bytes:
+        """EVALSHA one script; on NOSCRIPT load the scripts and try once more."""
+        try:
+            return await redis.evalsha(self.shas[name], len(keys), *keys, *args)
+        except NoScriptError:
+            await self.load(redis)
+            return await redis.evalsha(self.shas[name], len(keys), *keys, *args)
