@@ -36,6 +36,10 @@ def create_app(settings: Settings) -> web.Application:
 def _extend(app: web.Application) -> None:
     """Feature resources (live rooms, checkout, pages) register their cleanup contexts here."""
     # --- feature resources ---
+    from server.live.sweeper import holds_context
+
+    # Holds first: the rooms, dashboard and checkout resources use app[keys.HOLDS].
+    app.cleanup_ctx.append(holds_context)
     from server.web_setup import setup_web
 
     setup_web(app)

@@ -4,17 +4,23 @@ from __future__ import annotations
 from typing import AsyncIterator
 
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from server import keys
 from server.config import Settings
 
 
 def create_redis(settings: Settings) -> Redis:
-    """A client with a bounded pool; replies are bytes (decode where needed)."""
-    return Redis.from_url(
-        settings.redis.url, max_connections=settings.redis.max_connections, health_check_interval=30
+    """A client with a bounded pool; replies are bytes (decode where needed).
+
+    The pool blocks (up to 10 s) when every connection is busy instead of failing, so a rush
+    of commands queues for a connection rather than erroring.
+    """
+    pool = BlockingConnectionPool.from_url(
+        settings.redis.url, max_connections=settings.redis.max_connections, timeout=10,
+        health_check_interval=30,
     )
+    return Redis.from_pool(pool)
 
 
 class KeySpace:
