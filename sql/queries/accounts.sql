@@ -1,0 +1,75 @@
+-- Accounts: users, roles and the first admin. Loaded by server/domain/accounts.py.
+
+-- name: user_insert
+INSERT INTO app_user (email, name, phone, password_hash)
+VALUES ($1, $2, $3, $4)
+RETURNING id, email, name, phone, role, created_at;
+
+-- name: user_get
+SELECT id, email, name, phone, role, created_at
+FROM app_user
+WHERE id = $1;
+
+-- name: user_get_for_update
+SELECT id, email, name, phone, role, created_at, password_hash
+FROM app_user
+WHERE id = $1
+FOR UPDATE;
+
+-- name: user_password_hash
+SELECT password_hash FROM app_user WHERE id = $1;
+
+-- name: user_by_email
+SELECT id, email, name, phone, role, created_at, password_hash
+FROM app_user
+WHERE email = $1;
+
+-- name: user_list
+-- $1: ILIKE pattern or NULL, $2: role or NULL, $3: limit, $4: offset.
+SELECT id, email, name, phone, role, created_at
+FROM app_user
+WHERE ($1::text IS NULL OR email ILIKE $1 OR name ILIKE $1)
+  AND ($2::text IS NULL OR role = $2)
+ORDER BY id
+LIMIT $3 OFFSET $4;
+
+-- name: user_count
+SELECT count(*)
+FROM app_user
+WHERE ($1::text IS NULL OR email ILIKE $1 OR name ILIKE $1)
+  AND ($2::text IS NULL OR role = $2);
+
+-- name: user_set_role
+UPDATE app_user SET role = $2
+WHERE id = $1
+RETURNING id, email, name, phone, role, created_at;
+
+-- name: user_set_password
+UPDATE app_user SET password_hash = $2
+WHERE id = $1;
+
+-- name: user_set_profile
+-- $2/$3 are applied only when $4/$5 say the field was given (phone may become NULL).
+UPDATE app_user
+SET name = CASE WHEN $4::boolean THEN $2 ELSE name END,
+    phone = CASE WHEN $5::boolean THEN $3 ELSE phone END
+WHERE id = $1
+RETURNING id, email, name, phone, role, created_at;
+
+-- name: admins_lock
+-- Serialises the "last admin" check against concurrent role changes.
+SELECT id FROM app_user WHERE role = 'admin' ORDER BY id FOR UPDATE;
+
+-- name: admin_exists
+SELECT EXISTS (SELECT 1 FROM app_user WHERE role = 'admin');
+
+-- name: admin_upsert
+-- Creates the admin, or promotes the existing user and resets the password.
+INSERT INTO app_user (email, name, password_hash, role)
+VALUES ($1, $2, $3, 'admin')
+ON CONFLICT (email) DO UPDATE SET role = 'admin', password_hash = EXCLUDED.password_hash
+RETURNING id, (xmax = 0) AS created;
+
+-- name: bootstrap_lock
+-- Transaction-scoped advisory lock: one process at a time decides about the first admin.
+SELECT pg_advisory_xact_lock(7201944114);
