@@ -15,6 +15,17 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/health", health.health)
     r.add_get("/api/openapi.json", openapi.openapi_document)
     # --- accounts (server/api/accounts.py) ---
+    from server.api import accounts, users
+
+    r.add_post("/api/auth/register", accounts.register)
+    r.add_post("/api/auth/login", accounts.login)
+    r.add_post("/api/auth/refresh", accounts.refresh)
+    r.add_post("/api/auth/logout", accounts.logout)
+    r.add_get("/api/me", accounts.me)
+    r.add_patch("/api/me", accounts.update_me)
+    r.add_get("/api/users", users.list_users)
+    r.add_get("/api/users/" + ID, users.get_user)
+    r.add_patch("/api/users/" + ID, users.change_role)
     # --- catalog (server/api/catalog*.py) ---
     # --- live seats (server/live/*) ---
     # --- checkout (server/api/orders.py, payments) ---
