@@ -1,0 +1,132 @@
+"""The room protocol's fixed shapes: version, error codes, close codes, command schemas, frames.
+
+Everything a client can rely on is named here once; docs/protocol.md describes the same names.
+"""
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Callable, Final
+
+import fastjsonschema
+import orjson
+
+PROTOCOL_VERSION: Final = 1
+
+# Error codes of the WebSocket edge (the domain's own codes, e.g. seat_taken, pass through unchanged).
+INVALID_JSON: Final = "invalid_json"
+BINARY_NOT_SUPPORTED: Final = "binary_not_supported"
+UNKNOWN_COMMAND: Final = "unknown_command"
+INVALID: Final = "invalid"
+BAD_ID: Final = "bad_id"
+UNAUTHORIZED: Final = "unauthorized"
+RATE_LIMITED: Final = "rate_limited"
+UNAVAILABLE: Final = "unavailable"
+INTERNAL: Final = "internal"
+
+# Close codes (1000-2999 are RFC 6455's; 4000-4999 are ours).
+CLOSE_GOING_AWAY: Final = 1001  # server shutting down: reconnect and resync
+CLOSE_POLICY: Final = 1008  # policy violation
+CLOSE_TOO_BIG: Final = 1009  # a frame above websocket.max_message_bytes (aiohttp closes it)
+CLOSE_INTERNAL: Final = 1011  # the server could not build a snapshot (Redis down)
+CLOSE_AUTH: Final = 4001  # promised auth not sent in time, or an invalid token
+CLOSE_FLOOD: Final = 4008  # far more commands than the rate limit allows
+CLOSE_TOO_SLOW: Final = 4009  # fell behind twice within BEHIND_WINDOW_SECONDS
+
+# A socket that overflows its queue again this soon after a resync is closed, not resynced again.
+BEHIND_WINDOW_SECONDS: Final = 5.0
+# Frames within one second beyond FLOOD_FACTOR x command_burst close the socket with CLOSE_FLOOD.
+FLOOD_FACTOR: Final = 3
+# Ids travel through JavaScript clients, so they must stay exact doubles.
+MAX_ID: Final = 2**53 - 1
+# Redis bigint seat ids; schemas bound array lengths so a command stays cheap to validate.
+MAX_SEAT_ID: Final = 2**63 - 1
+MAX_SEATS_PER_COMMAND: Final = 100
+SEAT_KINDS: Final = ("standard", "vip", "wheelchair", "companion")
+
+SEAT_LIST: Final[dict[str, Any]] = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_SEATS_PER_COMMAND,
+    "uniqueItems": True,
+    "items": {"type": "integer", "minimum": 1, "maximum": MAX_SEAT_ID},
+}
+
+
+def command_schema(name: str, properties: dict[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The full JSON Schema of one command: id and type plus its own fields, nothing else."""
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            "type": {"const": name},
+            **(properties or {}),
+        },
+        "required": ["id", "type", *required],
+        "additionalProperties": False,
+    }
+
+
+Validator = Callable[[Any], Any]
+
+
+def compile_schema(schema: dict[str, Any]) -> Validator:
+    """A fastjsonschema validator (draft-07), compiled once at import."""
+    return fastjsonschema.compile(schema)
+
+
+def schema_problem(validate: Validator, msg: Any) -> tuple[str, str | None] | None:
+    """None when msg fits the schema, else (message, field at fault)."""
+    try:
+        validate(msg)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        path = [str(part) for part in (exc.path or [])[1:]]
+        field = ".".join(path) or None
+        if field is None and exc.rule == "required":
+            missing = re.search(r"\[(.*?)\]", exc.message)
+            field = missing.group(1).split(",")[0].strip("'\" ") if missing else None
+        elif field is None and exc.rule == "additionalProperties":
+            extra = re.search(r"\((.*?)\)", exc.message)
+            field = extra.group(1).strip("'\" ") if extra else None
+        return exc.message.replace("data.", "").replace("data ", "command "), field
+    return None
+
+
+def now_ms() -> int:
+    """Server wall-clock time in unix milliseconds."""
+    return int(time.time() * 1000)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One frame's bytes (orjson, UTF-8 JSON text)."""
+    return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS)
+
+
+def result_frame(msg_id: int, result: dict[str, Any]) -> bytes:
+    """A success reply to request msg_id."""
+    return encode({"id": msg_id, "type": "result", "success": True, "result": result})
+
+
+def error_frame(msg_id: int | None, code: str, message: str, **extra: Any) -> bytes:
+    """A failure reply: {"id", "type": "result", "success": false, "error": {code, message, ...}}."""
+    error = {"code": code, "message": message}
+    error.update({k: v for k, v in extra.items() if v is not None})
+    return encode({"id": msg_id, "type": "result", "success": False, "error": error})
+
+
+def hello_frame(screening_id: int, me: str | None, auth_pending: bool, limits: dict[str, Any]) -> bytes:
+    """The first frame on every connection."""
+    return encode({
+        "type": "hello", "protocol": PROTOCOL_VERSION, "screening_id": screening_id,
+        "me": me, "auth_pending": auth_pending, "limits": limits, "server_time": now_ms(),
+    })
+
+
+def snapshot_message(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot frame's content: the HoldStore snapshot plus the server's clock."""
+    return {"type": "snapshot", **snapshot, "server_time": now_ms()}
+
+
+def events_frame(events: list[dict[str, Any]], houseful: bool) -> bytes:
+    """One tick's deltas for a room, in version order, plus the houseful flag after the last one."""
+    return encode({"type": "events", "events": events, "houseful": houseful})

@@ -1,0 +1,254 @@
+"""RoomHub: this worker's rooms, one Redis subscription per screening, encode-once fan-out.
+
+One PubSub connection per worker carries every room's channel and one listener task reads
+it. Events collect per room and a tick task flushes them every websocket.tick_ms as ONE frame,
+encoded once and pushed (never awaited) into each socket's queue. The room tracks the last
+version it relayed: an event that skips a version (a lost message, a reconnect) makes the room
+re-read the version and send every socket a fresh snapshot instead of the batch.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.config import Settings
+from server.live import protocol as p
+from server.redis_store import KeySpace
+
+if TYPE_CHECKING:
+    from server.live.connection import Connection
+    from server.live.holds import HoldStore
+
+log = logging.getLogger(__name__)
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+
+
+class Room:
+    """One screening's sockets on this worker and the relay position of its event stream."""
+
+    def __init__(self, screening_id: int, channel: bytes) -> None:
+        self.screening_id = screening_id
+        self.channel = channel
+        self.sockets: set[Connection] = set()
+        self.version: int | None = None  # None while (re)reading it: events wait in `pending`
+        self.houseful = False
+        self.pending: list[dict[str, Any]] = []
+        self.joining = 0  # sockets waiting for the room to open
+        self.ready: asyncio.Future[None] | None = None
+
+
+class RoomHub:
+    """Per-worker rooms: join/leave sockets, relay each screening's events to its sockets."""
+
+    def __init__(self, redis: Redis, holds: HoldStore, settings: Settings) -> None:
+        self.holds = holds
+        self.keys = KeySpace(settings.redis.key_prefix)
+        self.tick = settings.websocket.tick_ms / 1000
+        # Commands and snapshots of all sockets share the Redis pool; bounding them here keeps a
+        # rush of thousands of sockets from exhausting it (the pool raises rather than waits).
+        self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4))
+        self._pubsub = redis.pubsub()
+        self._rooms: dict[int, Room] = {}
+        self._by_channel: dict[bytes, Room] = {}
+        self._confirm: dict[bytes, asyncio.Future[None]] = {}
+        self._dirty: set[Room] = set()
+        self._has_pending = asyncio.Event()
+        self._listening = asyncio.Event()
+        self._sub_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        """Start the listener and tick tasks."""
+        self._spawn(self._listen())
+        self._spawn(self._tick())
+
+    async def close(self) -> None:
+        """Stop the tasks and drop the subscription connection."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._pubsub.aclose()
+
+    def room_sizes(self) -> dict[int, int]:
+        """Sockets per open room on this worker (for diagnostics and tests)."""
+        return {sid: len(room.sockets) for sid, room in self._rooms.items()}
+
+    # --- sockets --------------------------------------------------------------------------
+
+    async def join(self, conn: Connection) -> None:
+        """Add a socket to its screening's room, opening (subscribing) the room if needed."""
+        sid = conn.screening_id
+        room = self._rooms.get(sid)
+        if room is None:
+            room = Room(sid, self.keys.channel(sid).encode())
+            self._rooms[sid] = room
+            self._by_channel[room.channel] = room
+            room.ready = asyncio.ensure_future(self._open(room))
+        assert room.ready is not None
+        room.joining += 1
+        try:
+            await asyncio.shield(room.ready)
+        except BaseException:
+            room.joining -= 1
+            self._close_if_empty(room)
+            raise
+        room.joining -= 1
+        room.sockets.add(conn)
+
+    def leave(self, conn: Connection) -> None:
+        """Remove a socket; the last one out closes the room (unsubscribes)."""
+        room = self._rooms.get(conn.screening_id)
+        if room is None or conn not in room.sockets:
+            return
+        room.sockets.discard(conn)
+        self._close_if_empty(room)
+
+    def _close_if_empty(self, room: Room) -> None:
+        if room.sockets or room.joining or self._rooms.get(room.screening_id) is not room:
+            return
+        self._rooms.pop(room.screening_id, None)
+        if self._by_channel.get(room.channel) is room:
+            del self._by_channel[room.channel]
+        self._dirty.discard(room)
+        self._spawn(self._close_room(room))
+
+    async def _open(self, room: Room) -> None:
+        async with self._sub_lock:
+            confirmed = asyncio.get_running_loop().create_future()
+            self._confirm[room.channel] = confirmed
+            try:
+                await self._pubsub.subscribe(room.channel)
+                self._listening.set()
+                # Wait for Redis to confirm, so the version read below sees every later event.
+                await asyncio.wait_for(confirmed, SUBSCRIBE_TIMEOUT_SECONDS)
+            finally:
+                self._confirm.pop(room.channel, None)
+            self.holds.watch(room.screening_id)  # the sweeper now expires this screening's holds
+        await self._sync(room)
+
+    async def _close_room(self, room: Room) -> None:
+        async with self._sub_lock:
+            if room.channel in self._by_channel:
+                return  # reopened meanwhile: the new room owns the subscription
+            self.holds.unwatch(room.screening_id)
+            try:
+                await self._pubsub.unsubscribe(room.channel)
+            except (RedisError, OSError):
+                log.warning("room %s: unsubscribe failed", room.screening_id, exc_info=True)
+
+    async def _sync(self, room: Room, resync_sockets: bool = False) -> None:
+        """Re-read the room's version; with resync_sockets every socket gets a new snapshot."""
+        room.version = None
+        while True:
+            try:
+                async with self.redis_slot:
+                    counts = await self.holds.counts(room.screening_id)
+                break
+            except (RedisError, OSError):
+                if not resync_sockets or self._rooms.get(room.screening_id) is not room:
+                    raise
+                log.warning("room %s: cannot read its version; retrying", room.screening_id)
+                await asyncio.sleep(0.5)
+        room.version = int(counts["version"])
+        room.houseful = bool(counts["houseful"])
+        if resync_sockets:
+            for conn in list(room.sockets):
+                conn.resync()
+        if room.pending:
+            self._mark(room)
+
+    # --- events ---------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        await self._listening.wait()  # PubSub cannot read before its first subscribe
+        lost = False
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except (RedisError, OSError):
+                if not lost:
+                    log.warning("room events: Redis connection lost; retrying", exc_info=True)
+                lost = True
+                await asyncio.sleep(0.5)
+                continue
+            if lost:
+                # Messages may have been lost while disconnected: resync every room.
+                lost = False
+                for room in list(self._rooms.values()):
+                    if room.version is not None:
+                        room.version = None
+                        self._spawn(self._sync(room, resync_sockets=True))
+            if message is not None:
+                self._on_message(message)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        kind, channel = message["type"], message["channel"]
+        if kind == "subscribe":
+            confirmed = self._confirm.get(channel)
+            if confirmed is not None and not confirmed.done():
+                confirmed.set_result(None)
+            return
+        room = self._by_channel.get(channel)
+        if kind != "message" or room is None:
+            return
+        try:
+            event = orjson.loads(message["data"])
+            if type(event.get("v")) is not int:
+                raise ValueError("no version")
+        except (orjson.JSONDecodeError, ValueError, AttributeError):
+            log.warning("room %s: ignored a malformed event %r", room.screening_id, message["data"][:200])
+            return
+        room.pending.append(event)
+        self._mark(room)
+
+    def _mark(self, room: Room) -> None:
+        self._dirty.add(room)
+        self._has_pending.set()
+
+    async def _tick(self) -> None:
+        while True:
+            await self._has_pending.wait()
+            await asyncio.sleep(self.tick)  # coalesce everything that arrives within one tick
+            self._has_pending.clear()
+            dirty, self._dirty = self._dirty, set()
+            for room in dirty:
+                if self._rooms.get(room.screening_id) is room:
+                    self._flush(room)
+
+    def _flush(self, room: Room) -> None:
+        """Relay a room's pending events as one frame, or resync the room on a version gap."""
+        if room.version is None:
+            return  # being (re)synced: _sync marks the room again when done
+        events, room.pending = sorted(room.pending, key=lambda e: e["v"]), []
+        fresh: list[dict[str, Any]] = []
+        for event in events:
+            if event["v"] <= room.version:
+                continue  # already in the snapshots the sockets were sent
+            if event["v"] != room.version + 1:
+                log.info("room %s: version gap %s -> %s; resyncing", room.screening_id, room.version, event["v"])
+                room.version = None
+                self._spawn(self._sync(room, resync_sockets=True))
+                return
+            room.version = event["v"]
+            room.houseful = bool(event.get("houseful", room.houseful))
+            fresh.append(event)
+        if not fresh:
+            return
+        frame = p.events_frame(fresh, room.houseful)
+        for conn in room.sockets:
+            conn.push(frame)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("room task failed", exc_info=task.exception())
