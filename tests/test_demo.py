@@ -189,3 +189,14 @@ def test_the_timetable_is_the_same_every_time() -> None:
             firsts[local.date()] = min(firsts.get(local.date(), local.time()), local.time())
     assert len(firsts) == 7 and set(firsts.values()) == {dt.time(10, 30)}
     assert {s.starts_at.utcoffset() for s in first} == {dt.timedelta(0)}
+
+
+def test_demo_seat_maps_pass_the_admin_seat_map_rules() -> None:
+    from server.demo_layouts import LAYOUTS
+    from server.domain.catalog import seatmap
+
+    for build in LAYOUTS.values():
+        seats = build()
+        specs = [seatmap.SeatSpec(s.row_label, s.number, s.x, s.y, s.kind, s.blocked,
+                                  (s.row_label, s.companion_of) if s.companion_of else None) for s in seats]
+        assert seatmap.validate(specs) == specs
