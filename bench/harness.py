@@ -1,0 +1,145 @@
+"""What every benchmark needs: a private database and prefix, a pinned server process, histograms."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import aiohttp
+from hdrh.histogram import HdrHistogram
+
+from server import db
+from server.config import ROOT, Settings, load_settings
+
+CORES = os.cpu_count() or 1
+SERVER_CPU = 0
+LOAD_CPU = 1 if CORES > 1 else 0
+
+
+def pin(cpu: int) -> str:
+    """Pin this process to one core where the OS allows it; returns what was pinned."""
+    try:
+        os.sched_setaffinity(0, {cpu})
+        return f"core {cpu}"
+    except (AttributeError, OSError):
+        return "not pinned"
+
+
+def free_port() -> int:
+    """An unused loopback TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def histogram() -> HdrHistogram:
+    """Latencies in microseconds, 1 µs .. 100 s, 3 significant digits."""
+    return HdrHistogram(1, 100_000_000, 3)
+
+
+def percentiles_ms(h: HdrHistogram) -> dict[str, float]:
+    """p50/p90/p99/p99.9/max in milliseconds."""
+    if h.get_total_count() == 0:
+        return {"count": 0}
+    out = {f"p{p:g}": h.get_value_at_percentile(p) / 1000 for p in (50, 90, 99, 99.9)}
+    out["max"] = h.get_max_value() / 1000
+    out["count"] = h.get_total_count()
+    return out
+
+
+@dataclass
+class BenchEnv:
+    """A private database URL, Redis prefix and JWT secret for one benchmark run."""
+
+    settings: Settings
+    env: dict[str, str]
+
+
+@contextlib.asynccontextmanager
+async def bench_env(**overrides: dict) -> AsyncIterator[BenchEnv]:
+    """Create houseful_bench_<random> and a private Redis prefix; drop both afterwards."""
+    base = load_settings()
+    run = secrets.token_hex(4)
+    url = db._with_database(base.database.url, f"houseful_bench_{run}")
+    secret = secrets.token_urlsafe(32)
+    settings = base.replace(
+        database={"url": url}, redis={"key_prefix": f"hfbench:{run}:"}, auth={"jwt_secret": secret}, **overrides
+    )
+    await db.ensure_database(url)
+    await db.migrate(url)
+    env = {
+        "HOUSEFUL_DATABASE_URL": url,
+        "HOUSEFUL_REDIS_KEY_PREFIX": settings.redis.key_prefix,
+        "HOUSEFUL_AUTH_JWT_SECRET": secret,
+        "HOUSEFUL_SERVER_LOG_LEVEL": "WARNING",
+    }
+    for section, values in overrides.items():
+        for key, value in values.items():
+            env[f"HOUSEFUL_{section.upper()}_{key.upper()}"] = str(value)
+    try:
+        yield BenchEnv(settings, env)
+    finally:
+        await db.drop_database(url)
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(settings.redis.url)
+        keys = [k async for k in client.scan_iter(match=settings.redis.key_prefix + "*", count=1000)]
+        for i in range(0, len(keys), 500):
+            await client.unlink(*keys[i : i + 500])
+        await client.aclose()
+
+
+@contextlib.contextmanager
+def server_process(argv: list[str], env: dict[str, str], cpu: int | None = SERVER_CPU) -> Iterator[subprocess.Popen]:
+    """Start a server process (pinned with taskset when possible); always stopped by its pid."""
+    cmd = list(argv)
+    if cpu is not None and CORES > 1:
+        cmd = ["taskset", "-c", str(cpu), *cmd]
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    """Wait until url answers 200, or fail with the server's stderr."""
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            try:
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def houseful_server(env: BenchEnv, port: int, workers: int = 1) -> list[str]:
+    """argv of a Houseful server on port."""
+    return [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), "--workers", str(workers)]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, KiB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
