@@ -154,8 +154,15 @@ def main(argv: list[str] | None = None) -> int:
 
         _run(migrate())
     elif args.command == "create-admin":
+        from server.errors import DomainError
+
         password = os.environ.get("HOUSEFUL_ADMIN_PASSWORD") or getpass.getpass("password: ")
-        _run(_create_admin(settings, args.email, args.name, password))
+        try:
+            _run(_create_admin(settings, args.email, args.name, password))
+        except DomainError as exc:
+            print(f"create-admin: {exc.message}", file=sys.stderr)
+            return 2
+        print(f"admin {args.email} is ready")
     elif args.command == "demo-data":
         _run(_demo(settings))
     return 0
