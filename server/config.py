@@ -85,6 +85,11 @@ class WebSocketSettings:
     heartbeat_seconds: float = field(default=20.0, **_range(0.1, 3_600))
     auth_timeout_seconds: float = field(default=5.0, **_range(0.1, 600))
     dashboard_tick_ms: int = field(default=300, **_range(10, 60_000))
+    # A socket still behind this long after overflowing its queue, or overflowing again this soon
+    # after catching up, is closed (4009) instead of resynced.
+    behind_grace_seconds: float = field(default=5.0, **_range(0.01, 600))
+    # SO_SNDBUF of each room socket; 0 keeps the kernel's default (which may buffer megabytes).
+    send_buffer_bytes: int = field(default=0, **_range(0, 64 * 1_048_576))
 
 
 @dataclass(frozen=True)
