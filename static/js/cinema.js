@@ -1,19 +1,19 @@
-// Cinema page: its screenings grouped by film and day.
+// Cinema page: the films showing there, each with its screenings by day.
 import { api } from "./api.js";
 import { $ } from "./dom.js";
-import { fetchScreenings, renderGroups, groupBy } from "./screenings.js";
+import { renderGroups } from "./screenings.js";
 
 const cinemaId = document.getElementById("main").dataset.cinemaId;
 
 async function load() {
-  const data = await api(`/api/cinemas/${cinemaId}`);
-  const c = data.cinema || data;
+  const data = await api(`/api/cinemas/${cinemaId}/movies?from=${encodeURIComponent(new Date().toISOString())}`);
+  const c = data.cinema;
   document.title = `${c.name} · Houseful`;
   $("#title").textContent = c.name;
   $("#meta").textContent = [c.address, c.city].filter(Boolean).join(", ");
-  const screenings = await fetchScreenings({ cinema_id: cinemaId });
-  renderGroups($("#screenings"), groupBy(screenings, (s) => s.movie_title || s.title || `Film ${s.movie_id}`));
-  $("#screenings-status").textContent = screenings.length ? "" : "No upcoming screenings.";
+  const groups = (data.movies || []).map((m) => [m.title, m.screenings || []]).filter(([, list]) => list.length);
+  renderGroups($("#screenings"), groups);
+  $("#screenings-status").textContent = groups.length ? "" : "No upcoming screenings.";
 }
 
 load().catch((err) => { $("#title").textContent = err.status === 404 ? "Cinema not found" : `Could not load: ${err.message}`; });

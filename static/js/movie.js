@@ -1,7 +1,7 @@
 // Movie page: details, then its screenings grouped by cinema and day.
-import { api, listOf } from "./api.js";
+import { api } from "./api.js";
 import { h, $, clear } from "./dom.js";
-import { fetchScreenings, renderGroups, groupBy } from "./screenings.js";
+import { renderGroups } from "./screenings.js";
 import { posterFor } from "./poster.js";
 
 const movieId = document.getElementById("main").dataset.movieId;
@@ -18,20 +18,17 @@ async function loadMovie() {
   const cast = Array.isArray(m.cast) ? m.cast.join(", ") : m.cast || "";
   $("#credits").textContent = [m.director && `Directed by ${m.director}`, cast && `With ${cast}`].filter(Boolean).join(". ");
   clear($("#poster")).append(posterFor(m));
+  showScreenings(m);
 }
 
-async function loadScreenings() {
-  const status = $("#screenings-status");
-  const screenings = await fetchScreenings({ movie_id: movieId });
-  let names = {};
-  if (screenings.some((s) => !s.cinema_name)) {
-    try { names = Object.fromEntries(listOf(await api("/api/cinemas"), "cinemas").map((c) => [c.id, c.name])); } catch { /* ids then */ }
-  }
-  const groups = groupBy(screenings, (s) => s.cinema_name || names[s.cinema_id] || `Cinema ${s.cinema_id}`);
+// GET /api/movies/{id} carries its upcoming screenings grouped by cinema.
+function showScreenings(m) {
+  const groups = (m.cinemas || []).map((g) => [`${g.cinema.name} — ${g.cinema.city}`,
+    (g.screenings || []).filter((s) => (s.status || "scheduled") === "scheduled")]).filter(([, list]) => list.length);
   renderGroups($("#screenings"), groups);
-  status.textContent = screenings.length ? "" : "No upcoming screenings.";
+  $("#screenings-status").textContent = groups.length ? "" : "No upcoming screenings.";
 }
 
-Promise.all([loadMovie(), loadScreenings()])
+loadMovie()
   .catch((err) => { $("#title").textContent = err.status === 404 ? "Film not found" : `Could not load: ${err.message}`; $("#screenings-status").textContent = ""; })
   .finally(() => $("#movie").setAttribute("aria-busy", "false"));

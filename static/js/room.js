@@ -11,9 +11,12 @@ export class RoomError extends Error {
 }
 
 export class LiveRoom extends EventTarget {
-  constructor(url) {
+  // url: a string or a function returning one (so a reconnect can carry the current filters);
+  // beforeConnect: an async hook, e.g. refreshing the session so the upgrade carries a valid cookie.
+  constructor(url, { beforeConnect = null } = {}) {
     super();
     this.url = url;
+    this.beforeConnect = beforeConnect;
     this.ws = null;
     this.nextId = 1;
     this.pending = new Map();  // id -> {resolve, reject, timer}
@@ -23,10 +26,12 @@ export class LiveRoom extends EventTarget {
     this.clockOffset = 0;      // server_time - Date.now()
   }
 
-  connect() {
+  async connect() {
     this.closedByUs = false;
     this.setState("connecting");
-    const ws = new WebSocket(this.url);
+    if (this.beforeConnect) { try { await this.beforeConnect(); } catch { /* connect anyway */ } }
+    if (this.closedByUs) return;
+    const ws = new WebSocket(typeof this.url === "function" ? this.url() : this.url);
     this.ws = ws;
     ws.addEventListener("message", (e) => this.onMessage(e.data));
     ws.addEventListener("close", (e) => this.onClose(ws, e));

@@ -11,7 +11,8 @@ export async function fetchScreenings(params) {
 }
 
 function timeLink(s) {
-  const label = `${fmtTime(s.starts_at)}${s.auditorium_name ? ` · ${s.auditorium_name}` : ""}`;
+  const screen = s.auditorium_name || s.auditorium?.name;
+  const label = `${fmtTime(s.starts_at)}${screen ? ` · ${screen}` : ""}`;
   return h("li", {},
     h("a", { href: `/screenings/${s.id}`, dataset: { screeningId: s.id },
       "aria-label": `${fmtDay(s.starts_at)} ${label}${s.houseful ? ", houseful" : ""}` },

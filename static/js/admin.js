@@ -1,0 +1,224 @@
+// Admin: one generic list + form per resource (cinemas, auditoriums, movies, genres, screenings, users).
+import { api, listOf, me } from "./api.js";
+import { h, $, $$, clear, money, fmtDateTime, showFormError, loginUrl } from "./dom.js";
+
+const KINDS = ["standard", "vip", "wheelchair", "companion"];
+const DEFAULT_PRICES = { standard: 1000, vip: 1500, wheelchair: 1000, companion: 1000 };
+const panel = $("#panel");
+
+const cinemaOptions = async () => listOf(await api("/api/cinemas?limit=200"), "cinemas").map((c) => [c.id, `${c.name} (${c.city})`]);
+const movieOptions = async () => listOf(await api("/api/movies?limit=200"), "movies").map((m) => [m.id, m.title]);
+const genreOptions = async () => listOf(await api("/api/genres"), "genres").map((g) => [g.id, g.name]);
+async function auditoriumOptions() {
+  const cinemas = listOf(await api("/api/cinemas?limit=200"), "cinemas");
+  const details = await Promise.all(cinemas.map((c) => api(`/api/cinemas/${c.id}`)));
+  return details.flatMap((c) => (c.auditoriums || []).map((a) => [a.id, `${c.name} — ${a.name}`]));
+}
+const toLocalInput = (iso) => {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+};
+const num = (v) => (v === "" ? null : Number(v));
+
+const RESOURCES = {
+  cinemas: {
+    title: "Cinema", base: "/api/cinemas",
+    load: async () => listOf(await api("/api/cinemas?limit=200"), "cinemas"),
+    columns: [["Name", (c) => c.name], ["City", (c) => c.city], ["Address", (c) => c.address]],
+    fields: [
+      { name: "name", label: "Name", required: true, maxlength: 200 },
+      { name: "city", label: "City", required: true, maxlength: 100 },
+      { name: "address", label: "Address", maxlength: 500 },
+      { name: "latitude", label: "Latitude", type: "number", step: "any", required: true, toApi: num },
+      { name: "longitude", label: "Longitude", type: "number", step: "any", required: true, toApi: num },
+      { name: "rating", label: "Rating (0–5)", type: "number", step: "0.1", toApi: num },
+    ],
+  },
+  auditoriums: {
+    title: "Auditorium", base: "/api/auditoriums", noEdit: true,
+    load: async () => {
+      const cinemas = listOf(await api("/api/cinemas?limit=200"), "cinemas");
+      const details = await Promise.all(cinemas.map((c) => api(`/api/cinemas/${c.id}`)));
+      return details.flatMap((c) => (c.auditoriums || []).map((a) => ({ ...a, cinema_name: c.name })));
+    },
+    columns: [["Cinema", (a) => a.cinema_name], ["Name", (a) => a.name], ["Category", (a) => a.category], ["Seats", (a) => a.capacity ?? a.seat_count ?? ""]],
+    actions: (a) => [h("a", { class: "button button-small button-ghost", href: `/admin/auditoriums/${a.id}`, text: "Seat map" })],
+    fields: [
+      { name: "cinema_id", label: "Cinema", type: "select", options: cinemaOptions, required: true, toApi: Number },
+      { name: "name", label: "Name", required: true, maxlength: 100 },
+      { name: "category", label: "Category", type: "select", options: async () => ["standard", "premium", "imax", "3d", "dolby"].map((c) => [c, c]) },
+    ],
+    afterCreate: (a) => location.assign(`/admin/auditoriums/${a.id}`),
+  },
+  movies: {
+    title: "Movie", base: "/api/movies",
+    load: async () => listOf(await api("/api/movies?limit=200"), "movies"),
+    columns: [["Title", (m) => m.title], ["Runtime", (m) => `${m.runtime_minutes} min`], ["Genres", (m) => (m.genres || []).map((g) => g.name).join(", ")]],
+    fields: [
+      { name: "title", label: "Title", required: true, maxlength: 300 },
+      { name: "runtime_minutes", label: "Runtime (minutes)", type: "number", required: true, min: 1, toApi: Number },
+      { name: "director", label: "Director", maxlength: 200 },
+      { name: "cast", label: "Cast (comma separated)", fromApi: (m) => (m.cast || []).join(", "), toApi: (v) => v.split(",").map((x) => x.trim()).filter(Boolean) },
+      { name: "synopsis", label: "Synopsis", type: "textarea", maxlength: 5000 },
+      { name: "certificate", label: "Certificate", maxlength: 10 },
+      { name: "score", label: "Score (0–10)", type: "number", step: "0.1", toApi: num },
+      { name: "release_date", label: "Release date", type: "date", toApi: (v) => v || null },
+      { name: "poster_url", label: "Poster URL", toApi: (v) => v || null },
+      { name: "genre_ids", label: "Genres", type: "checkboxes", options: genreOptions, fromApi: (m) => (m.genres || []).map((g) => String(g.id)) },
+    ],
+  },
+  genres: {
+    title: "Genre", base: "/api/genres",
+    load: async () => listOf(await api("/api/genres"), "genres"),
+    columns: [["Name", (g) => g.name], ["Movies", (g) => g.movie_count ?? ""]],
+    fields: [{ name: "name", label: "Name", required: true, maxlength: 60 }],
+  },
+  screenings: {
+    title: "Screening", base: "/api/screenings",
+    load: async () => listOf(await api("/api/screenings?limit=200&status=any"), "screenings"),
+    columns: [["Starts", (s) => fmtDateTime(s.starts_at)], ["Movie", (s) => s.movie?.title], ["Where", (s) => `${s.cinema?.name || ""} — ${s.auditorium?.name || ""}`],
+      ["Prices", (s) => Object.entries(s.prices || {}).map(([k, v]) => `${k} ${money(v)}`).join(", ")], ["Status", (s) => s.status]],
+    actions: (s) => [
+      h("a", { class: "button button-small button-ghost", href: `/screenings/${s.id}`, text: "Seat map" }),
+      s.status === "scheduled" ? h("button", { type: "button", class: "button-small button-ghost", text: "Cancel",
+        onclick: () => act(() => api(`/api/screenings/${s.id}/cancel`, { method: "POST" }), `Cancel this screening of ${s.movie?.title}?`) }) : null,
+    ],
+    fields: [
+      { name: "movie_id", label: "Movie", type: "select", options: movieOptions, required: true, toApi: Number, fromApi: (s) => String(s.movie?.id ?? s.movie_id) },
+      { name: "auditorium_id", label: "Auditorium", type: "select", options: auditoriumOptions, required: true, toApi: Number, fromApi: (s) => String(s.auditorium?.id ?? s.auditorium_id) },
+      { name: "starts_at", label: "Starts", type: "datetime-local", required: true, toApi: (v) => new Date(v).toISOString(), fromApi: (s) => toLocalInput(s.starts_at) },
+      { name: "prices", label: "Prices (£)", type: "prices" },
+    ],
+  },
+  users: {
+    title: "User", base: "/api/users", noCreate: true, noEdit: true, noDelete: true,
+    load: async () => listOf(await api("/api/users?limit=200"), "items", "users"),
+    columns: [["Email", (u) => u.email], ["Name", (u) => u.name], ["Role", (u) => u.role]],
+    actions: (u) => {
+      const select = h("select", { "aria-label": `Role of ${u.email}` }, ["customer", "staff", "admin"].map((r) => h("option", { value: r, text: r, selected: r === u.role })));
+      return [select, h("button", { type: "button", class: "button-small", text: "Save role",
+        onclick: () => act(() => api(`/api/users/${u.id}`, { method: "PATCH", body: { role: select.value } })) })];
+    },
+  },
+};
+
+let current = "cinemas";
+
+async function act(work, question) {
+  if (question && !window.confirm(question)) return;
+  $("#admin-error").textContent = "";
+  try { await work(); await show(current); } catch (err) { $("#admin-error").textContent = err.message; }
+}
+
+async function input(field, item) {
+  const id = `f-${field.name}`;
+  const value = item ? (field.fromApi ? field.fromApi(item) : item[field.name] ?? "") : "";
+  const common = { id, name: field.name, required: field.required || null, maxlength: field.maxlength };
+  if (field.type === "select") {
+    const options = await field.options();
+    return h("select", common, field.required ? null : h("option", { value: "", text: "—" }),
+      options.map(([v, label]) => h("option", { value: v, text: label, selected: String(v) === String(value) })));
+  }
+  if (field.type === "textarea") return h("textarea", { ...common, rows: 3, text: value });
+  if (field.type === "checkboxes") {
+    const options = await field.options();
+    return h("fieldset", { id, class: "row" }, h("legend", { class: "visually-hidden", text: field.label }),
+      options.map(([v, label]) => h("label", { class: "check" }, h("input", { type: "checkbox", name: field.name, value: v, checked: (value || []).includes(String(v)) }), label)));
+  }
+  if (field.type === "prices") {
+    const prices = (item && item.prices) || DEFAULT_PRICES;
+    return h("div", { id, class: "row" }, KINDS.map((k) => h("label", { class: "check" }, k,
+      h("input", { type: "number", name: `prices.${k}`, min: 0, step: "0.01", value: prices[k] !== undefined ? (prices[k] / 100).toFixed(2) : "", "aria-label": `${k} price in pounds` }))));
+  }
+  return h("input", { ...common, type: field.type || "text", step: field.step, min: field.min, value });
+}
+
+function read(form, spec) {
+  const body = {};
+  for (const f of spec.fields) {
+    if (f.type === "checkboxes") { body[f.name] = $$(`input[name="${f.name}"]:checked`, form).map((c) => Number(c.value)); continue; }
+    if (f.type === "prices") {
+      body.prices = {};
+      for (const k of KINDS) {
+        const v = form.elements[`prices.${k}`].value;
+        if (v !== "") body.prices[k] = Math.round(Number(v) * 100);
+      }
+      continue;
+    }
+    const raw = form.elements[f.name].value.trim();
+    if (raw === "" && !f.required && !f.toApi) continue;
+    body[f.name] = f.toApi ? f.toApi(raw) : raw;
+  }
+  return body;
+}
+
+async function editor(spec, item) {
+  const form = h("form", { class: "card stack", novalidate: true, id: "resource-form", "aria-label": `${item ? "Edit" : "New"} ${spec.title.toLowerCase()}` },
+    h("h2", { text: item ? `Edit ${spec.title.toLowerCase()}` : `New ${spec.title.toLowerCase()}` }),
+    h("p", { class: "form-error", role: "alert" }));
+  for (const f of spec.fields) {
+    form.append(h("div", { class: "field" }, h("label", { for: `f-${f.name}`, text: f.label }), await input(f, item)));
+  }
+  form.append(h("div", { class: "row" }, h("button", { type: "submit", text: item ? "Save" : `Create ${spec.title.toLowerCase()}` }),
+    item ? h("button", { type: "button", class: "button-ghost", text: "New instead", onclick: () => show(current) }) : null));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const missing = spec.fields.find((f) => f.required && !form.elements[f.name].value.trim());
+    if (missing) { showFormError(form, { field: missing.name, message: `${missing.label} is required.` }); return; }
+    try {
+      const saved = await api(item ? `${spec.base}/${item.id}` : spec.base, { method: item ? "PATCH" : "POST", body: read(form, spec) });
+      if (!item && spec.afterCreate) { spec.afterCreate(saved); return; }
+      await show(current);
+      $("#admin-error").textContent = "";
+      $("#panel").prepend(h("p", { class: "flash", dataset: { kind: "ok" }, role: "status", text: `${spec.title} saved.` }));
+    } catch (err) {
+      const field = err.field && !form.elements[err.field] ? err.field.split(/[.[]/)[0] : err.field;
+      showFormError(form, { field: form.elements[field] ? field : null, message: err.message });
+    }
+  });
+  return form;
+}
+
+function table(spec, items) {
+  const head = h("tr", {}, spec.columns.map(([label]) => h("th", { scope: "col", text: label })), h("th", { scope: "col", text: "Actions" }));
+  const rows = items.map((item) => h("tr", { dataset: { id: item.id } },
+    spec.columns.map(([, get]) => h("td", { text: get(item) ?? "" })),
+    h("td", {}, h("div", { class: "row" },
+      spec.actions ? spec.actions(item) : null,
+      spec.noEdit ? null : h("button", { type: "button", class: "button-small button-ghost", text: "Edit", onclick: async () => {
+        $("#resource-form")?.replaceWith(await editor(spec, item));
+        $("#resource-form").scrollIntoView({ block: "nearest" });
+        $("#resource-form input, #resource-form select")?.focus();
+      } }),
+      spec.noDelete ? null : h("button", { type: "button", class: "button-small button-danger", text: "Delete",
+        onclick: () => act(() => api(`${spec.base}/${item.id}`, { method: "DELETE" }), `Delete this ${spec.title.toLowerCase()}?`) })))));
+  return h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, head), h("tbody", {}, rows)));
+}
+
+async function show(name) {
+  current = name;
+  for (const tab of $$(".tabs [role=tab]")) tab.setAttribute("aria-selected", tab.dataset.tab === name ? "true" : "false");
+  history.replaceState(null, "", `/admin#${name}`);
+  const spec = RESOURCES[name];
+  try {
+    const items = await spec.load();
+    const parts = [h("h2", { text: `${spec.title}s` })];
+    if (!spec.noCreate) parts.push(await editor(spec, null));
+    parts.push(items.length ? table(spec, items) : h("p", { class: "empty", text: "None yet." }));
+    clear(panel).append(...parts);
+  } catch (err) {
+    clear(panel).append(h("p", { class: "form-error", text: `Could not load: ${err.message}` }));
+  }
+}
+
+async function init() {
+  const user = await me();
+  if (!user) { location.assign(loginUrl()); return; }
+  if (user.role !== "admin") { $("#admin-error").textContent = "Only admins can change the catalog."; return; }
+  for (const tab of $$(".tabs [role=tab]")) tab.addEventListener("click", () => show(tab.dataset.tab));
+  const wanted = location.hash.slice(1);
+  show(RESOURCES[wanted] ? wanted : "cinemas");
+}
+
+init();

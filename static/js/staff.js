@@ -1,0 +1,112 @@
+// Staff dashboard: occupancy per screening, live from /ws/dashboard (no reloads), with filters.
+import { api, listOf, me, refreshSession } from "./api.js";
+import { h, $, clear, money, fmtTime, loginUrl } from "./dom.js";
+import { LiveRoom, roomUrl } from "./room.js";
+
+const rows = new Map();  // screening_id -> row
+const cards = new Map(); // screening_id -> card element
+const form = $("#dash-filters");
+
+function utcToday() { return new Date().toISOString().slice(0, 10); }
+
+function filterParams() {
+  const p = new URLSearchParams();
+  if (form.cinema_id.value) p.set("cinema_id", form.cinema_id.value);
+  p.set("date", form.date.value || utcToday());
+  return p;
+}
+
+function card(row) {
+  const bar = h("div", { class: "bar", role: "img" }, h("span", { class: "bar-sold" }), h("span", { class: "bar-held" }));
+  const el = h("article", { class: "card dash-card", dataset: { screeningId: row.screening_id } },
+    h("div", { class: "row spread" }, h("h3", { class: "movie" }), h("span", { class: "badge badge-houseful houseful", text: "HOUSEFUL" })),
+    h("p", { class: "muted where" }), bar, h("div", { class: "stats" }));
+  cards.set(row.screening_id, el);
+  return el;
+}
+
+function fill(el, row) {
+  const pct = (n) => (row.capacity ? (100 * n) / row.capacity : 0);
+  el.querySelector(".movie").textContent = row.movie;
+  el.querySelector(".where").textContent = `${fmtTime(row.starts_at)} · ${row.cinema} · ${row.auditorium}`;
+  el.querySelector(".houseful").hidden = !row.houseful;
+  el.dataset.houseful = row.houseful ? "true" : "false";
+  el.querySelector(".bar-sold").style.width = `${pct(row.sold)}%`;   // CSSOM, allowed by the CSP
+  el.querySelector(".bar-held").style.width = `${pct(row.held)}%`;
+  el.querySelector(".bar").setAttribute("aria-label", `${Math.round(pct(row.sold))}% sold, ${Math.round(pct(row.held))}% held`);
+  clear(el.querySelector(".stats")).append(
+    h("span", {}, "Sold ", h("b", { class: "sold", text: row.sold })),
+    h("span", {}, "Held ", h("b", { class: "held", text: row.held })),
+    h("span", {}, "Free ", h("b", { class: "free", text: row.free })),
+    h("span", {}, "Takings ", h("b", { class: "takings", text: money(row.takings) })));
+}
+
+function renderTotals() {
+  const all = [...rows.values()];
+  const sum = (k) => all.reduce((t, r) => t + (r[k] || 0), 0);
+  clear($("#totals")).append(
+    h("span", {}, "Screenings ", h("b", { text: all.length })),
+    h("span", {}, "Sold ", h("b", { text: sum("sold") })),
+    h("span", {}, "Held ", h("b", { text: sum("held") })),
+    h("span", {}, "Free ", h("b", { text: sum("free") })),
+    h("span", {}, "Houseful ", h("b", { text: all.filter((r) => r.houseful).length })),
+    h("span", {}, "Takings ", h("b", { id: "total-takings", text: money(sum("takings")) })));
+  $("#dash-empty").hidden = all.length > 0;
+}
+
+function showAll(listing) {
+  rows.clear();
+  cards.clear();
+  const box = clear($("#dash"));
+  for (const row of listing.screenings || []) {
+    rows.set(row.screening_id, row);
+    const el = card(row);
+    fill(el, row);
+    box.append(el);
+  }
+  renderTotals();
+}
+
+function update(frame) {
+  for (const row of frame.screenings || []) {
+    const merged = { ...(rows.get(row.screening_id) || {}), ...row };
+    rows.set(row.screening_id, merged);
+    const el = cards.get(row.screening_id);
+    if (el) fill(el, merged);
+  }
+  renderTotals();
+}
+
+async function init() {
+  const user = await me();
+  if (!user || !["staff", "admin"].includes(user.role)) {
+    $("#dash-error").textContent = user ? "The dashboard is for staff." : "Please log in as staff.";
+    if (!user) location.assign(loginUrl());
+    return;
+  }
+  form.date.value = utcToday();
+  try {
+    for (const c of listOf(await api("/api/cinemas"), "cinemas")) form.cinema_id.append(h("option", { value: c.id, text: `${c.name} (${c.city})` }));
+  } catch { /* all cinemas only */ }
+  const feed = new LiveRoom(() => roomUrl(`/ws/dashboard?${filterParams()}`), { beforeConnect: () => api("/api/me") });
+  feed.addEventListener("state", (e) => {
+    const box = $("#connection");
+    box.dataset.state = e.detail.state === "closed" ? "offline" : e.detail.state;
+    box.textContent = { connecting: "Connecting…", live: "Live", offline: "Offline — reconnecting…", closed: "Disconnected" }[e.detail.state];
+    if (e.detail.code === 4003) { feed.close(); $("#dash-error").textContent = "The dashboard is for staff."; }
+    if (e.detail.code === 4001) refreshSession();
+  });
+  feed.addEventListener("occupancy", (e) => showAll(e.detail));
+  feed.addEventListener("update", (e) => update(e.detail));
+  feed.addEventListener("error", (e) => { $("#dash-error").textContent = e.detail?.error?.message || ""; });
+  form.addEventListener("change", async () => {
+    $("#dash-error").textContent = "";
+    const p = filterParams();
+    try {
+      await feed.send("filter", { cinema_id: p.has("cinema_id") ? Number(p.get("cinema_id")) : null, date: p.get("date") });
+    } catch (err) { $("#dash-error").textContent = err.message; }
+  });
+  feed.connect();
+}
+
+init();
