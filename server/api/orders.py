@@ -1,0 +1,123 @@
+"""Orders and the payment webhook: thin handlers over server/checkout."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import keys
+from server.api.http import endpoint, json_response
+from server.checkout import confirm, orders, views
+from server.checkout.context import checkout_of
+from server.checkout.order_keys import normalise_order_key
+from server.checkout.payments import SIGNATURE_HEADER, ReplayedWebhook
+from server.errors import InvalidInput, NotFound
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_ID = {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999}
+ORDER_BODY = {
+    "type": "object",
+    "additionalProperties": False,  # a client-supplied price or amount is refused, not ignored
+    "required": ["screening_id", "seat_ids"],
+    "properties": {
+        "screening_id": _ID,
+        "seat_ids": {"type": "array", "items": _ID, "minItems": 1, "maxItems": 100, "uniqueItems": True},
+    },
+}
+SEAT = {"type": "object", "properties": {"seat_id": {"type": "integer"}, "row": {"type": "string"},
+                                         "number": {"type": "integer"}, "kind": {"type": "string"},
+                                         "price": {"type": "integer"}}}
+TICKET = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "order_key": {"type": "string"}, "seat_id": {"type": "integer"},
+    "row": {"type": "string"}, "number": {"type": "integer"}, "kind": {"type": "string"},
+    "price": {"type": "integer"}, "status": {"type": "string", "enum": ["live", "cancelled"]},
+    "checked_in_at": {"type": ["string", "null"]}, "code": {"type": "string"}, "qr_url": {"type": "string"},
+    "qr_svg": {"type": "string", "description": "SVG data URI (single-order view only)"}}}
+ORDER = {"type": "object", "properties": {
+    "order_key": {"type": "string"},
+    "status": {"type": "string", "enum": ["pending", "authorised", "paid", "failed", "cancelled",
+                                          "refunded", "expired"]},
+    "amount": {"type": "integer", "description": "minor units"}, "currency": {"type": "string"},
+    "seats": {"type": "array", "items": SEAT}, "tickets": {"type": "array", "items": TICKET},
+    "failure_reason": {"type": ["string", "null"]}, "payment_url": {"type": "string"},
+    "expires_at": {"type": "string"}, "screening": {"type": "object"}}}
+
+
+def _order_key(request: web.Request) -> str:
+    key = normalise_order_key(request.match_info["key"])
+    if key is None:
+        raise NotFound("no such order")
+    return key
+
+
+@endpoint("Order held seats (pending until paid)", tag="orders", role="customer", body=ORDER_BODY,
+          response=ORDER, status=201, errors=(404, 409),
+          description="Requires an Idempotency-Key header: repeating a request with the same key returns "
+                      "the same order (200); the same key with a different body is 409 idempotency_mismatch. "
+                      "Prices are computed on the server. Pay at the returned payment_url.")
+async def create_order(request: web.Request) -> web.Response:
+    """POST /api/orders."""
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not 1 <= len(key) <= 200:
+        raise InvalidInput(f"an {IDEMPOTENCY_HEADER} header of 1 to 200 characters is required",
+                           field=IDEMPOTENCY_HEADER)
+    user, body = request[keys.USER], request[keys.BODY]
+    co = checkout_of(request.app)
+    order, created = await orders.create_order(co, user.user_id, body["screening_id"], body["seat_ids"], key)
+    view = await views.order_for(co, order["order_key"], user.user_id, staff=False)
+    return json_response(view, 201 if created else 200)
+
+
+@endpoint("My orders and tickets, newest first", tag="orders", role="customer",
+          response={"type": "object", "properties": {"orders": {"type": "array", "items": ORDER}}})
+async def my_orders(request: web.Request) -> web.Response:
+    """GET /api/orders."""
+    co = checkout_of(request.app)
+    return json_response({"orders": await views.orders_of(co, request[keys.USER].user_id)})
+
+
+@endpoint("One order with its tickets and QR codes (yours, or any for staff)", tag="orders",
+          role="customer", response=ORDER, errors=(404,))
+async def get_order(request: web.Request) -> web.Response:
+    """GET /api/orders/{key}."""
+    user = request[keys.USER]
+    co = checkout_of(request.app)
+    return json_response(await views.order_for(co, _order_key(request), user.user_id,
+                                               staff=user.role in ("staff", "admin")))
+
+
+@endpoint("Cancel my paid order (until the cutoff before the show); the money is refunded",
+          tag="orders", role="customer", response=ORDER, errors=(404, 409))
+async def cancel_order(request: web.Request) -> web.Response:
+    """POST /api/orders/{key}/cancel."""
+    user = request[keys.USER]
+    co = checkout_of(request.app)
+    order = await orders.cancel_order(co, user.user_id, _order_key(request))
+    return json_response(await views.order_for(co, order["order_key"], user.user_id, staff=False))
+
+
+@endpoint("Refund any paid order (staff)", tag="orders", role="staff", response=ORDER, errors=(404, 409))
+async def refund_order(request: web.Request) -> web.Response:
+    """POST /api/orders/{key}/refund."""
+    user = request[keys.USER]
+    co = checkout_of(request.app)
+    order = await orders.refund_order(co, user.user_id, _order_key(request))
+    return json_response(await views.order_for(co, order["order_key"], user.user_id, staff=True))
+
+
+@endpoint("Payment provider webhook (HMAC-signed)", tag="payments", errors=(409,),
+          response={"type": "object", "properties": {"status": {"type": "string"}}},
+          description=f"Signed with the {SIGNATURE_HEADER} header t=<unix>,v1=<hex HMAC-SHA256 of "
+                      "'<t>.' + raw body>. Stale timestamps and bad signatures are 400, an exact replay "
+                      "409; a redelivered event (new signature) is applied idempotently.")
+async def payment_webhook(request: web.Request) -> web.Response:
+    """POST /api/payments/webhook."""
+    app = request.app
+    body = await request.read()
+    provider = app[keys.PAYMENTS]
+    event = provider.verify_callback(request.headers, body)
+    co = checkout_of(app)
+    # Remember each signed delivery for longer than it stays fresh: an exact copy is a replay.
+    seen = co.keyspace.key("webhook", "seen", event.event_id, event.signed_at)
+    ttl = 2 * app[keys.SETTINGS].checkout.webhook_tolerance_seconds + 60
+    if not await co.redis.set(seen, b"1", nx=True, ex=ttl):
+        raise ReplayedWebhook("this webhook delivery was already received")
+    return json_response({"status": await confirm.handle_event(co, event)})

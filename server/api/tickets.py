@@ -1,0 +1,38 @@
+"""Tickets: QR codes for their owners, check-in for staff."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import keys
+from server.api.http import endpoint, json_response
+from server.checkout import tickets, views
+from server.checkout.context import checkout_of
+
+CHECKIN_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["code"],
+    "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 200}},
+}
+CHECKIN_RESULT = {"type": "object", "properties": {
+    "result": {"type": "string", "enum": ["valid", "already_used", "invalid"]},
+    "reason": {"type": "string"}, "ticket": {"type": "object"}}}
+
+
+@endpoint("A ticket's QR code as SVG (its owner, or staff)", tag="tickets", role="customer", errors=(404,),
+          description="The code's payload is HF1.<ticket id>.<order key>.<signature>.")
+async def ticket_qr(request: web.Request) -> web.Response:
+    """GET /api/tickets/{id}/qr.svg."""
+    user = request[keys.USER]
+    code = await views.ticket_code_for(checkout_of(request.app), int(request.match_info["id"]), user.user_id,
+                                       staff=user.role in ("staff", "admin"))
+    return web.Response(text=tickets.qr_svg(code), content_type="image/svg+xml",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+@endpoint("Check a ticket in by its scanned or typed code (staff)", tag="tickets", role="staff",
+          body=CHECKIN_BODY, response=CHECKIN_RESULT,
+          description="Always 200 with result valid (checked in now), already_used, or invalid.")
+async def check_in(request: web.Request) -> web.Response:
+    """POST /api/checkin."""
+    return json_response(await tickets.check_in(checkout_of(request.app), request[keys.BODY]["code"]))

@@ -1,0 +1,178 @@
+"""Orders: created from the buyer's holds, priced on the server, cancelled and refunded.
+
+Payment confirmation lives in confirm.py, the money/seat follow-ups in settle.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, Sequence
+
+import asyncpg
+
+from server.checkout.confirm import on_authorised
+from server.checkout.order_keys import new_order_key
+from server.checkout.settle import settle_money, settle_seats
+from server.checkout.state import (
+    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, owner_of,
+    transition,
+)
+from server.errors import NotFound
+from server.live.errors import Houseful, NotHeld, ScreeningClosed, UnknownSeat
+
+log = logging.getLogger(__name__)
+KEY_ATTEMPTS = 5  # order-key collisions are astronomically rare; retry a few times anyway
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _same_request(order: asyncpg.Record, screening_id: int, seat_ids: list[int]) -> asyncpg.Record:
+    if order["screening_id"] != screening_id or sorted(order["seat_ids"]) != seat_ids:
+        raise IdempotencyMismatch("this Idempotency-Key was already used for a different order")
+    return order
+
+
+async def create_order(
+    co: Checkout, user_id: int, screening_id: int, seat_ids: Sequence[int], idempotency_key: str
+) -> tuple[asyncpg.Record, bool]:
+    """A pending order for seats the user holds; (order, created). The same key returns the same order."""
+    seats = sorted(set(seat_ids))
+    existing = await co.pool.fetchrow(co.sql.order_by_idempotency, user_id, idempotency_key)
+    if existing is not None:
+        return _same_request(existing, screening_id, seats), False
+    screening = await co.pool.fetchrow(co.sql.screening_for_order, screening_id)
+    if screening is None:
+        raise NotFound("no such screening", field="screening_id")
+    if screening["status"] != "scheduled" or screening["starts_at"] <= _now():
+        raise ScreeningClosed("this screening is no longer on sale")
+    deadline = await _check_held(co, user_id, screening_id, seats)
+    priced = await co.pool.fetch(co.sql.seats_priced, screening_id, seats)
+    if len(priced) != len(seats):
+        raise UnknownSeat("some of these seats are not seats of this screening", field="seat_ids")
+    if any(row["price"] is None for row in priced):
+        raise NoPrice("some of these seats have no price for this screening")
+    prices = [row["price"] for row in priced]  # same order as `seats` (both sorted by id)
+    expires_at = dt.datetime.fromtimestamp(deadline / 1000, dt.timezone.utc)
+    return await _insert(co, user_id, screening_id, seats, prices, idempotency_key, expires_at)
+
+
+async def _check_held(co: Checkout, user_id: int, screening_id: int, seats: list[int]) -> int:
+    """The hold deadline (ms) if the user holds every seat; else houseful or not_held."""
+    mine = await co.holds.my_holds(screening_id, owner_of(user_id))
+    missing = sorted(set(seats) - set(mine["seats"]))
+    if missing or mine["deadline"] is None:
+        if (await co.holds.counts(screening_id))["houseful"]:
+            raise Houseful("this screening is houseful")
+        raise NotHeld("hold these seats before ordering them", field="seat_ids", seats=missing)
+    return int(mine["deadline"])
+
+
+async def _insert(co: Checkout, user_id: int, screening_id: int, seats: list[int], prices: list[int],
+                  idempotency_key: str, expires_at: dt.datetime) -> tuple[asyncpg.Record, bool]:
+    currency = co.settings.checkout.currency
+    async with co.pool.acquire() as conn, conn.transaction():
+        row = None
+        for _ in range(KEY_ATTEMPTS):
+            try:
+                async with conn.transaction():  # a savepoint, so a key collision can be retried
+                    row = await conn.fetchrow(co.sql.order_insert, new_order_key(), user_id, screening_id,
+                                              sum(prices), currency, seats, prices, idempotency_key, expires_at)
+                break
+            except asyncpg.UniqueViolationError:
+                continue
+        if row is None:
+            # A concurrent request with the same key committed first (we waited on its row).
+            existing = await conn.fetchrow(co.sql.order_by_idempotency, user_id, idempotency_key)
+            if existing is None:
+                raise RuntimeError("could not allocate an order key")
+            return _same_request(existing, screening_id, seats), False
+        session = await co.provider.authorise(row["order_key"], row["amount"], currency,
+                                              f"/orders/{row['order_key']}")
+        row = await conn.fetchrow(co.sql.order_set_payment, row["id"], session.payment_ref, session.payment_url)
+        await conn.execute(co.sql.order_event_insert, row["id"], None, "pending", user_id, "order created")
+    return row, True
+
+
+async def cancel_order(co: Checkout, user_id: int, order_key: str) -> asyncpg.Record:
+    """The buyer cancels a paid order before the cutoff: tickets cancelled, money back, seats freed."""
+    minutes = co.settings.checkout.cancel_cutoff_minutes
+    cutoff = dt.timedelta(minutes=minutes)
+
+    def check(order: asyncpg.Record, screening: asyncpg.Record) -> None:
+        if order["user_id"] != user_id:
+            raise NotFound("no such order")
+        if _now() > screening["starts_at"] - cutoff:
+            raise CancelClosed(f"orders can be cancelled until {minutes} minutes before the show")
+
+    return await _undo(co, order_key, "cancelled", user_id, "cancelled by the customer", check)
+
+
+async def refund_order(co: Checkout, actor_id: int | None, order_key: str, reason: str = "refunded by staff") -> asyncpg.Record:
+    """Staff refund any paid order, at any time."""
+    return await _undo(co, order_key, "refunded", actor_id, reason, None)
+
+
+async def _undo(co: Checkout, order_key: str, to: str, actor_id: int | None, reason: str, check: Any) -> asyncpg.Record:
+    order = await mark_undone(co, order_key, to, actor_id, reason, check)
+    await settle_money(co, order["id"])
+    await settle_seats(co, order["id"])
+    return await co.pool.fetchrow(co.sql.order_get, order["id"])
+
+
+async def mark_undone(co: Checkout, order_key: str, to: str, actor_id: int | None, reason: str,
+                      check: Any = None) -> asyncpg.Record:
+    """Cancel the tickets and move a paid order to cancelled/refunded; refund and seats follow."""
+    async with co.pool.acquire() as conn, conn.transaction():
+        order = await conn.fetchrow(co.sql.order_lock_by_key, order_key)
+        if order is None:
+            raise NotFound("no such order")
+        screening = await conn.fetchrow(co.sql.screening_for_order, order["screening_id"])
+        if check is not None:
+            check(order, screening)
+        if order["status"] in ("cancelled", "refunded"):
+            raise AlreadyRefunded(f"this order was already {order['status']}")
+        if order["status"] != "paid":
+            raise NotCancellable(f"a {order['status']} order cannot be {to}")
+        await conn.execute(co.sql.tickets_cancel, order["id"])
+        return await transition(co, conn, order, to, actor_id=actor_id, reason=reason, seats_pending=True)
+
+
+async def expire_order(co: Checkout, order_id: int) -> str:
+    """A pending order past its deadline: close the payment session, unless the buyer just paid."""
+    order = await co.pool.fetchrow(co.sql.order_get, order_id)
+    if order is None or order["status"] != "pending":
+        return order["status"] if order else "unknown"
+    state = await co.provider.cancel(order["payment_ref"]) if order["payment_ref"] else "cancelled"
+    if state in ("authorised", "captured"):
+        return await on_authorised(co, order_id)  # paid just in time: confirm (or void) it
+    async with co.pool.acquire() as conn, conn.transaction():
+        order = await conn.fetchrow(co.sql.order_lock, order_id)
+        if order["status"] != "pending":
+            return order["status"]
+        to, reason = ("failed", f"payment {state}") if state in ("declined", "failed") else ("expired", "hold expired")
+        return (await transition(co, conn, order, to, reason=reason))["status"]
+
+
+async def refund_screening(deps: Any, screening_id: int, actor_id: int | None) -> int:
+    """A cancelled screening: refund every paid order and close open ones; returns how many were refunded."""
+    co = deps if isinstance(deps, Checkout) else _from_app(deps)
+    refunded = 0
+    for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["paid"]):
+        order = await co.pool.fetchrow(co.sql.order_get, row["id"])
+        try:
+            await refund_order(co, actor_id, order["order_key"], "screening cancelled")
+            refunded += 1
+        except (AlreadyRefunded, NotCancellable):
+            pass  # changed meanwhile (e.g. the buyer cancelled): nothing left to do
+    # Pending orders: close their payment sessions; authorised ones fail in commit_tickets.
+    for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["pending"]):
+        await expire_order(co, row["id"])
+    return refunded
+
+
+def _from_app(app: Any) -> Checkout:
+    from server.checkout.context import checkout_of
+
+    return checkout_of(app)

@@ -1,0 +1,80 @@
+"""Bring an order's money and seats in line with its status. Every function is re-runnable.
+
+The status in PostgreSQL is decided first; these steps then make the provider and Redis
+agree with it. A crash between the two leaves a flag (paid but not captured, authorised
+but not voided, seats_pending) that the reconciler finds and finishes by calling the same
+functions again.
+"""
+from __future__ import annotations
+
+import logging
+
+from server.checkout.payments import AlreadyCaptured, ProviderError
+from server.checkout.state import MONEY_RETURNED, Checkout, owner_of
+from server.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+async def capture(co: Checkout, order_id: int) -> bool:
+    """Capture a paid order's money (tickets are committed); True once it is captured."""
+    order = await co.pool.fetchrow(co.sql.order_get, order_id)
+    if order is None or order["status"] != "paid" or order["captured"]:
+        return bool(order and order["captured"])
+    try:
+        # The provider makes a second capture of the same payment a no-op: duplicates are safe.
+        await co.provider.capture(order["payment_ref"], order["amount"])
+    except ProviderError:
+        log.exception("order %s: capture failed; the reconciler will retry", order["order_key"])
+        return False
+    await co.pool.execute(co.sql.order_mark_captured, order_id)
+    return True
+
+
+async def return_money(co: Checkout, order_id: int) -> None:
+    """Void the authorisation, or refund if the money was already taken, for an order that failed or was undone."""
+    order = await co.pool.fetchrow(co.sql.order_get, order_id)
+    if (order is None or not order["authorised"] or order["status"] not in MONEY_RETURNED
+            or order["voided"] or order["refunded"]):
+        return
+    ref = order["payment_ref"]
+    if not order["captured"]:
+        try:
+            await co.provider.void(ref)
+            await co.pool.execute(co.sql.order_mark_voided, order_id)
+            return
+        except AlreadyCaptured:
+            pass  # a capture raced us (e.g. a cancel during confirmation): refund instead
+    try:
+        await co.provider.refund(ref, order["amount"])
+    except ProviderError:
+        log.exception("order %s: refund failed; the reconciler will retry", order["order_key"])
+        return
+    await co.pool.execute(co.sql.order_mark_refunded, order_id)
+
+
+async def settle_money(co: Checkout, order_id: int) -> None:
+    """Capture a paid order, or give back the money of one that failed or was undone."""
+    await capture(co, order_id)
+    # Also after a capture: a cancel may have landed meanwhile, and then the money goes back.
+    await return_money(co, order_id)
+
+
+async def settle_seats(co: Checkout, order_id: int) -> None:
+    """Do the Redis step the order's status owes: mark sold, unlock, or free (each broadcasts)."""
+    order = await co.pool.fetchrow(co.sql.order_get, order_id)
+    if order is None or not order["seats_pending"]:
+        return
+    sid, seats, status = order["screening_id"], list(order["seat_ids"]), order["status"]
+    owner = owner_of(order["user_id"])
+    if status == "paid":
+        try:
+            await co.holds.mark_sold(sid, owner, seats)
+        except DomainError:
+            # The selling hold is gone (e.g. Redis was flushed): reload sold seats from PostgreSQL.
+            await co.holds.rebuild_sold(sid)
+    elif status in ("failed", "expired"):
+        await co.holds.unlock(sid, owner, seats)
+    elif status in ("cancelled", "refunded"):
+        await co.holds.free_sold(sid, seats)
+    await co.pool.execute(co.sql.order_seats_settled, order_id, status)

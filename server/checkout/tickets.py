@@ -1,0 +1,82 @@
+"""Tickets: signed QR payloads staff can verify, and a check-in that happens once.
+
+A ticket's code is HF1.<ticket id>.<order key>.<signature>: all characters are in QR's
+alphanumeric set (compact codes), and the signature (HMAC-SHA256, 80 bits, Crockford base32)
+means a code cannot be forged from a guessed ticket id and order key.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any
+
+import segno
+
+from server.checkout.order_keys import ALPHABET
+from server.checkout.state import Checkout
+
+VERSION = "HF1"
+_CODE = re.compile(r"^HF1\.(\d{1,18})\.([0-9A-HJKMNP-TV-Z]{8,12})\.([0-9A-HJKMNP-TV-Z]{16})$")
+
+
+def ticket_secret(jwt_secret: str) -> bytes:
+    """The key that signs ticket codes, derived from (never equal to) the JWT secret."""
+    return hmac.new(jwt_secret.encode(), b"houseful:ticket-code", hashlib.sha256).digest()
+
+
+def _signature(secret: bytes, ticket_id: int, order_key: str) -> str:
+    mac = hmac.new(secret, f"{VERSION}.{ticket_id}.{order_key}".encode(), hashlib.sha256).digest()[:10]
+    number = int.from_bytes(mac, "big")
+    return "".join(ALPHABET[(number >> shift) & 31] for shift in range(75, -1, -5))
+
+
+def ticket_code(secret: bytes, ticket_id: int, order_key: str) -> str:
+    """The signed payload printed in a ticket's QR code."""
+    return f"{VERSION}.{ticket_id}.{order_key}.{_signature(secret, ticket_id, order_key)}"
+
+
+def read_code(secret: bytes, code: str) -> tuple[int, str] | None:
+    """(ticket id, order key) from a genuine code, or None for anything else."""
+    match = _CODE.match(code.strip().upper())
+    if not match:
+        return None
+    ticket_id, order_key, given = int(match[1]), match[2], match[3]
+    if not hmac.compare_digest(given, _signature(secret, ticket_id, order_key)):
+        return None
+    return ticket_id, order_key
+
+
+def qr_svg(code: str) -> str:
+    """The code as a standalone SVG document."""
+    return segno.make(code, error="m").svg_inline(scale=4, border=2)
+
+
+def qr_data_uri(code: str) -> str:
+    """The code as an SVG data URI, ready for an <img src>."""
+    return segno.make(code, error="m").svg_data_uri(scale=4, border=2)
+
+
+def _seat(row: Any) -> dict[str, Any]:
+    return {"row": row["row_label"], "number": row["number"], "kind": row["kind"]}
+
+
+async def check_in(co: Checkout, code: str) -> dict[str, Any]:
+    """A staff scan: {"result": "valid" | "already_used" | "invalid", "ticket"?: {...}}."""
+    found = read_code(co.ticket_secret, code)
+    if found is None:
+        return {"result": "invalid", "reason": "not a genuine Houseful ticket code"}
+    ticket_id, order_key = found
+    # Atomic: of two simultaneous scans of one ticket exactly one gets the row back.
+    row = await co.pool.fetchrow(co.sql.ticket_check_in, ticket_id, order_key)
+    if row is not None:
+        return {"result": "valid", "ticket": _ticket_of(row)}
+    row = await co.pool.fetchrow(co.sql.ticket_for_check_in, ticket_id, order_key)
+    if row is None or row["status"] != "live":
+        return {"result": "invalid", "reason": "this ticket was cancelled" if row else "no such ticket"}
+    return {"result": "already_used", "ticket": _ticket_of(row)}
+
+
+def _ticket_of(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "order_key": row["order_key"], "screening_id": row["screening_id"],
+            "seat": _seat(row), "checked_in_at": row["checked_in_at"].isoformat()}

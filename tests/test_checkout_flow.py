@@ -1,0 +1,167 @@
+"""Checkout end to end over real HTTP: hold -> order -> hosted page -> signed webhook -> tickets."""
+from __future__ import annotations
+
+import asyncio
+
+from server import keys
+from tests.test_checkout_support import (
+    DECLINE, ERROR, NO_FUNDS, SLOW, get_order, hold, live_tickets, new_order, pay, payment_of, snapshot,
+    wait_status,
+)
+
+
+async def test_happy_path_hold_to_ticket_to_check_in(client, make_user, make_screening, pg) -> None:
+    s = await make_screening(kinds={("A", 5): "vip"}, orphan_rule=False)
+    buyer, staff = await make_user(), await make_user("staff")
+    seats = [s["seats"]["A4"], s["seats"]["A5"]]
+    created = await new_order(client, buyer, s["screening_id"], seats)
+    assert created["status"] == "pending" and created["amount"] == 1000 + 1500
+    assert created["currency"] == "GBP" and len(created["order_key"]) == 10
+    assert [x["price"] for x in created["seats"]] == [1000, 1500]
+
+    page = await client.get(created["payment_url"])
+    text = await page.text()
+    assert page.status == 200 and "25.00 GBP" in text and "4000 0000 0000 0002" in text
+    resp = await pay(client, created)
+    assert resp.status == 303
+
+    done = await wait_status(client, buyer, created["order_key"])
+    assert done["status"] == "paid" and done["failure_reason"] is None
+    assert sorted(t["seat_id"] for t in done["tickets"]) == sorted(seats)
+    assert all(t["qr_svg"].startswith("data:image/svg+xml") for t in done["tickets"])
+    assert done["screening"]["movie_title"] == "Test Movie"
+    # Money: authorised once, captured once. Seats: sold in Redis, live tickets in PostgreSQL.
+    payment = await payment_of(client, pg, created["order_key"])
+    assert (payment["status"], payment["captures"]) == ("captured", 1)
+    assert await live_tickets(pg, s["screening_id"]) == sorted(seats)
+    snap = await snapshot(client, s["screening_id"], buyer)
+    assert set(seats) <= set(snap["sold"]) and not snap["mine"]
+    events = await pg.fetch("SELECT from_status, to_status FROM order_event ORDER BY id")
+    assert [(e["from_status"], e["to_status"]) for e in events] == [
+        (None, "pending"), ("pending", "authorised"), ("authorised", "paid")]
+
+    mine = await (await client.get("/api/orders", headers=buyer["headers"])).json()
+    assert [o["order_key"] for o in mine["orders"]] == [created["order_key"]]
+    ticket = done["tickets"][0]
+    qr = await client.get(ticket["qr_url"], headers=buyer["headers"])
+    assert qr.status == 200 and qr.content_type == "image/svg+xml" and "<svg" in await qr.text()
+    stranger = await make_user()
+    assert (await client.get(ticket["qr_url"], headers=stranger["headers"])).status == 404
+
+    first = await client.post("/api/checkin", json={"code": ticket["code"]}, headers=staff["headers"])
+    assert (await first.json())["result"] == "valid"
+    second = await client.post("/api/checkin", json={"code": ticket["code"]}, headers=staff["headers"])
+    assert (await second.json())["result"] == "already_used"
+    forged = ticket["code"][:-1] + ("A" if ticket["code"][-1] != "A" else "B")
+    third = await client.post("/api/checkin", json={"code": forged}, headers=staff["headers"])
+    assert (await third.json())["result"] == "invalid"
+    assert (await client.post("/api/checkin", json={"code": ticket["code"]},
+                              headers=buyer["headers"])).status == 403
+
+
+async def test_simultaneous_scans_check_in_once(client, make_user, make_screening) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer, staff = await make_user(), await make_user("staff")
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["B2"]])
+    await pay(client, created)
+    code = (await wait_status(client, buyer, created["order_key"]))["tickets"][0]["code"]
+    replies = await asyncio.gather(*(client.post("/api/checkin", json={"code": code}, headers=staff["headers"])
+                                     for _ in range(5)))
+    results = sorted([(await r.json())["result"] for r in replies])
+    assert results == ["already_used"] * 4 + ["valid"]
+
+
+async def test_declined_cards_fail_the_order_and_keep_the_hold(client, make_user, make_screening, pg) -> None:
+    s = await make_screening(orphan_rule=False)
+    for card, reason, seat in ((DECLINE, "card_declined", "A1"), (NO_FUNDS, "insufficient_funds", "A3"),
+                               (ERROR, "provider_error", "A5")):
+        buyer = await make_user()
+        created = await new_order(client, buyer, s["screening_id"], [s["seats"][seat]])
+        await pay(client, created, card)
+        done = await wait_status(client, buyer, created["order_key"])
+        assert (done["status"], done["failure_reason"], done["tickets"]) == ("failed", reason, [])
+        # No money moved, and the buyer may try again: the seat is still theirs.
+        payment = await payment_of(client, pg, created["order_key"])
+        assert payment["captures"] == 0 and payment["authorisations"] == 0
+        assert s["seats"][seat] in (await snapshot(client, s["screening_id"], buyer))["mine"]
+    assert await live_tickets(pg, s["screening_id"]) == []
+
+
+async def test_unknown_card_is_refused_on_the_page(client, make_user, make_screening) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["A1"]])
+    resp = await pay(client, created, "1234 5678 9012 3456")
+    assert resp.status == 400 and "test cards" in await resp.text()
+    assert (await get_order(client, buyer, created["order_key"]))["status"] == "pending"
+
+
+async def test_slow_payment_confirms_later(make_client, make_user, make_screening) -> None:
+    client = await make_client(checkout={"sandbox_slow_seconds": 1.0})
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C3"]])
+    assert (await pay(client, created, SLOW)).status == 303
+    page = await client.get(created["payment_url"])
+    assert 'data-status="authorised"' in await page.text()
+    # The provider has not told the app yet: the order waits.
+    assert (await get_order(client, buyer, created["order_key"]))["status"] == "pending"
+    done = await wait_status(client, buyer, created["order_key"])
+    assert done["status"] == "paid"
+
+
+async def test_paying_twice_on_the_page_is_refused(client, make_user, make_screening, pg) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["A2"]])
+    first, second = await asyncio.gather(pay(client, created), pay(client, created))
+    assert sorted([first.status, second.status]) == [303, 400]
+    await wait_status(client, buyer, created["order_key"])
+    payment = await payment_of(client, pg, created["order_key"])
+    assert (payment["authorisations"], payment["captures"]) == (1, 1)
+
+
+async def test_hold_expired_but_seat_still_free_is_booked(make_client, make_user, make_screening, pg) -> None:
+    client = await make_client(holds={"ttl_seconds": 1, "max_total_seconds": 1, "sweep_interval_ms": 50})
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    seat = s["seats"]["D4"]
+    created = await new_order(client, buyer, s["screening_id"], [seat])
+    holds = client.app[keys.HOLDS]
+    await _until(lambda: _not_mine(holds, s["screening_id"], buyer, seat))
+    await pay(client, created)
+    done = await wait_status(client, buyer, created["order_key"])
+    assert done["status"] == "paid"
+    assert await live_tickets(pg, s["screening_id"]) == [seat]
+
+
+async def test_hold_expired_and_seat_taken_is_voided(make_client, make_user, make_screening, pg) -> None:
+    client = await make_client(holds={"ttl_seconds": 1, "max_total_seconds": 1, "sweep_interval_ms": 50})
+    s = await make_screening(orphan_rule=False)
+    buyer, rival = await make_user(), await make_user()
+    seat = s["seats"]["D5"]
+    created = await new_order(client, buyer, s["screening_id"], [seat])
+    holds = client.app[keys.HOLDS]
+    await _until(lambda: _not_mine(holds, s["screening_id"], buyer, seat))
+    await hold(client, rival, s["screening_id"], [seat])
+    await pay(client, created)
+    done = await wait_status(client, buyer, created["order_key"])
+    assert done["status"] == "failed" and done["failure_reason"].startswith("seat_taken")
+    payment = await payment_of(client, pg, created["order_key"])
+    assert (payment["status"], payment["captures"], payment["voids"]) == ("voided", 0, 1)
+    assert await live_tickets(pg, s["screening_id"]) == []
+    # The rival's hold is untouched.
+    assert seat in (await snapshot(client, s["screening_id"], rival))["mine"]
+
+
+async def _not_mine(holds, screening_id: int, user, seat: int) -> bool:
+    return seat not in (await holds.my_holds(screening_id, f"u{user['id']}"))["seats"]
+
+
+async def _until(check, timeout: float = 10.0) -> None:
+    """Wait for a condition driven by Redis data (hold expiry), with a timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
