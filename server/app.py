@@ -40,6 +40,10 @@ def _extend(app: web.Application) -> None:
 
     # Holds first: the rooms, dashboard and checkout resources use app[keys.HOLDS].
     app.cleanup_ctx.append(holds_context)
+    from server.checkout.context import checkout_context
+
+    # Checkout after holds: the payment provider, webhook deliveries and the reconciler.
+    app.cleanup_ctx.append(checkout_context)
     from server.web_setup import setup_web
 
     setup_web(app)

@@ -29,6 +29,21 @@ def setup_routes(app: web.Application) -> None:
     # --- catalog (server/api/catalog*.py) ---
     # --- live seats (server/live/*) ---
     # --- checkout (server/api/orders.py, payments) ---
+    from server.api import orders as orders_api
+    from server.api import sandbox_pay
+    from server.api import tickets as tickets_api
+
+    order_key = r"{key:[0-9A-Za-z-]{8,14}}"
+    r.add_post("/api/orders", orders_api.create_order)
+    r.add_get("/api/orders", orders_api.my_orders)
+    r.add_get("/api/orders/" + order_key, orders_api.get_order)
+    r.add_post("/api/orders/" + order_key + "/cancel", orders_api.cancel_order)
+    r.add_post("/api/orders/" + order_key + "/refund", orders_api.refund_order)
+    r.add_post("/api/payments/webhook", orders_api.payment_webhook)
+    r.add_get("/api/tickets/" + ID + "/qr.svg", tickets_api.ticket_qr)
+    r.add_post("/api/checkin", tickets_api.check_in)
+    r.add_get(r"/pay/sandbox/{payment_id:sbx_[0-9a-f]{32}}", sandbox_pay.payment_page)
+    r.add_post(r"/pay/sandbox/{payment_id:sbx_[0-9a-f]{32}}", sandbox_pay.submit_payment)
     # --- pages (server/pages.py) ---
     from server import pages
     from server.web_setup import STATIC_DIR
