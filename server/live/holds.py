@@ -130,7 +130,6 @@ class HoldStore:
     async def _run(self, name: str, screening_id: int, args: Sequence[object]) -> Any:
         """One EVALSHA; warm the screening and retry once if its keys are missing."""
         keys = self.keys_of(screening_id)
-        self._touched[screening_id] = time.monotonic()
         for attempt in range(2):
             reply = orjson.loads(await self.scripts.call(self.redis, name, keys, args))
             if "cold" not in reply:
@@ -138,6 +137,8 @@ class HoldStore:
             if attempt:
                 raise Unavailable("The seat map is being loaded; try again.")
             await self.warm(screening_id)
+        # Only real screenings join the sweep list, so bogus ids cannot grow it.
+        self._touched[screening_id] = time.monotonic()
         if "err" in reply:
             cls, message = ERRORS[reply["err"]]
             seats = _ids(reply.get("seats"))
