@@ -198,10 +198,11 @@ async function loadScreening() {
 }
 
 function renderPrices() {
-  const kinds = new Set([...state.seats.values()].filter((s) => !s.blocked).map((s) => s.kind));
-  clear($("#prices")).append(...[...kinds].map((k) => h("li", {}, h("span", { text: KIND_NAME[k] || k }), h("strong", { text: money(state.prices[k] ?? state.prices.standard) }))));
-  clear($("#best-kind")).append(...[...kinds].filter((k) => k !== "companion").map((k) => h("option", { value: k, text: KIND_NAME[k] || k })));
-  if (kinds.has("wheelchair")) {
+  const present = new Set([...state.seats.values()].filter((s) => !s.blocked).map((s) => s.kind));
+  const kinds = Object.keys(KIND_NAME).filter((k) => present.has(k));
+  clear($("#prices")).append(...kinds.map((k) => h("li", {}, h("span", { text: KIND_NAME[k] || k }), h("strong", { text: money(state.prices[k] ?? state.prices.standard) }))));
+  clear($("#best-kind")).append(...kinds.filter((k) => k !== "companion").map((k) => h("option", { value: k, text: KIND_NAME[k] || k })));
+  if (present.has("wheelchair")) {
     $("#selection").insertBefore(h("p", {}, h("label", { class: "check", for: "need-wheelchair" },
       h("input", { type: "checkbox", id: "need-wheelchair" }), "I need a wheelchair space")), $("#my-seats"));
   }
