@@ -47,4 +47,6 @@ def setup_web(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     )
     env.globals["static_version"] = _static_version()
-    env.globals["currency"] = app[keys.SETTINGS].checkout.currency
+    checkout = app[keys.SETTINGS].checkout
+    env.globals["currency"] = checkout.currency
+    env.globals["cancel_cutoff_minutes"] = checkout.cancel_cutoff_minutes

@@ -1,34 +1,34 @@
-// Check-in: staff type (or scan) an order key; the result says who may go in, and to which seats.
+// Check-in: staff type (or scan with a keyboard-wedge scanner) a ticket code; the result says
+// whether the holder may go in, and to which seat.
 import { api } from "./api.js";
-import { h, $, clear, fmtDateTime, showFormError } from "./dom.js";
+import { h, $, clear, showFormError } from "./dom.js";
 
 const form = $("#checkin-form");
+const HEADLINE = { valid: "Admit ✓", already_used: "Already checked in", invalid: "Not admitted" };
 
 function result(data) {
-  const order = data.order || data;
-  const tickets = data.tickets || order.tickets || [];
-  const seats = tickets.map((t) => (t.row || t.row_label ? `${t.row || t.row_label}${t.number}` : `#${t.seat_id}`)).join(", ");
-  const again = data.already_checked_in || data.status === "already_checked_in";
-  return h("div", { class: "card", dataset: { outcome: again ? "again" : "ok" } },
-    h("h2", { text: again ? "Already checked in" : "Checked in ✓" }),
-    h("p", { class: "order-key", text: order.order_key || "" }),
-    h("p", { text: [order.movie_title, order.starts_at && fmtDateTime(order.starts_at)].filter(Boolean).join(" · ") }),
-    seats ? h("p", {}, "Seats: ", h("strong", { text: seats })) : null);
+  const t = data.ticket || {};
+  const seat = t.seat ? `Row ${t.seat.row} seat ${t.seat.number}` : "";
+  return h("div", { class: `card checkin-${data.result}`, dataset: { outcome: data.result } },
+    h("h2", { text: HEADLINE[data.result] || data.result }),
+    data.reason ? h("p", { text: data.reason }) : null,
+    t.order_key ? h("p", {}, "Order ", h("span", { class: "order-key", text: t.order_key })) : null,
+    seat ? h("p", {}, h("strong", { text: seat })) : null,
+    data.result === "already_used" && t.checked_in_at ? h("p", { class: "muted", text: `First checked in at ${new Date(t.checked_in_at).toLocaleTimeString("en-GB")}` }) : null);
 }
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
-  const code = form.order_key.value.trim().toUpperCase();
-  if (!code) { showFormError(form, { field: "order_key", message: "Type an order key." }); return; }
+  const code = form.code.value.trim();
+  if (!code) { showFormError(form, { field: "code", message: "Type or scan a ticket code." }); return; }
   showFormError(form, null);
   const box = clear($("#checkin-result"));
   try {
-    box.append(result(await api("/api/checkin", { method: "POST", body: { order_key: code } })));
-    form.order_key.value = "";
-    form.order_key.focus();
+    box.append(result(await api("/api/checkin", { method: "POST", body: { code } })));
+    form.code.value = "";
+    form.code.focus();
   } catch (err) {
-    showFormError(form, { field: err.field || "order_key", message: err.message });
-    box.append(h("div", { class: "card", dataset: { outcome: "refused" } }, h("h2", { text: "Not admitted" }), h("p", { text: err.message })));
+    showFormError(form, { field: err.field || "code", message: err.status === 403 ? "Check-in is for staff." : err.message });
   }
 });
-form.order_key.focus();
+form.code.focus();

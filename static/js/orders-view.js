@@ -9,53 +9,54 @@ const STATUS = {
 
 export const FINAL = new Set(["paid", "failed", "cancelled", "refunded", "expired"]);
 
-function qrImage(order) {
-  const src = order.qr_url || order.qr || order.qr_svg_url || (order.qr_svg && `data:image/svg+xml;charset=utf-8,${encodeURIComponent(order.qr_svg)}`);
-  const url = src || `/api/orders/${order.order_key}/qr.svg`;
-  return h("div", { class: "qr" }, h("img", { src: url, alt: `QR code for order ${order.order_key}`, width: 132, height: 132 }));
+function ticketQr(t) {
+  const src = t.qr_svg || t.qr_url || `/api/tickets/${t.id}/qr.svg`;
+  return h("figure", { class: "ticket-qr" },
+    h("div", { class: "qr" }, h("img", { src, alt: `QR code for row ${t.row} seat ${t.number}`, width: 132, height: 132 })),
+    h("figcaption", {}, h("span", { text: `Row ${t.row} seat ${t.number}` }), h("code", { class: "ticket-code", text: t.code || "" })));
 }
 
 function seatText(t) {
-  if (t.row || t.row_label) return `Row ${t.row || t.row_label} seat ${t.number}`;
-  return `Seat ${t.seat_id}`;
+  return t.row ? `Row ${t.row} seat ${t.number}` : `Seat ${t.seat_id}`;
 }
 
-function canCancel(order) {
-  if (order.can_cancel !== undefined) return order.can_cancel;
-  if (order.cancellable !== undefined) return order.cancellable;
-  return order.status === "paid";
+// Customers may cancel a paid order until checkout.cancel_cutoff_minutes before the show.
+function canCancel(order, live) {
+  const starts = order.screening?.starts_at;
+  const cutoff = Number(document.body.dataset.cancelCutoff || 120) * 60000;
+  return order.status === "paid" && live.length > 0 && (!starts || new Date(starts).getTime() - Date.now() > cutoff);
 }
 
 export function orderCard(order, { onChange } = {}) {
   const s = order.screening || {};
-  const title = order.movie_title || s.movie_title || s.title || "Screening";
-  const when = order.starts_at || s.starts_at;
   const tickets = order.tickets || [];
   const live = tickets.filter((t) => (t.status || "live") === "live");
-  const card = h("article", { class: "card ticket", dataset: { orderKey: order.order_key, status: order.status } },
-    h("div", {},
-      h("h2", { text: title }),
-      h("p", { class: "muted", text: [when && fmtDateTime(when), order.cinema_name || s.cinema_name, order.auditorium_name || s.auditorium_name].filter(Boolean).join(" · ") }),
-      h("p", {}, "Order ", h("span", { class: "order-key", text: order.order_key })),
-      h("p", {}, h("span", { class: `badge ${order.status === "paid" ? "badge-ok" : FINAL.has(order.status) ? "" : "badge-warn"}`, text: STATUS[order.status] || order.status }),
-        " ", h("strong", { text: money(order.amount) })),
-      tickets.length ? h("ul", { class: "selection-list" }, tickets.map((t) => h("li", {},
-        h("span", { text: seatText(t) }),
-        h("span", { text: t.status === "cancelled" ? "cancelled" : t.checked_in_at ? "checked in" : money(t.price) })))) : null,
-      order.failure_reason ? h("p", { class: "form-error", text: order.failure_reason }) : null),
-    order.status === "paid" && (live.length || !tickets.length) ? qrImage(order) : null);
-  if (order.status === "paid" && canCancel(order)) {
+  const seats = tickets.length ? tickets : order.seats || [];
+  const info = h("div", {},
+    h("h2", { text: s.movie_title || "Screening" }),
+    h("p", { class: "muted", text: [s.starts_at && fmtDateTime(s.starts_at), s.cinema, s.auditorium].filter(Boolean).join(" · ") }),
+    h("p", {}, "Order ", h("span", { class: "order-key", text: order.order_key })),
+    h("p", {}, h("span", { class: `badge order-status ${order.status === "paid" ? "badge-ok" : FINAL.has(order.status) ? "" : "badge-warn"}`, text: STATUS[order.status] || order.status }),
+      " ", h("strong", { text: money(order.amount) })),
+    seats.length ? h("ul", { class: "selection-list" }, seats.map((t) => h("li", {},
+      h("span", { text: seatText(t) }),
+      h("span", { text: t.status === "cancelled" ? "cancelled" : t.checked_in_at ? "checked in" : money(t.price) })))) : null,
+    order.failure_reason ? h("p", { class: "form-error", text: order.failure_reason }) : null,
+    order.status === "pending" && order.payment_url ? h("p", {}, h("a", { class: "button", href: order.payment_url, text: "Continue to payment" })) : null);
+  const card = h("article", { class: "card order", dataset: { orderKey: order.order_key, status: order.status } }, info);
+  if (order.status === "paid" && live.length) card.append(h("div", { class: "qr-list" }, live.map(ticketQr)));
+  if (canCancel(order, live)) {
     const button = h("button", { type: "button", class: "button-danger button-small", text: "Cancel order" });
     const note = h("p", { class: "form-error", role: "alert" });
     button.addEventListener("click", async () => {
       if (!window.confirm(`Cancel order ${order.order_key}? Your seats will be released and the payment refunded.`)) return;
       button.disabled = true;
       try {
-        await api(`/api/orders/${order.order_key}/cancel`, { method: "POST", body: {} });
+        await api(`/api/orders/${order.order_key}/cancel`, { method: "POST" });
         onChange?.();
       } catch (err) { note.textContent = err.message; button.disabled = false; }
     });
-    card.firstChild.append(h("div", { class: "row" }, button), note);
+    info.append(h("div", { class: "row" }, button), note);
   }
   return card;
 }
