@@ -1,0 +1,117 @@
+"""A crash after each step (the steps are called directly, then we stop), then the reconciler: consistent."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server import keys
+from server.checkout import confirm, orders, settle
+from server.checkout.reconciler import reconcile
+from server.redis_store import KeySpace
+from tests.test_checkout_support import DEAD_WEBHOOK, co_of, new_order, pay, snapshot, wait_status
+
+
+async def _authorised_order(client, make_user, make_screening, pg, seats=("A1", "A2")) -> dict[str, Any]:
+    """An order the buyer paid for whose webhook never arrived (the app 'crashed' before it)."""
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    seat_ids = [s["seats"][n] for n in seats]
+    created = await new_order(client, buyer, s["screening_id"], seat_ids)
+    row = await pg.fetchrow("SELECT id, payment_ref FROM orders WHERE order_key = $1", created["order_key"])
+    await client.app[keys.PAYMENTS].submit_card(row["payment_ref"], "4242424242424242", DEAD_WEBHOOK)
+    return {"screening": s, "buyer": buyer, "seats": seat_ids, "key": created["order_key"], "id": row["id"],
+            "ref": row["payment_ref"]}
+
+
+async def _assert_paid_and_consistent(client, pg, o: dict[str, Any]) -> None:
+    row = await pg.fetchrow("SELECT * FROM orders WHERE id = $1", o["id"])
+    assert (row["status"], row["captured"], row["seats_pending"]) == ("paid", True, False)
+    payment = await client.app[keys.PAYMENTS].payment(o["ref"])
+    assert (payment["status"], payment["captures"]) == ("captured", 1)
+    live = await pg.fetch("SELECT seat_id FROM ticket WHERE order_id = $1 AND status = 'live'", o["id"])
+    assert sorted(r["seat_id"] for r in live) == sorted(o["seats"])
+    snap = await snapshot(client, o["screening"]["screening_id"])
+    assert set(o["seats"]) <= set(snap["sold"]) and not set(o["seats"]) & set(snap["held"])
+
+
+STEPS = ["record_authorisation", "lock_seats", "commit_tickets", "capture"]
+
+
+@pytest.mark.parametrize("crash_after", STEPS)
+async def test_crash_during_confirmation_then_reconcile(crash_after, client, make_user, make_screening, pg) -> None:
+    o = await _authorised_order(client, make_user, make_screening, pg)
+    co = co_of(client)
+    for step in STEPS[: STEPS.index(crash_after) + 1]:
+        fn = {"record_authorisation": confirm.record_authorisation, "lock_seats": confirm.lock_seats,
+              "commit_tickets": confirm.commit_tickets, "capture": settle.capture}[step]
+        await fn(co, o["id"])
+    # ...crash. On restart the reconciler finishes the job; running it again changes nothing.
+    await reconcile(co, grace_seconds=0)
+    await _assert_paid_and_consistent(client, pg, o)
+    events = await pg.fetchval("SELECT count(*) FROM order_event WHERE order_id = $1", o["id"])
+    await reconcile(co, grace_seconds=0)
+    await _assert_paid_and_consistent(client, pg, o)
+    assert await pg.fetchval("SELECT count(*) FROM order_event WHERE order_id = $1", o["id"]) == events
+
+
+async def test_crash_after_deciding_a_failed_sale_then_reconcile(client, make_user, make_screening, pg) -> None:
+    o = await _authorised_order(client, make_user, make_screening, pg)
+    co = co_of(client)
+    await confirm.record_authorisation(co, o["id"])
+    await confirm.lock_seats(co, o["id"])
+    await confirm.mark_failed(co, o["id"], "seat_taken")  # ...crash before void and unlock
+    await reconcile(co, grace_seconds=0)
+    row = await pg.fetchrow("SELECT * FROM orders WHERE id = $1", o["id"])
+    assert (row["status"], row["voided"], row["seats_pending"]) == ("failed", True, False)
+    assert (await client.app[keys.PAYMENTS].payment(o["ref"]))["status"] == "voided"
+    snap = await snapshot(client, o["screening"]["screening_id"])
+    assert not set(o["seats"]) & (set(snap["held"]) | set(snap["sold"]))
+
+
+async def test_crash_after_cancelling_then_reconcile(client, make_user, make_screening, pg) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["B1"]])
+    await pay(client, created)
+    await wait_status(client, buyer, created["order_key"])
+    co = co_of(client)
+    await orders.mark_undone(co, created["order_key"], "cancelled", buyer["id"], "test")  # ...crash
+    await reconcile(co, grace_seconds=0)
+    row = await pg.fetchrow("SELECT * FROM orders WHERE order_key = $1", created["order_key"])
+    assert (row["status"], row["refunded"], row["seats_pending"]) == ("cancelled", True, False)
+    assert s["seats"]["B1"] not in (await snapshot(client, s["screening_id"]))["sold"]
+
+
+async def test_pending_order_past_expiry_is_expired_and_its_session_closed(client, make_user, make_screening,
+                                                                           pg) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C1"]])
+    await pg.execute("UPDATE orders SET expires_at = now() - interval '1 second'")
+    await reconcile(co_of(client), grace_seconds=0)
+    row = await pg.fetchrow("SELECT status, failure_reason FROM orders")
+    assert (row["status"], row["failure_reason"]) == ("expired", "hold expired")
+    resp = await pay(client, created)
+    assert resp.status == 400  # the session is closed: no money can be taken for a dead order
+
+
+async def test_paid_just_before_expiry_is_confirmed_not_expired(client, make_user, make_screening, pg) -> None:
+    o = await _authorised_order(client, make_user, make_screening, pg)
+    await pg.execute("UPDATE orders SET expires_at = now() - interval '1 second'")
+    await reconcile(co_of(client), grace_seconds=0)
+    await _assert_paid_and_consistent(client, pg, o)
+
+
+async def test_sold_cache_missing_a_ticket_is_rebuilt(client, make_user, make_screening, pg) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["D1"]])
+    await pay(client, created)
+    await wait_status(client, buyer, created["order_key"])
+    sold_key = KeySpace(client.app[keys.SETTINGS].redis.key_prefix).screening(s["screening_id"], "sold")
+    await client.app[keys.REDIS].srem(sold_key, str(s["seats"]["D1"]))
+    assert s["seats"]["D1"] not in (await snapshot(client, s["screening_id"]))["sold"]
+    done = await reconcile(co_of(client), grace_seconds=0)
+    assert done["sold_rebuilt"] == 1
+    assert s["seats"]["D1"] in (await snapshot(client, s["screening_id"]))["sold"]
