@@ -1,0 +1,159 @@
+"""Reports (staff) and CSV exports (admin): thin handlers over server.domain.reports."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aiohttp import web
+
+from server import keys
+from server.api.http import endpoint, json_response
+from server.domain import reports
+from server.domain.reports import MAX_DAYS, Export
+
+TAG = "reports"
+_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD (UTC day, inclusive)"}
+_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+_COUNT = {"type": "integer", "minimum": 0}
+_RANGE = f"`from`..`to` are whole UTC days, inclusive, at most {MAX_DAYS} days."
+
+SALES_QUERY: dict[str, Any] = {
+    "type": "object",
+    "required": ["from", "to"],
+    "additionalProperties": False,
+    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID,
+                   "group": {"type": "string", "enum": list(reports.GROUPS), "default": "day"}},
+}
+FIGURES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {**{name: _COUNT for name in reports.FIGURES}, "occupancy": {"type": "number"}},
+}
+SALES_RESPONSE: dict[str, Any] = {
+    "type": "object",
+    "required": ["filter", "currency", "groups", "totals", "truncated"],
+    "properties": {
+        "filter": {"type": "object"},
+        "currency": {"type": "string"},
+        "groups": {"type": "array", "items": FIGURES_SCHEMA},
+        "truncated": {"type": "boolean"},
+        "totals": FIGURES_SCHEMA,
+    },
+}
+SCREENING_RESPONSE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "screening_id": {"type": "integer"}, "movie": {"type": "string"}, "cinema": {"type": "string"},
+        "auditorium": {"type": "string"}, "starts_at": {"type": "string", "format": "date-time"},
+        "status": {"type": "string"}, "capacity": _COUNT, "blocked": _COUNT, "sold": _COUNT,
+        "takings": _COUNT, "checked_in": _COUNT, "occupancy": {"type": "number"},
+        "by_kind": {"type": "object", "additionalProperties": {"type": "object"}},
+        "orders": {"type": "object", "additionalProperties": {"type": "object"}},
+        "currency": {"type": "string"},
+    },
+}
+RANGE_EXPORT_QUERY: dict[str, Any] = {
+    "type": "object",
+    "required": ["from", "to"],
+    "additionalProperties": False,
+    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID},
+}
+TICKETS_EXPORT_QUERY: dict[str, Any] = {
+    "type": "object",
+    "required": ["screening_id"],
+    "additionalProperties": False,
+    "properties": {"screening_id": _ID},
+}
+CSV = {"type": "string", "description": "text/csv; charset=utf-8"}
+
+
+@endpoint(
+    "Sales per day, movie, cinema or screening, with totals", tag=TAG, role="staff",
+    query=SALES_QUERY, response=SALES_RESPONSE,
+    description=(
+        "Screenings starting within the range (by their UTC day), optionally of one cinema, grouped by "
+        "`group` (default day). sold = live tickets; takings = their prices; refunds / refund_amount = "
+        "orders refunded or cancelled after payment; capacity excludes blocked seats (0 for a cancelled "
+        f"screening); occupancy = sold / capacity in percent. Money in minor units of `currency`. {_RANGE}"
+    ),
+)
+async def sales(request: web.Request) -> web.Response:
+    """GET /api/reports/sales."""
+    q = request[keys.QUERY]
+    days = reports.DateRange.parse(q["from"], q["to"])
+    report = await reports.sales(
+        request.app[keys.DB], request.app[keys.QUERIES].reports, days, q.get("cinema_id"),
+        q.get("group", "day"), request.app[keys.SETTINGS].checkout.currency,
+    )
+    return json_response(report)
+
+
+@endpoint(
+    "One screening's sales: by seat kind, check-ins and orders by status", tag=TAG, role="staff",
+    response=SCREENING_RESPONSE,
+    description="by_kind: seat kind -> capacity, sold, takings, checked_in; orders: status -> count, amount.",
+)
+async def screening(request: web.Request) -> web.Response:
+    """GET /api/reports/screenings/{id}."""
+    report = await reports.screening_sales(
+        request.app[keys.DB], request.app[keys.QUERIES].reports, int(request.match_info["id"]),
+        request.app[keys.SETTINGS].checkout.currency,
+    )
+    return json_response(report)
+
+
+async def _stream(request: web.Request, export: Export) -> web.StreamResponse:
+    """Audit the export, then stream it as an attachment, batch by batch."""
+    pool, sql = request.app[keys.DB], request.app[keys.QUERIES].reports
+    await reports.start_export(pool, sql, export, request[keys.USER].user_id, request.remote)
+    response = web.StreamResponse(headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
+    response.content_type = "text/csv"
+    response.charset = "utf-8"
+    await response.prepare(request)
+    async with contextlib.aclosing(reports.export_chunks(pool, sql, export)) as chunks:
+        async for chunk in chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+@endpoint(
+    "Export orders as CSV", tag=TAG, role="admin", query=RANGE_EXPORT_QUERY, response=CSV,
+    description=(
+        "CSV (text/csv, attachment): order_key, created_at, status, customer_email, screening_id, movie, "
+        "cinema, starts_at, seats, amount, currency, for orders PLACED within the range (optionally for "
+        f"one cinema's screenings). Audited. {_RANGE}"
+    ),
+)
+async def export_orders(request: web.Request) -> web.StreamResponse:
+    """GET /api/exports/orders.csv."""
+    q = request[keys.QUERY]
+    return await _stream(request, reports.orders_export(reports.DateRange.parse(q["from"], q["to"]),
+                                                        q.get("cinema_id")))
+
+
+@endpoint(
+    "Export one screening's tickets as CSV", tag=TAG, role="admin", query=TICKETS_EXPORT_QUERY, response=CSV,
+    errors=(404,),
+    description=(
+        "CSV (text/csv, attachment): ticket_id, order_key, row, number, kind, price, status, checked_in_at "
+        "for every ticket (live and cancelled) of the screening. Audited."
+    ),
+)
+async def export_tickets(request: web.Request) -> web.StreamResponse:
+    """GET /api/exports/tickets.csv."""
+    return await _stream(request, reports.tickets_export(request[keys.QUERY]["screening_id"]))
+
+
+@endpoint(
+    "Export screenings with their sales as CSV", tag=TAG, role="admin", query=RANGE_EXPORT_QUERY, response=CSV,
+    description=(
+        "CSV (text/csv, attachment): screening_id, movie, cinema, auditorium, starts_at, status, capacity, "
+        f"sold, takings, currency for screenings starting within the range. Audited. {_RANGE}"
+    ),
+)
+async def export_screenings(request: web.Request) -> web.StreamResponse:
+    """GET /api/exports/screenings.csv."""
+    q = request[keys.QUERY]
+    days = reports.DateRange.parse(q["from"], q["to"])
+    currency = request.app[keys.SETTINGS].checkout.currency
+    return await _stream(request, reports.screenings_export(days, q.get("cinema_id"), currency))

@@ -1,0 +1,210 @@
+"""Reports and exports: sales figures for staff, CSV exports for admins, from PostgreSQL.
+
+Sales are counted by the screening's start (its UTC day), so a report for a week says how
+that week's shows sold, whenever the tickets were bought; the orders export is the one that
+goes by when orders were placed. Every figure in money is integer minor units.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, AsyncIterator, Iterable
+
+import asyncpg
+
+from server.domain import audit
+from server.errors import InvalidInput, NotFound
+
+MAX_DAYS = 366  # widest report or export, in days (a leap year)
+MAX_GROUPS = 5000  # most groups one JSON report carries; screenings.csv has no such limit
+EXPORT_BATCH = 500  # rows fetched from the cursor and written to the client at once
+GROUPS = ("day", "movie", "cinema", "screening")
+_GROUP_QUERY = {"day": "sales_by_day", "movie": "sales_by_movie",
+                "cinema": "sales_by_cinema", "screening": "sales_by_screening"}
+FIGURES = ("screenings", "capacity", "sold", "takings", "refunds", "refund_amount")
+# A spreadsheet evaluates a cell starting with these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Whole UTC days, first..last inclusive."""
+
+    first: dt.date
+    last: dt.date
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> DateRange:
+        """From the API's `from` and `to` (YYYY-MM-DD): from <= to, at most MAX_DAYS days."""
+        first, last = _day(start, "from"), _day(end, "to")
+        if last < first:
+            raise InvalidInput("to is before from", field="to")
+        if (last - first).days + 1 > MAX_DAYS:
+            raise InvalidInput(f"a range covers at most {MAX_DAYS} days", field="to")
+        return cls(first, last)
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """[start of the first day, start of the day after the last) in UTC."""
+        start = dt.datetime.combine(self.first, dt.time(), dt.timezone.utc)
+        return start, dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+
+    def describe(self) -> dict[str, str]:
+        """The range as the client gave it."""
+        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
+
+
+def _day(text: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a date YYYY-MM-DD", field=name) from None
+
+
+def occupancy(sold: int, capacity: int) -> float:
+    """Live tickets as a percentage of capacity, one decimal (0 when nothing is on sale)."""
+    return round(100 * sold / capacity, 1) if capacity else 0.0
+
+
+def _figures(row: asyncpg.Record) -> dict[str, Any]:
+    out = {name: int(row[name] or 0) for name in FIGURES}
+    out["occupancy"] = occupancy(out["sold"], out["capacity"])
+    return out
+
+
+async def sales(
+    pool: asyncpg.Pool, sql: SimpleNamespace, days: DateRange, cinema_id: int | None, group: str, currency: str
+) -> dict[str, Any]:
+    """Tickets, takings, refunds and occupancy of the screenings in `days`, per group, plus totals."""
+    if group not in _GROUP_QUERY:
+        raise InvalidInput(f"group must be one of {', '.join(GROUPS)}", field="group")
+    rows = await pool.fetch(getattr(sql, _GROUP_QUERY[group]), *days.bounds(), cinema_id, MAX_GROUPS + 2)
+    totals: dict[str, Any] = {}
+    groups: list[dict[str, Any]] = []
+    for row in rows:
+        if row["is_total"]:
+            totals = _figures(row)
+            continue
+        keys = {k: v for k, v in row.items() if k not in FIGURES and k != "is_total"}
+        groups.append({**keys, **_figures(row)})
+    return {
+        "filter": {**days.describe(), "cinema_id": cinema_id, "group": group},
+        "currency": currency,
+        "groups": groups[:MAX_GROUPS],
+        "truncated": len(groups) > MAX_GROUPS,
+        "totals": totals or {**{name: 0 for name in FIGURES}, "occupancy": 0.0},
+    }
+
+
+async def screening_sales(pool: asyncpg.Pool, sql: SimpleNamespace, screening_id: int, currency: str) -> dict[str, Any]:
+    """One screening: capacity, sold, takings by seat kind, checked in, orders by status."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        head = await conn.fetchrow(sql.screening_head, screening_id)
+        if head is None:
+            raise NotFound("no such screening")
+        kinds = await conn.fetch(sql.screening_by_kind, screening_id)
+        statuses = await conn.fetch(sql.screening_orders_by_status, screening_id)
+    by_kind = {r["kind"]: {"capacity": r["capacity"], "sold": r["sold"], "takings": r["takings"],
+                           "checked_in": r["checked_in"]} for r in kinds}
+    sold = sum(k["sold"] for k in by_kind.values())
+    capacity = head["capacity"] if head["status"] == "scheduled" else 0
+    return {
+        **dict(head),
+        "capacity": capacity,
+        "sold": sold,
+        "takings": sum(k["takings"] for k in by_kind.values()),
+        "checked_in": sum(k["checked_in"] for k in by_kind.values()),
+        "occupancy": occupancy(sold, capacity),
+        "by_kind": by_kind,
+        "orders": {r["status"]: {"count": r["orders"], "amount": r["amount"]} for r in statuses},
+        "currency": currency,
+    }
+
+
+@dataclass(frozen=True)
+class Export:
+    """One CSV export: its header, the named query and arguments that give its rows."""
+
+    name: str
+    header: tuple[str, ...]
+    query: str
+    args: tuple[Any, ...]
+    filters: dict[str, Any]
+    filename: str
+    screening_id: int | None = field(default=None)
+
+
+def orders_export(days: DateRange, cinema_id: int | None) -> Export:
+    """Orders placed within `days` (by created time), optionally for one cinema's screenings."""
+    return Export(
+        "orders",
+        ("order_key", "created_at", "status", "customer_email", "screening_id", "movie", "cinema",
+         "starts_at", "seats", "amount", "currency"),
+        "export_orders", (*days.bounds(), cinema_id),
+        {**days.describe(), "cinema_id": cinema_id},
+        f"orders-{days.first}-{days.last}.csv",
+    )
+
+
+def tickets_export(screening_id: int) -> Export:
+    """Every ticket of one screening, live and cancelled."""
+    return Export(
+        "tickets",
+        ("ticket_id", "order_key", "row", "number", "kind", "price", "status", "checked_in_at"),
+        "export_tickets", (screening_id,), {"screening_id": screening_id},
+        f"tickets-screening-{screening_id}.csv", screening_id=screening_id,
+    )
+
+
+def screenings_export(days: DateRange, cinema_id: int | None, currency: str) -> Export:
+    """Screenings starting within `days` with capacity, tickets sold and takings."""
+    return Export(
+        "screenings",
+        ("screening_id", "movie", "cinema", "auditorium", "starts_at", "status", "capacity", "sold",
+         "takings", "currency"),
+        "export_screenings", (*days.bounds(), cinema_id, currency),
+        {**days.describe(), "cinema_id": cinema_id},
+        f"screenings-{days.first}-{days.last}.csv",
+    )
+
+
+async def start_export(
+    pool: asyncpg.Pool, sql: SimpleNamespace, export: Export, user_id: int, ip: str | None
+) -> None:
+    """Check what the export names exists, then write it to the audit trail (before any row leaves)."""
+    if export.screening_id is not None and not await pool.fetchval(sql.screening_exists, export.screening_id):
+        raise NotFound("no such screening")
+    await audit.record(pool, user_id, f"export.{export.name}", {"export": export.name, "filters": export.filters}, ip)
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell: text a spreadsheet would run as a formula gets a leading quote; times in UTC ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
+    """Rows as CSV (RFC 4180 line ends), every cell passed through safe_cell, UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+async def export_chunks(
+    pool: asyncpg.Pool, sql: SimpleNamespace, export: Export, batch: int = EXPORT_BATCH
+) -> AsyncIterator[bytes]:
+    """The export as CSV chunks: the header, then `batch` rows at a time from a server-side cursor."""
+    yield csv_bytes([export.header])
+    # A cursor needs a transaction; repeatable read makes the whole file one consistent snapshot.
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        cursor = await conn.cursor(getattr(sql, export.query), *export.args)
+        while rows := await cursor.fetch(batch):
+            yield csv_bytes(rows)
