@@ -29,6 +29,15 @@ def setup_routes(app: web.Application) -> None:
     # --- catalog (server/api/catalog*.py) ---
     # --- live seats (server/live/*) ---
     # --- checkout (server/api/orders.py, payments) ---
+    # --- reports (server/api/reports.py) ---
+    from server.api import reports as reports_api
+
+    r.add_get("/api/reports/sales", reports_api.sales)
+    r.add_get("/api/reports/screenings/" + ID, reports_api.screening)
+    r.add_get("/api/exports/orders.csv", reports_api.export_orders)
+    r.add_get("/api/exports/tickets.csv", reports_api.export_tickets)
+    r.add_get("/api/exports/screenings.csv", reports_api.export_screenings)
+    # --- checkout, continued ---
     from server.api import orders as orders_api
     from server.api import sandbox_pay
     from server.api import tickets as tickets_api
