@@ -27,6 +27,8 @@ export class SeatMapView {
     const maxX = Math.max(0, ...seats.map((s) => s.x)) + 1;
     const maxY = Math.max(0, ...seats.map((s) => s.y)) + 1;
     this.root.setAttribute("viewBox", `-1.6 -0.2 ${maxX + 3.2} ${maxY + TOP + 0.4}`);
+    // At least ~22 px per place, so seats stay tappable on a phone (the wrapper scrolls sideways).
+    this.root.style.minWidth = `${Math.max(320, Math.round((maxX + 3.2) * 22))}px`;
     this.root.append(
       svg("path", { class: "screen", d: `M0 0.55 Q${maxX / 2} 0.05 ${maxX} 0.55 L${maxX} 0.75 Q${maxX / 2} 0.25 0 0.75 Z`, "aria-hidden": "true" }),
       svg("text", { class: "screen-label", x: maxX / 2, y: 1.25, "aria-hidden": "true", text: "SCREEN" }));

@@ -44,7 +44,7 @@ async def test_admin_builds_an_auditorium_schedules_a_screening_and_it_is_on_the
     await page.get_by_label("Blocked").check()
     await page.get_by_role("button", name="Row A, place 6: standard").click()
     await expect(page.locator("#summary")).to_have_text("20 places: 18 standard, 1 VIP, 0 wheelchair, 0 companion, 1 blocked.")
-    await shoot(page, "admin-seat-editor")
+    await shoot(page, "admin-seat-editor-built")
     await page.get_by_role("button", name="Save seat map").click()
     await expect(page.locator("#summary")).to_have_text("Saved: 20 seats.")
 

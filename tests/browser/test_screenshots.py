@@ -40,4 +40,15 @@ async def test_main_pages_render_the_demo_without_errors(client: Any, register: 
         await page.goto(f"{base}{path}")
         await expect(page.locator(ready).first).to_be_visible()
         await shoot(page, name)
-    assert page.js_errors == []
+    await page.goto(f"{base}/admin/auditoriums/1")
+    await expect(page.locator("#grid button").first).to_be_visible()
+    await shoot(page, "admin-seat-editor")
+
+    phone = await new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    await phone.goto(f"{base}/")
+    await expect(phone.locator(".movie-card").first).to_be_visible()
+    await shoot(phone, "home-phone")
+    await phone.goto(f"{base}/screenings/1")
+    await expect(phone.locator("#connection")).to_have_text("Live")
+    await shoot(phone, "seatmap-phone")
+    assert page.js_errors == [] and phone.js_errors == []

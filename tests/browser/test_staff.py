@@ -54,7 +54,7 @@ async def test_the_dashboard_turns_houseful_live_when_the_last_seat_sells(
     await expect(card.locator(".sold")).to_have_text("3")
     await expect(card.locator(".takings")).to_have_text("£30.00")
     await expect(card).to_have_attribute("data-houseful", "true")
-    await shoot(page, "staff-dashboard")
+    await shoot(page, "staff-dashboard-houseful")
     assert page.js_errors == []
 
 
