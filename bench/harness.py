@@ -70,9 +70,11 @@ async def bench_env(**overrides: dict) -> AsyncIterator[BenchEnv]:
     run = secrets.token_hex(4)
     url = db._with_database(base.database.url, f"houseful_bench_{run}")
     secret = secrets.token_urlsafe(32)
-    settings = base.replace(
-        database={"url": url}, redis={"key_prefix": f"hfbench:{run}:"}, auth={"jwt_secret": secret}, **overrides
-    )
+    sections: dict[str, dict] = {k: dict(v) for k, v in overrides.items()}
+    sections.setdefault("database", {})["url"] = url
+    sections.setdefault("redis", {})["key_prefix"] = f"hfbench:{run}:"
+    sections.setdefault("auth", {})["jwt_secret"] = secret
+    settings = base.replace(**sections)
     await db.ensure_database(url)
     await db.migrate(url)
     env = {
