@@ -3,8 +3,9 @@
 The reader parses, checks and runs one command at a time and only ever *enqueues* replies; the
 writer task is the only code that awaits a send. Broadcast frames from the room are enqueued as
 the same bytes for every socket. A socket whose queue overflows drops its queued broadcasts and
-gets one fresh snapshot when its writer catches up; overflowing again within
-BEHIND_WINDOW_SECONDS closes it with CLOSE_TOO_SLOW, so a slow peer never holds the room back.
+gets one fresh snapshot when its writer catches up; still behind after
+websocket.behind_grace_seconds, or behind again that soon after catching up, it is closed with
+CLOSE_TOO_SLOW. Either way a slow peer never holds the room back.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from server.live.rooms import RoomHub
 
 log = logging.getLogger(__name__)
+CLOSE_SECONDS = 5.0  # longest a close may take before the transport is simply closed
 
 
 class TokenBucket:
@@ -69,7 +71,9 @@ class Connection:
         self._queue: deque[tuple[bytes, bool]] = deque()  # (frame, is_broadcast)
         self._wake = asyncio.Event()
         self._resync = True  # the first thing after hello is a snapshot
-        self._behind_at: float | None = None
+        self._grace = limits.behind_grace_seconds
+        self._behind_since: float | None = None  # overflowed, snapshot not yet sent
+        self._caught_up_at: float | None = None
         self._bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
         self._flood_limit = p.FLOOD_FACTOR * limits.command_burst
         self._flood_window = (0.0, 0)  # (window start, frames in it)
@@ -90,6 +94,11 @@ class Connection:
         """This user's opaque owner tag in this screening's events."""
         owner = self.owner
         return self.holds.owner_tag(self.screening_id, owner) if owner else None
+
+    @property
+    def behind(self) -> bool:
+        """True while the socket overflowed its queue and waits for its catch-up snapshot."""
+        return self._behind_since is not None
 
     def authenticate(self, identity: Identity) -> None:
         """Adopt the identity from an auth message; a snapshot follows since `mine` changed."""
@@ -141,6 +150,7 @@ class Connection:
         if not flush:
             self._queue.clear()
         self._wake.set()
+        self.hub.leave(self)  # out of the room at once, even if the peer is slow to hear the close
         self._close_task = asyncio.create_task(self._close(code, reason, flush))
 
     def close_after_reply(self, code: int, reason: str) -> None:
@@ -151,7 +161,12 @@ class Connection:
         writer = self._writer
         if flush and writer is not None and writer is not asyncio.current_task():
             await asyncio.wait([writer], timeout=1.0)  # the writer ends once its queue is empty
-        await self.ws.close(code=code, message=reason.encode())
+        try:
+            # A stalled peer can block the close frame itself; cancelling closes the transport
+            # (still flushing what it buffered, the close frame included).
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), CLOSE_SECONDS)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
 
     def _auth_expired(self) -> None:
         if self.identity is None:
@@ -173,8 +188,14 @@ class Connection:
 
     def push(self, frame: bytes) -> None:
         """Queue a room broadcast; never blocks, whatever the peer's speed."""
-        if self._closing or self._resync:
-            return  # a snapshot is due and will include this change
+        if self._closing:
+            return
+        if self._behind_since is not None:
+            if time.monotonic() - self._behind_since > self._grace:
+                self.close(p.CLOSE_TOO_SLOW, "too slow")
+            return  # the catch-up snapshot will include this change
+        if self._resync:
+            return  # likewise
         if len(self._queue) >= self._limit:
             self._fall_behind()
             return
@@ -191,10 +212,12 @@ class Connection:
 
     def _fall_behind(self) -> None:
         now = time.monotonic()
-        if self._behind_at is not None and now - self._behind_at < p.BEHIND_WINDOW_SECONDS:
+        if self._behind_since is not None or (
+            self._caught_up_at is not None and now - self._caught_up_at < self._grace
+        ):
             self.close(p.CLOSE_TOO_SLOW, "too slow")
             return
-        self._behind_at = now
+        self._behind_since = now
         self.resync()
 
     async def _write_loop(self) -> None:
@@ -213,6 +236,8 @@ class Connection:
                 if self._resync and not self._closing:
                     # Cleared first: broadcasts from now on queue up behind this snapshot.
                     self._resync = False
+                    if self._behind_since is not None:
+                        self._behind_since, self._caught_up_at = None, time.monotonic()
                     await self.ws.send_frame(p.encode(await self.snapshot()), WSMsgType.TEXT)
                 elif self._queue:
                     await self.ws.send_frame(self._queue.popleft()[0], WSMsgType.TEXT)
@@ -221,7 +246,7 @@ class Connection:
                 else:
                     self._wake.clear()
                     await self._wake.wait()
-        except ConnectionResetError:
+        except ConnectionError:
             self._closing = True  # the peer is gone; the reader loop ends on its own
         except (RedisError, OSError, DomainError):
             log.warning("room %s: no snapshot for a socket", self.screening_id, exc_info=True)

@@ -31,10 +31,8 @@ CLOSE_TOO_BIG: Final = 1009  # a frame above websocket.max_message_bytes (aiohtt
 CLOSE_INTERNAL: Final = 1011  # the server could not build a snapshot (Redis down)
 CLOSE_AUTH: Final = 4001  # promised auth not sent in time, or an invalid token
 CLOSE_FLOOD: Final = 4008  # far more commands than the rate limit allows
-CLOSE_TOO_SLOW: Final = 4009  # fell behind twice within BEHIND_WINDOW_SECONDS
+CLOSE_TOO_SLOW: Final = 4009  # behind for websocket.behind_grace_seconds, or behind again that soon
 
-# A socket that overflows its queue again this soon after a resync is closed, not resynced again.
-BEHIND_WINDOW_SECONDS: Final = 5.0
 # Frames within one second beyond FLOOD_FACTOR x command_burst close the socket with CLOSE_FLOOD.
 FLOOD_FACTOR: Final = 3
 # Ids travel through JavaScript clients, so they must stay exact doubles.
@@ -86,8 +84,8 @@ def schema_problem(validate: Validator, msg: Any) -> tuple[str, str | None] | No
             missing = re.search(r"\[(.*?)\]", exc.message)
             field = missing.group(1).split(",")[0].strip("'\" ") if missing else None
         elif field is None and exc.rule == "additionalProperties":
-            extra = re.search(r"\((.*?)\)", exc.message)
-            field = extra.group(1).strip("'\" ") if extra else None
+            extra = re.search(r"[{(](.*?)[})]", exc.message)
+            field = extra.group(1).split(",")[0].strip("'\" ") if extra else None
         return exc.message.replace("data.", "").replace("data ", "command "), field
     return None
 

@@ -78,6 +78,11 @@ class RoomHub:
         """Sockets per open room on this worker (for diagnostics and tests)."""
         return {sid: len(room.sockets) for sid, room in self._rooms.items()}
 
+    def lagging(self, screening_id: int) -> int:
+        """Sockets of a room that fell behind and wait for a catch-up snapshot."""
+        room = self._rooms.get(screening_id)
+        return sum(1 for conn in room.sockets if conn.behind) if room else 0
+
     # --- sockets --------------------------------------------------------------------------
 
     async def join(self, conn: Connection) -> None:
@@ -240,7 +245,7 @@ class RoomHub:
         if not fresh:
             return
         frame = p.events_frame(fresh, room.houseful)
-        for conn in room.sockets:
+        for conn in tuple(room.sockets):  # a push may close (and remove) a socket
             conn.push(frame)
 
     def _spawn(self, coro: Any) -> None:

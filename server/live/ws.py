@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import weakref
 from typing import AsyncIterator
 
@@ -36,6 +37,7 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
         raise InvalidInput("this URL speaks WebSocket only")
     auth_pending = request.query.get("auth", "") in ("1", "true")
     await ws.prepare(request)
+    _bound_send_buffer(request, settings.websocket.send_buffer_bytes)
     sockets = app[keys.SOCKETS]
     sockets.add(ws)
     conn = Connection(
@@ -47,6 +49,17 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
     finally:
         sockets.discard(ws)
     return ws
+
+
+def _bound_send_buffer(request: web.Request, size: int) -> None:
+    """Shrink the kernel and transport buffers so a stalled peer fills its frame queue soon."""
+    transport = request.transport
+    if not size or transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    transport.set_write_buffer_limits(high=size)
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
