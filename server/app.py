@@ -40,6 +40,11 @@ def _extend(app: web.Application) -> None:
 
     # Holds first: the rooms, dashboard and checkout resources use app[keys.HOLDS].
     app.cleanup_ctx.append(holds_context)
+    from server.live.ws import close_sockets, rooms_context
+
+    # Rooms after holds (the hub uses app[keys.HOLDS]); sockets close with GOING_AWAY on shutdown.
+    app.cleanup_ctx.append(rooms_context)
+    app.on_shutdown.append(close_sockets)
     from server.checkout.context import checkout_context
 
     # Checkout after holds: the payment provider, webhook deliveries and the reconciler.

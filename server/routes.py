@@ -28,6 +28,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_patch("/api/users/" + ID, users.change_role)
     # --- catalog (server/api/catalog*.py) ---
     # --- live seats (server/live/*) ---
+    from server.live import ws as rooms_ws
+
+    r.add_get("/ws/screenings/" + ID, rooms_ws.screening_room)
     # --- checkout (server/api/orders.py, payments) ---
     # --- reports (server/api/reports.py) ---
     from server.api import reports as reports_api
