@@ -115,3 +115,23 @@ async def test_sold_cache_missing_a_ticket_is_rebuilt(client, make_user, make_sc
     done = await reconcile(co_of(client), grace_seconds=0)
     assert done["sold_rebuilt"] == 1
     assert s["seats"]["D1"] in (await snapshot(client, s["screening_id"]))["sold"]
+
+
+async def test_cancel_landing_while_confirmation_finishes(client, make_user, make_screening, pg) -> None:
+    o = await _authorised_order(client, make_user, make_screening, pg)
+    co = co_of(client)
+    for step in (confirm.record_authorisation, confirm.lock_seats, confirm.commit_tickets):
+        await step(co, o["id"])
+    # The buyer cancels between the ticket commit and the capture / mark_sold of the confirmation...
+    resp = await client.post(f"/api/orders/{o['key']}/cancel", headers=o["buyer"]["headers"])
+    assert resp.status == 200
+    # ...which then resumes: money and seats must still agree with "cancelled".
+    await settle.settle_money(co, o["id"])
+    await settle.settle_seats(co, o["id"])
+    await reconcile(co, grace_seconds=0)
+    row = await pg.fetchrow("SELECT * FROM orders WHERE id = $1", o["id"])
+    assert (row["status"], row["seats_pending"]) == ("cancelled", False)
+    payment = await client.app[keys.PAYMENTS].payment(o["ref"])
+    assert payment["status"] == "voided" and payment["captures"] == 0
+    snap = await snapshot(client, o["screening"]["screening_id"])
+    assert not set(o["seats"]) & (set(snap["held"]) | set(snap["sold"]))

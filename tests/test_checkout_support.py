@@ -58,15 +58,23 @@ async def get_order(client: Any, user: dict[str, Any], key: str) -> dict[str, An
 
 async def wait_status(client: Any, user: dict[str, Any], key: str, wanted: set[str] = DONE,
                       timeout: float = 15.0) -> dict[str, Any]:
-    """Poll the order until its status is one of `wanted` (the webhook arrives asynchronously)."""
+    """Poll until the order's status is one of `wanted` and settled (the webhook arrives asynchronously)."""
     deadline = time.monotonic() + timeout
     while True:
         found = await get_order(client, user, key)
-        if found["status"] in wanted:
-            return found
+        if found["status"] in wanted and await _settled(client, key):
+            return await get_order(client, user, key)
         if time.monotonic() > deadline:
             raise AssertionError(f"order {key} still {found['status']} after {timeout}s")
         await asyncio.sleep(0.05)
+
+
+async def _settled(client: Any, key: str) -> bool:
+    """The order's money and seats have caught up with its status (capture, void, Redis step)."""
+    return bool(await client.app[keys.DB].fetchval(
+        "SELECT NOT seats_pending AND NOT (status = 'paid' AND NOT captured)"
+        " AND NOT (authorised AND status <> 'paid' AND NOT voided AND NOT refunded)"
+        " FROM orders WHERE order_key = $1", key))
 
 
 async def payment_of(client: Any, pg: Any, key: str) -> dict[str, Any]:

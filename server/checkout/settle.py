@@ -8,6 +8,7 @@ functions again.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from server.checkout.payments import AlreadyCaptured, ProviderError
 from server.checkout.state import MONEY_RETURNED, Checkout, owner_of
@@ -65,16 +66,28 @@ async def settle_seats(co: Checkout, order_id: int) -> None:
     order = await co.pool.fetchrow(co.sql.order_get, order_id)
     if order is None or not order["seats_pending"]:
         return
+    await _seat_step(co, order)
+    if await co.pool.fetchval(co.sql.order_seats_settled, order_id, order["status"]) is None:
+        now = await co.pool.fetchrow(co.sql.order_get, order_id)
+        if now["status"] != order["status"]:
+            # The order moved on (e.g. refunded) while we worked, so our step may have landed
+            # after the new status's step: redo the new one, which is the truth now.
+            await _seat_step(co, now)
+            await co.pool.execute(co.sql.order_seats_settled, order_id, now["status"])
+
+
+async def _seat_step(co: Checkout, order: Any) -> None:
     sid, seats, status = order["screening_id"], list(order["seat_ids"]), order["status"]
     owner = owner_of(order["user_id"])
     if status == "paid":
         try:
             await co.holds.mark_sold(sid, owner, seats)
         except DomainError:
-            # The selling hold is gone (e.g. Redis was flushed): reload sold seats from PostgreSQL.
+            # The seats' layout is gone or changed: reload sold seats from PostgreSQL instead.
             await co.holds.rebuild_sold(sid)
     elif status in ("failed", "expired"):
         await co.holds.unlock(sid, owner, seats)
     elif status in ("cancelled", "refunded"):
+        # Undone before its own mark_sold ran, the sale's "selling" hold must go as well.
+        await co.holds.unlock(sid, owner, seats)
         await co.holds.free_sold(sid, seats)
-    await co.pool.execute(co.sql.order_seats_settled, order_id, status)

@@ -59,7 +59,7 @@ UPDATE orders SET captured = true, refunded = true, updated_at = now() WHERE id 
 
 -- name: order_seats_settled
 -- Only for the status the Redis step was done for: a later change may owe a new step.
-UPDATE orders SET seats_pending = false WHERE id = $1 AND status = $2 AND seats_pending
+UPDATE orders SET seats_pending = false WHERE id = $1 AND status = $2 AND seats_pending RETURNING id
 
 -- name: tickets_insert
 INSERT INTO ticket (order_id, screening_id, seat_id, price)
