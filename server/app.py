@@ -36,6 +36,10 @@ def create_app(settings: Settings) -> web.Application:
 def _extend(app: web.Application) -> None:
     """Feature resources (live rooms, checkout, pages) register their cleanup contexts here."""
     # --- feature resources ---
+    from server.cache import cache_context
+
+    # The catalog cache needs only the Redis client.
+    app.cleanup_ctx.append(cache_context)
     from server.live.sweeper import holds_context
 
     # Holds first: the rooms, dashboard and checkout resources use app[keys.HOLDS].

@@ -27,6 +27,38 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/users/" + ID, users.get_user)
     r.add_patch("/api/users/" + ID, users.change_role)
     # --- catalog (server/api/catalog*.py) ---
+    from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
+
+    r.add_get("/api/cinemas", cc.list_cinemas)
+    r.add_post("/api/cinemas", cc.create_cinema)
+    r.add_get("/api/cinemas/" + ID, cc.get_cinema)
+    r.add_patch("/api/cinemas/" + ID, cc.update_cinema)
+    r.add_delete("/api/cinemas/" + ID, cc.delete_cinema)
+    r.add_get("/api/cinemas/" + ID + "/movies", cc.cinema_movies)
+    r.add_post("/api/auditoriums", cc.create_auditorium)
+    r.add_get("/api/auditoriums/" + ID, cc.get_auditorium)
+    r.add_patch("/api/auditoriums/" + ID, cc.update_auditorium)
+    r.add_delete("/api/auditoriums/" + ID, cc.delete_auditorium)
+    r.add_get("/api/auditoriums/" + ID + "/seats", cc.get_seats)
+    r.add_put("/api/auditoriums/" + ID + "/seats", cc.replace_seats)
+    r.add_get("/api/genres", cm.list_genres)
+    r.add_post("/api/genres", cm.create_genre)
+    r.add_get("/api/genres/" + ID, cm.get_genre)
+    r.add_patch("/api/genres/" + ID, cm.update_genre)
+    r.add_delete("/api/genres/" + ID, cm.delete_genre)
+    r.add_get("/api/movies", cm.list_movies)
+    r.add_post("/api/movies", cm.create_movie)
+    r.add_get("/api/movies/" + ID, cm.get_movie)
+    r.add_patch("/api/movies/" + ID, cm.update_movie)
+    r.add_delete("/api/movies/" + ID, cm.delete_movie)
+    r.add_get("/api/screenings", cs.list_screenings)
+    r.add_post("/api/screenings", cs.create_screening)
+    r.add_get("/api/screenings/" + ID, cs.get_screening)
+    r.add_patch("/api/screenings/" + ID, cs.update_screening)
+    r.add_delete("/api/screenings/" + ID, cs.delete_screening)
+    r.add_post("/api/screenings/" + ID + "/cancel", cs.cancel_screening)
+    r.add_get("/api/screenings/" + ID + "/seats", cs.screening_seats)
+    r.add_get("/api/screenings/" + ID + "/booked", cs.booked)
     # --- live seats (server/live/*) ---
     from server.live import ws as rooms_ws
 

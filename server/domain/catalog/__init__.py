@@ -1,0 +1,1 @@
+"""The catalog: cinemas, auditoriums and their seat maps, genres, movies and screenings."""

@@ -1,0 +1,158 @@
+"""Genres and movies: admin writes, search ("showing between", genre, title) and a movie's page."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping, Sequence
+
+import asyncpg
+
+from server.domain import audit
+from server.domain.catalog.common import Db, InUse, db_errors, merged, queries, row, time_range
+from server.errors import NotFound
+
+FIELDS = ("title", "director", "cast", "synopsis", "runtime_minutes", "certificate", "score",
+          "release_date", "poster_url")
+DEFAULTS: dict[str, Any] = {"director": "", "cast": [], "synopsis": "", "certificate": "", "score": None,
+                            "release_date": None, "poster_url": None}
+
+
+def _q() -> Any:
+    return queries("catalog_movies")
+
+
+# Genres ---------------------------------------------------------------------
+
+async def list_genres(db: Db) -> dict[str, Any]:
+    """Every genre with how many movies it has."""
+    return {"genres": [dict(r) for r in await db.fetch(_q().genre_list)]}
+
+
+async def get_genre(db: Db, genre_id: int) -> dict[str, Any]:
+    """One genre; NotFound when unknown."""
+    found = row(await db.fetchrow(_q().genre_get, genre_id))
+    if found is None:
+        raise NotFound(f"no genre {genre_id}")
+    return found
+
+
+async def create_genre(conn: asyncpg.Connection, name: str, actor_id: int, ip: str | None = None) -> dict[str, Any]:
+    """Add a genre (names are unique, ignoring case)."""
+    with db_errors("a genre of that name exists"):
+        genre_id = await conn.fetchval(_q().genre_insert, name)
+    await audit.record(conn, actor_id, "genre.create", {"genre_id": genre_id, "name": name}, ip)
+    return await get_genre(conn, genre_id)
+
+
+async def rename_genre(conn: asyncpg.Connection, genre_id: int, name: str, actor_id: int,
+                       ip: str | None = None) -> dict[str, Any]:
+    """Rename a genre."""
+    with db_errors("a genre of that name exists"):
+        if await conn.fetchval(_q().genre_rename, genre_id, name) is None:
+            raise NotFound(f"no genre {genre_id}")
+    await audit.record(conn, actor_id, "genre.update", {"genre_id": genre_id, "name": name}, ip)
+    return await get_genre(conn, genre_id)
+
+
+async def delete_genre(conn: asyncpg.Connection, genre_id: int, actor_id: int, ip: str | None = None) -> None:
+    """Remove a genre; its movies simply lose the tag."""
+    if await conn.fetchval(_q().genre_delete, genre_id) is None:
+        raise NotFound(f"no genre {genre_id}")
+    await audit.record(conn, actor_id, "genre.delete", {"genre_id": genre_id}, ip)
+
+
+# Movies ---------------------------------------------------------------------
+
+async def get_movie(db: Db, movie_id: int) -> dict[str, Any]:
+    """A movie with its genres; NotFound when unknown."""
+    found = row(await db.fetchrow(_q().movie_get, movie_id))
+    if found is None:
+        raise NotFound(f"no movie {movie_id}")
+    return found
+
+
+async def movie_page(db: Db, movie_id: int) -> dict[str, Any]:
+    """A movie with genres and its upcoming screenings grouped by cinema."""
+    movie = await get_movie(db, movie_id)
+    cinemas: dict[int, dict[str, Any]] = {}
+    now = dt.datetime.now(dt.timezone.utc)
+    for r in await db.fetch(_q().movie_upcoming, movie_id, now):
+        cinema = cinemas.setdefault(r["cinema_id"], {
+            "cinema": {"id": r["cinema_id"], "name": r["cinema_name"], "city": r["city"]}, "screenings": []})
+        cinema["screenings"].append({k: r[k] for k in ("id", "starts_at", "ends_at", "prices", "auditorium_id",
+                                                        "auditorium_name")})
+    movie["cinemas"] = list(cinemas.values())
+    return movie
+
+
+async def search_movies(db: Db, query: Mapping[str, Any]) -> dict[str, Any]:
+    """Movies by title words, genre (id or name) and "showing between" from/to, paged."""
+    start, end = time_range(query)
+    genre = query.get("genre")
+    genre_id = int(genre) if genre and genre.isdigit() and len(genre) <= 18 else None
+    genre_name = genre if genre and genre_id is None else None
+    limit, offset = query.get("limit", 50), query.get("offset", 0)
+    rows = await db.fetch(_q().movie_search, query.get("q") or None, genre_id, genre_name,
+                          bool(start or end), start, end, limit, offset)
+    total = rows[0]["total"] if rows else 0
+    movies = [{k: v for k, v in r.items() if k != "total"} for r in rows]
+    return {"movies": movies, "total": total, "limit": limit, "offset": offset}
+
+
+async def create_movie(conn: asyncpg.Connection, data: Mapping[str, Any], actor_id: int,
+                       ip: str | None = None) -> dict[str, Any]:
+    """Add a movie with its genres (unknown genre ids are a 404 naming genre_ids)."""
+    values = {**DEFAULTS, **{k: v for k, v in data.items() if k in FIELDS}}
+    with db_errors():
+        movie_id = await conn.fetchval(_q().movie_insert, *_db_values(values))
+    await _set_genres(conn, movie_id, data.get("genre_ids", []))
+    await audit.record(conn, actor_id, "movie.create", {"movie_id": movie_id, **dict(data)}, ip)
+    return await get_movie(conn, movie_id)
+
+
+async def update_movie(conn: asyncpg.Connection, movie_id: int, changes: Mapping[str, Any], actor_id: int,
+                       ip: str | None = None) -> dict[str, Any]:
+    """Change some fields of a movie; genre_ids, when given, replaces its genres."""
+    current = row(await conn.fetchrow(_q().movie_lock, movie_id))
+    if current is None:
+        raise NotFound(f"no movie {movie_id}")
+    new = merged({**current, "release_date": _iso(current["release_date"])}, changes)
+    with db_errors():
+        await conn.execute(_q().movie_update, movie_id, *_db_values(new))
+    if "genre_ids" in changes:
+        await conn.execute(_q().movie_genres_clear, movie_id)
+        await _set_genres(conn, movie_id, changes["genre_ids"])
+    await audit.record(conn, actor_id, "movie.update", {"movie_id": movie_id, **dict(changes)}, ip)
+    return await get_movie(conn, movie_id)
+
+
+async def delete_movie(conn: asyncpg.Connection, movie_id: int, actor_id: int, ip: str | None = None) -> None:
+    """Remove a movie that was never scheduled (409 in_use otherwise)."""
+    if await conn.fetchrow(_q().movie_lock, movie_id) is None:
+        raise NotFound(f"no movie {movie_id}")
+    if await conn.fetchval(_q().movie_has_screenings, movie_id):
+        raise InUse("the movie has screenings; it cannot be deleted")
+    await conn.execute(_q().movie_delete, movie_id)
+    await audit.record(conn, actor_id, "movie.delete", {"movie_id": movie_id}, ip)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _db_values(values: Mapping[str, Any]) -> list[Any]:
+    out = [values[f] for f in FIELDS]
+    out[FIELDS.index("runtime_minutes")] = int(values["runtime_minutes"])
+    released = values["release_date"]
+    out[FIELDS.index("release_date")] = dt.date.fromisoformat(released) if released else None
+    return out
+
+
+async def _set_genres(conn: asyncpg.Connection, movie_id: int, genre_ids: Sequence[int]) -> None:
+    ids = sorted({int(g) for g in genre_ids})
+    if not ids:
+        return
+    known = set(await conn.fetchval(_q().genres_known, ids))
+    unknown = [g for g in ids if g not in known]
+    if unknown:
+        raise NotFound(f"no genre {unknown[0]}", field="genre_ids")
+    await conn.execute(_q().movie_genres_add, movie_id, ids)
