@@ -42,6 +42,11 @@ async def health(request: web.Request) -> web.Response:
 
 
 def main() -> None:
+    """Serve on the given port (open-file limit raised like the Houseful bench server's)."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     app = web.Application()
     app[SOCKETS] = weakref.WeakSet()
     app[COUNTER] = 0

@@ -135,8 +135,8 @@ async def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> No
 
 
 def houseful_server(env: BenchEnv, port: int, workers: int = 1) -> list[str]:
-    """argv of a Houseful server on port."""
-    return [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), "--workers", str(workers)]
+    """argv of a Houseful server on port (through bench.launch, which raises the open-file limit)."""
+    return [sys.executable, "-m", "bench.launch", "serve", "--port", str(port), "--workers", str(workers)]
 
 
 def rss_kib(pid: int) -> int:

@@ -386,14 +386,14 @@ class Moviegoer:
 
     async def _settled(self, order_key: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
-        delay = 0.05
+        delay = 0.3  # then every 0.7 s, as the web app's order page polls
         while True:
             order = await self._http("GET", f"/api/orders/{order_key}")
             status = order["status"] if order else "unreadable"
             if status not in ("pending", "authorised") or time.monotonic() > deadline:
                 return status
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+            delay = 0.7
 
     async def _http(self, method: str, path: str, **kwargs: Any) -> dict[str, Any] | None:
         """A JSON API call with this client's token; an error status is counted by its code."""

@@ -106,6 +106,7 @@ def _counts(table: dict[str, int]) -> str:
 
 def write_json(summary: dict[str, Any], path: str | Path) -> None:
     """The summary for machines."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
 
 
@@ -191,4 +192,5 @@ def write_html(summary: dict[str, Any], metrics: Metrics, path: str | Path) -> N
             f"</title><style>{STYLE}</style><h1>Houseful load run: {html.escape(summary['scenario'])}</h1>"
             f"{verdict}<ul>{broken}</ul><table><tr><th>latency (ms)</th><th>p50</th><th>p90</th><th>p99</th>"
             f"<th>p99.9</th><th>max</th><th>n</th></tr>{rows}</table>{''.join(charts)}<pre>{text}</pre></html>")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(page)

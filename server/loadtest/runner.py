@@ -12,7 +12,6 @@ import contextlib
 import ipaddress
 import multiprocessing
 import queue
-import secrets
 import socket
 import sys
 import time
@@ -194,8 +193,12 @@ async def _drive(opts: Options, crew: Crew, t0: float, on_tick: Callable[[dict[s
     crew.stop()
 
 
-async def run(opts: Options, out: TextIO | None = None) -> tuple[int, dict[str, Any]]:
-    """One complete run; returns (exit status, summary). 0 passed, 1 broken invariant, 3 errors."""
+async def run(opts: Options, out: TextIO | None = None,
+              on_start: Callable[[], Any] | None = None) -> tuple[int, dict[str, Any]]:
+    """One complete run; returns (exit status, summary). 0 passed, 1 broken invariant, 3 errors.
+
+    `on_start` is called once setup is done, just before the clients start (e.g. to start a profiler).
+    """
     out = out or sys.stdout
     validate(opts)
     raise_fd_limit()
@@ -208,6 +211,8 @@ async def run(opts: Options, out: TextIO | None = None) -> tuple[int, dict[str, 
         crew = Crew(opts, _shares(opts, plan, t0))
         extra = _Probe(opts, t0)
         view = LiveView(crew.live, lambda: _progress(opts, crew, t0), enabled=opts.live)
+        if on_start is not None:
+            on_start()
         crew.start()
         view.start()
         try:
@@ -288,7 +293,3 @@ class _Probe:
                 metrics.counts["frames_in"] / max(self.opts.clients, 1) / max(self.opts.duration_s, 1e-9), 2)
         return out
 
-
-def run_id() -> str:
-    """A short random id."""
-    return secrets.token_hex(3)

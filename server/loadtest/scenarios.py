@@ -59,8 +59,8 @@ class Options:
     key_prefix: str | None = None
     check: bool = True
     cleanup: bool = False
-    json_path: str | None = "loadtest-report.json"
-    html_path: str | None = "loadtest-report.html"
+    json_path: str | None = "loadtest-report/summary.json"
+    html_path: str | None = "loadtest-report/report.html"
     server_pid: int | None = None
     live: bool = True
     allow_remote: bool = False
