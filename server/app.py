@@ -49,6 +49,10 @@ def _extend(app: web.Application) -> None:
     # Rooms after holds (the hub uses app[keys.HOLDS]); sockets close with GOING_AWAY on shutdown.
     app.cleanup_ctx.append(rooms_context)
     app.on_shutdown.append(close_sockets)
+    from server.live.dashboard_ws import dashboard_context
+
+    # The staff feed after holds (it reads app[keys.HOLDS]); its sockets join app[keys.SOCKETS].
+    app.cleanup_ctx.append(dashboard_context)
     from server.checkout.context import checkout_context
 
     # Checkout after holds: the payment provider, webhook deliveries and the reconciler.

@@ -63,6 +63,12 @@ def setup_routes(app: web.Application) -> None:
     from server.live import ws as rooms_ws
 
     r.add_get("/ws/screenings/" + ID, rooms_ws.screening_room)
+    # --- dashboard (server/api/dashboard.py, server/live/dashboard_ws.py) ---
+    from server.api import dashboard as dashboard_api
+    from server.live import dashboard_ws
+
+    r.add_get("/api/dashboard/occupancy", dashboard_api.occupancy)
+    r.add_get("/ws/dashboard", dashboard_ws.dashboard_socket)
     # --- checkout (server/api/orders.py, payments) ---
     # --- reports (server/api/reports.py) ---
     from server.api import reports as reports_api

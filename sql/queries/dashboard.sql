@@ -1,0 +1,36 @@
+-- Staff dashboard: which screenings a filter shows, and their takings.
+-- Live figures (held, free, houseful) come from Redis; these are PostgreSQL's part.
+
+-- name: screenings_between
+-- $1 from (timestamptz, inclusive), $2 to (exclusive), $3 cinema id or NULL for every cinema,
+-- $4 the most rows. Takings are the prices of the screening's live tickets.
+SELECT s.id AS screening_id,
+       m.title AS movie,
+       c.id AS cinema_id,
+       c.name AS cinema,
+       a.name AS auditorium,
+       s.starts_at,
+       coalesce(t.takings, 0)::bigint AS takings,
+       coalesce(t.tickets, 0)::bigint AS tickets
+  FROM screening s
+  JOIN movie m ON m.id = s.movie_id
+  JOIN auditorium a ON a.id = s.auditorium_id
+  JOIN cinema c ON c.id = a.cinema_id
+  LEFT JOIN LATERAL (
+       SELECT sum(k.price) AS takings, count(*) AS tickets
+         FROM ticket k
+        WHERE k.screening_id = s.id AND k.status = 'live'
+  ) t ON true
+ WHERE s.starts_at >= $1
+   AND s.starts_at < $2
+   AND s.status = 'scheduled'
+   AND ($3::bigint IS NULL OR a.cinema_id = $3::bigint)
+ ORDER BY s.starts_at, c.name, a.name, s.id
+ LIMIT $4;
+
+-- name: takings_of
+-- Takings and live ticket counts of some screenings ($1 bigint[]); screenings without tickets are absent.
+SELECT screening_id, sum(price)::bigint AS takings, count(*)::bigint AS tickets
+  FROM ticket
+ WHERE screening_id = any($1::bigint[]) AND status = 'live'
+ GROUP BY screening_id;
