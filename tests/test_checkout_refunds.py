@@ -103,3 +103,14 @@ async def test_refund_screening_refunds_every_paid_order(client, make_user, make
     assert await pg.fetchval("SELECT count(*) FROM ticket WHERE status = 'live'") == 0
     # Idempotent: a second run finds nothing left to refund.
     assert await refund_screening(co_of(client), p["s"]["screening_id"], staff["id"]) == 0
+
+
+async def test_cancelling_a_screening_through_the_catalog_refunds_its_orders(client, make_user, make_screening,
+                                                                             pg) -> None:
+    p = await _paid(client, make_user, make_screening)
+    admin = await make_user("admin")
+    resp = await client.post(f"/api/screenings/{p['s']['screening_id']}/cancel", headers=admin["headers"])
+    assert resp.status == 200, await resp.text()
+    assert await pg.fetchval("SELECT status FROM orders") == "refunded"
+    assert (await payment_of(client, pg, p["key"]))["status"] == "refunded"
+    assert await pg.fetchval("SELECT actor_id FROM order_event WHERE to_status = 'refunded'") == admin["id"]

@@ -6,6 +6,7 @@ means a code cannot be forged from a guessed ticket id and order key.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -47,11 +48,13 @@ def read_code(secret: bytes, code: str) -> tuple[int, str] | None:
     return ticket_id, order_key
 
 
+@functools.lru_cache(maxsize=4096)  # a code's picture never changes, and drawing one costs ~10 ms
 def qr_svg(code: str) -> str:
     """The code as a standalone SVG document."""
     return segno.make(code, error="m").svg_inline(scale=4, border=2)
 
 
+@functools.lru_cache(maxsize=4096)
 def qr_data_uri(code: str) -> str:
     """The code as an SVG data URI, ready for an <img src>."""
     return segno.make(code, error="m").svg_data_uri(scale=4, border=2)
