@@ -1,6 +1,7 @@
 """bench/RESULTS.md from one run's results: each figure beside its same-run baseline and the ratio."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -39,6 +40,9 @@ def render(r: dict[str, Any]) -> str:
     lines += _live_details(r)
     lines += _rush_details(r)
     lines += ["", "## Checkout", "", r.get("checkout", {}).get("markdown", "_not run_"), ""]
+    analysis = Path(__file__).with_name("analysis.md")
+    if analysis.exists():  # the hand-written reading of the last full run's misses and profile
+        lines += ["", analysis.read_text().strip(), ""]
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import importlib.util
 import io
+import json
 import os
 import platform
 import subprocess
@@ -249,6 +250,7 @@ async def main(argv: list[str] | None = None) -> int:
     if "checkout" in only:
         results["checkout"] = checkout_suite()
     text = render(results)
+    (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))  # to re-render later
     if args.quick:
         print(text)
     else:

@@ -60,6 +60,8 @@ def _load(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--seats", type=int, default=2, help="seats each customer wants (default %(default)s)")
     p.add_argument("--checkout-fraction", type=float, default=0.2,
                    help="fraction of customers with seats who go on to pay (default %(default)s)")
+    p.add_argument("--cancel-fraction", type=float, default=0.3,
+                   help="soak: fraction of buyers who then cancel (refunded)")
     p.add_argument("--rate", type=float, default=20.0, help="fanout: holds+releases per second (default %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
     p.add_argument("--processes", type=int, default=1, help="load processes, each with its own event loop")
@@ -104,7 +106,7 @@ def options(args: argparse.Namespace) -> Options:
     return Options(
         scenario=args.scenario, target=args.target, clients=args.clients, arrival_s=args.arrival,
         seats=args.seats, checkout_fraction=args.checkout_fraction, duration_s=args.duration, seed=args.seed,
-        processes=args.processes, rate=args.rate, think_ms=args.think_ms, sample=args.sample,
+        processes=args.processes, rate=args.rate, cancel_fraction=args.cancel_fraction, think_ms=args.think_ms, sample=args.sample,
         release_at_end=args.release_at_end, screening_id=args.screening, rows=args.rows, per_row=args.per_row,
         users_file=args.users_file, admin_email=args.admin_email, admin_password=args.admin_password,
         admin_token=args.admin_token, database_url=args.database_url, redis_url=args.redis_url,
