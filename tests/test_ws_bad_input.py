@@ -44,8 +44,7 @@ async def test_bad_commands_get_stable_errors(make_client, make_user, make_scree
     await bad.send_raw({"type": "ping"})
     await bad.send_raw({"id": "7", "type": "ping"})
     await bad.send_raw({"id": 2**60, "type": "ping"})
-    nulls = await bad.wait_for(lambda m: len([x for x in bad.messages[start:] if x.get("id") is None]) == 6, start=start)
-    assert nulls
+    await bad.wait_for(lambda m: sum(1 for x in bad.messages[start:] if x.get("id") is None) == 6, start=start)
     codes = [m["error"]["code"] for m in bad.messages[start:] if m.get("id") is None]
     assert codes == ["invalid_json", "binary_not_supported", "invalid", "invalid", "invalid", "invalid"]
     assert [m["error"].get("field") for m in bad.messages[start:]][3:6] == ["id", "id", "id"]
@@ -62,7 +61,8 @@ async def test_bad_commands_get_stable_errors(make_client, make_user, make_scree
     assert code(await bad.error("hold", seats=[seats["A5"], seats["A5"]]))[0] == "invalid"
     assert code(await bad.error("hold", seats=[seats["A5"]], extra=1)) == ("invalid", "extra")
     assert code(await bad.error("hold", seats=[seats["A5"]], wheelchair="yes")) == ("invalid", "wheelchair")
-    assert code(await bad.error("hold", seats=[elsewhere["seats"]["A1"], elsewhere["seats"]["A2"]]))[0] == "unknown_seat"
+    foreign = [elsewhere["seats"]["A1"], elsewhere["seats"]["A2"]]  # another auditorium's seats
+    assert code(await bad.error("hold", seats=foreign))[0] == "unknown_seat"
     assert code(await bad.error("hold", seats=[10**12]))[0] == "unknown_seat"
     assert code(await bad.error("hold", seats=[seats["A2"], seats["A3"]]))[0] == "seat_taken"
     for count in (0, -1, 10**9, "2", None):

@@ -51,7 +51,9 @@ SEAT_LIST: Final[dict[str, Any]] = {
 }
 
 
-def command_schema(name: str, properties: dict[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
+def command_schema(
+    name: str, properties: dict[str, Any] | None = None, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The full JSON Schema of one command: id and type plus its own fields, nothing else."""
     return {
         "type": "object",

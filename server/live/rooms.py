@@ -189,7 +189,10 @@ class RoomHub:
                         room.version = None
                         self._spawn(self._sync(room, resync_sockets=True))
             if message is not None:
-                self._on_message(message)
+                try:
+                    self._on_message(message)
+                except Exception:  # one odd message must not stop every room's feed
+                    log.exception("room events: cannot handle %r", message)
 
     def _on_message(self, message: dict[str, Any]) -> None:
         kind, channel = message["type"], message["channel"]
@@ -223,7 +226,10 @@ class RoomHub:
             dirty, self._dirty = self._dirty, set()
             for room in dirty:
                 if self._rooms.get(room.screening_id) is room:
-                    self._flush(room)
+                    try:
+                        self._flush(room)
+                    except Exception:
+                        log.exception("room %s: flush failed", room.screening_id)
 
     def _flush(self, room: Room) -> None:
         """Relay a room's pending events as one frame, or resync the room on a version gap."""
