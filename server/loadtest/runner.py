@@ -257,8 +257,8 @@ async def _check(opts: Options, plan: setup.Plan) -> list[dict[str, Any]] | None
 
 def _progress(opts: Options, crew: Crew, t0: float) -> float:
     if opts.scenario == "rush":
-        return crew.live().get("finished", 0) / opts.clients
-    return (time.time() - t0) / (opts.arrival_s + opts.duration_s)
+        return min(1.0, crew.live().get("finished", 0) / opts.clients)
+    return min(1.0, max(0.0, (time.time() - t0) / (opts.arrival_s + opts.duration_s)))
 
 
 class _Probe:
