@@ -84,19 +84,19 @@ async def update_screening(conn: asyncpg.Connection, screening_id: int, changes:
     current = await _locked(conn, screening_id)
     if current["status"] == "cancelled":
         raise ScreeningCancelled("a cancelled screening cannot change")
-    moving = any(k in changes for k in MOVE_FIELDS)
-    if moving and await conn.fetchval(_q().screening_live_tickets, screening_id):
-        raise HasTickets("tickets are sold for this screening: it cannot be moved (cancel it instead)")
     new = {**current, **{k: int(changes[k]) for k in ("auditorium_id", "movie_id") if k in changes}}
     new["orphan_rule"] = changes.get("orphan_rule", current["orphan_rule"])
     if "starts_at" in changes:
         new["starts_at"] = parse_instant(changes["starts_at"], "starts_at", need_offset=True)
     if "ends_at" in changes:
         new["ends_at"] = await _ends_at(conn, new["movie_id"], new["starts_at"], changes["ends_at"])
-    elif "starts_at" in changes or "movie_id" in changes:
+    elif new["starts_at"] != current["starts_at"] or new["movie_id"] != current["movie_id"]:
         new["ends_at"] = await _ends_at(conn, new["movie_id"], new["starts_at"], None)
-    if "auditorium_id" in changes and not await conn.fetchval(_q().auditorium_exists, new["auditorium_id"]):
-        raise NotFound(f"no auditorium {new['auditorium_id']}", field="auditorium_id")
+    # Only a real change is a move: an edit form resending the same time is fine after sales.
+    moved = [k for k in MOVE_FIELDS if new[k] != current[k]]
+    if moved and await conn.fetchval(_q().screening_live_tickets, screening_id):
+        raise HasTickets("tickets are sold for this screening: it cannot be moved (cancel it instead)",
+                         field=moved[0])
     new["prices"] = await _checked_prices(conn, new["auditorium_id"], changes.get("prices", current["prices"]))
     with db_errors():
         await conn.execute(_q().screening_update, screening_id, *(new[k] for k in (
