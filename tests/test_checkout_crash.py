@@ -88,6 +88,7 @@ async def test_pending_order_past_expiry_is_expired_and_its_session_closed(clien
     s = await make_screening(orphan_rule=False)
     buyer = await make_user()
     created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C1"]])
+    await client.app[keys.HOLDS].release(s["screening_id"], f"u{buyer['id']}", None)  # the hold ran out
     await pg.execute("UPDATE orders SET expires_at = now() - interval '1 second'")
     await reconcile(co_of(client), grace_seconds=0)
     row = await pg.fetchrow("SELECT status, failure_reason FROM orders")
@@ -135,3 +136,15 @@ async def test_cancel_landing_while_confirmation_finishes(client, make_user, mak
     assert payment["status"] == "voided" and payment["captures"] == 0
     snap = await snapshot(client, o["screening"]["screening_id"])
     assert not set(o["seats"]) & (set(snap["held"]) | set(snap["sold"]))
+
+
+async def test_pending_order_follows_an_extended_hold(client, make_user, make_screening, pg) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C2"]])
+    await pg.execute("UPDATE orders SET expires_at = now() - interval '1 second'")
+    await reconcile(co_of(client), grace_seconds=0)  # the hold itself still runs: keep the order
+    row = await pg.fetchrow("SELECT status, expires_at > now() AS alive FROM orders")
+    assert (row["status"], row["alive"]) == ("pending", True)
+    assert (await pay(client, created)).status == 303
+    assert (await wait_status(client, buyer, created["order_key"]))["status"] == "paid"

@@ -144,7 +144,10 @@ async def expire_order(co: Checkout, order_id: int) -> str:
     order = await co.pool.fetchrow(co.sql.order_get, order_id)
     if order is None or order["status"] != "pending":
         return order["status"] if order else "unknown"
-    state = await co.provider.cancel(order["payment_ref"]) if order["payment_ref"] else "cancelled"
+    ref = order["payment_ref"]
+    if ref and await co.provider.status(ref) == "created" and await _hold_extended(co, order):
+        return "pending"  # still unpaid, but the buyer kept the seats: wait for the new deadline
+    state = await co.provider.cancel(ref) if ref else "cancelled"
     if state in ("authorised", "captured"):
         return await on_authorised(co, order_id)  # paid just in time: confirm (or void) it
     async with co.pool.acquire() as conn, conn.transaction():
@@ -153,6 +156,19 @@ async def expire_order(co: Checkout, order_id: int) -> str:
             return order["status"]
         to, reason = ("failed", f"payment {state}") if state in ("declined", "failed") else ("expired", "hold expired")
         return (await transition(co, conn, order, to, reason=reason))["status"]
+
+
+async def _hold_extended(co: Checkout, order: asyncpg.Record) -> bool:
+    """The buyer extended the hold on every seat: the order lives until the new deadline."""
+    mine = await co.holds.my_holds(order["screening_id"], owner_of(order["user_id"]))
+    deadline = mine["deadline"]
+    if deadline is None or not set(order["seat_ids"]) <= set(mine["seats"]):
+        return False
+    expires_at = dt.datetime.fromtimestamp(int(deadline) / 1000, dt.timezone.utc)
+    if expires_at <= _now():
+        return False
+    await co.pool.execute(co.sql.order_extend, order["id"], expires_at)
+    return True
 
 
 async def refund_screening(deps: Any, screening_id: int, actor_id: int | None) -> int:

@@ -27,6 +27,9 @@ UPDATE orders SET payment_ref = $2, payment_url = $3, updated_at = now() WHERE i
 -- name: order_event_insert
 INSERT INTO order_event (order_id, from_status, to_status, actor_id, reason) VALUES ($1, $2, $3, $4, $5)
 
+-- name: order_extend
+UPDATE orders SET expires_at = $2, updated_at = now() WHERE id = $1 AND status = 'pending'
+
 -- name: order_get
 SELECT * FROM orders WHERE id = $1
 
