@@ -32,6 +32,7 @@ async def test_admin_builds_an_auditorium_schedules_a_screening_and_it_is_on_the
     await page.fill("#f-name", "Screen 1")
     await page.locator("#resource-form button[type=submit]").click()
     await expect(page).to_have_url(re.compile(r"/admin/auditoriums/\d+$"))
+    await expect(page.locator("#grid button")).to_have_count(8 * 12)  # a new auditorium starts as 8 x 12
 
     await page.fill("#rows", "4")
     await page.fill("#cols", "6")
