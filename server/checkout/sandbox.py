@@ -267,7 +267,10 @@ class SandboxProvider:
                     await self.deliver_due(session)
                 except Exception:  # Redis blips must not end the delivery loop
                     log.exception("webhook delivery round failed")
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that lands as the wait ends, and shutdown then waits forever.
                 try:
-                    await asyncio.wait_for(self.wake.wait(), poll_seconds)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(poll_seconds):
+                        await self.wake.wait()
+                except TimeoutError:
                     pass
