@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test stop services browser bench clean
+.PHONY: run test stop services browser bench clean screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -25,6 +25,10 @@ browser:
 
 test: services browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh docs/screenshots from the browser tests.
+screenshots: services browser
+	HOUSEFUL_SCREENSHOTS=1 $(PY) -m pytest tests/browser
 
 stop:
 	$(PY) scripts/services.py down
