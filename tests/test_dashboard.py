@@ -230,6 +230,20 @@ async def test_feed_refuses_customers_and_wrong_origins(make_client, make_user) 
     assert (await frame(ws))["type"] == "occupancy"
     await ws.close()
 
+    ws = await client.ws_connect("/ws/dashboard")  # the rooms' form: an auth command with an id
+    await ws.send_json({"id": 1, "type": "auth", "token": staff["token"]})
+    assert (await frame(ws)) == {"id": 1, "type": "result", "success": True, "result": {"role": "staff"}}
+    await frame(ws, "occupancy")
+    await ws.send_json({"id": 1, "type": "filter"})
+    assert (await frame(ws, "result"))["error"]["code"] == "bad_id"
+    await ws.close()
+
+    ws = await client.ws_connect("/ws/dashboard")
+    await ws.send_json({"id": 1, "type": "auth", "token": "not-a-token"})
+    assert (await frame(ws))["error"]["code"] == "unauthorized"
+    await ws.receive()
+    assert ws.close_code == 4001
+
     ws = await client.ws_connect("/ws/dashboard")  # says nothing: closed when the time is up
     assert (await frame(ws))["error"]["code"] == "unauthorized"
     await ws.receive()

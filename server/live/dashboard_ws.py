@@ -74,22 +74,23 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     if sockets is not None:
         sockets.add(ws)
     try:
-        user = request.get(keys.USER) or await _first_auth(
-            ws, request.app[keys.JWT_SECRET], settings.auth_timeout_seconds)
+        user, auth_id = request.get(keys.USER), 0
+        if user is None:
+            user, auth_id = await _first_auth(ws, request.app[keys.JWT_SECRET], settings.auth_timeout_seconds)
         if user is None:
             return ws
         if ROLE_RANK[user.role] < ROLE_RANK["staff"]:
             await ws.send_frame(_error_message(FORBIDDEN, "the feed is for staff and admins"), WSMsgType.TEXT)
             await ws.close(code=CLOSE_FORBIDDEN, message=b"staff only")
             return ws
-        await _serve(request, ws, user, flt)
+        await _serve(request, ws, user, flt, auth_id)
     finally:
         if sockets is not None:
             sockets.discard(ws)
     return ws
 
 
-async def _serve(request: web.Request, ws: web.WebSocketResponse, user: Identity, flt: Filter) -> None:
+async def _serve(request: web.Request, ws: web.WebSocketResponse, user: Identity, flt: Filter, last_id: int) -> None:
     settings = request.app[keys.SETTINGS].websocket
     hub = request.app[keys.DASHBOARD]
     closing: list[asyncio.Task[None]] = []
@@ -107,7 +108,7 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, user: Identity
             viewer.drop(p.CLOSE_INTERNAL, "occupancy unavailable")
             return
         viewer.offer(p.encode({"type": "occupancy", **listing}))
-        await _read(ws, hub, viewer, settings.commands_per_second, settings.command_burst)
+        await _read(ws, hub, viewer, settings.commands_per_second, settings.command_burst, last_id)
     finally:
         hub.leave(viewer)
         writer.cancel()
@@ -115,14 +116,18 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, user: Identity
             await asyncio.gather(*closing, return_exceptions=True)
 
 
-async def _first_auth(ws: web.WebSocketResponse, secret: str, timeout: float) -> Identity | None:
-    """Anonymous upgrade: the first message must be {"type":"auth","token":...} in time."""
+async def _first_auth(ws: web.WebSocketResponse, secret: str, timeout: float) -> tuple[Identity | None, int]:
+    """Anonymous upgrade: the first message must be {"type":"auth","token":...} in time.
+
+    As in the rooms, the message may carry an `id`; it is then answered with a result.
+    Returns the identity (None: refused and closed) and the id used (0 if none).
+    """
     try:
         msg = await ws.receive(timeout)
     except asyncio.TimeoutError:
-        await _refuse(ws, "auth not sent in time")
-        return None
-    user = None
+        await _refuse(ws, None, "auth not sent in time")
+        return None, 0
+    user, msg_id = None, None
     if msg.type == WSMsgType.TEXT:
         try:
             data = orjson.loads(msg.data)
@@ -130,14 +135,20 @@ async def _first_auth(ws: web.WebSocketResponse, secret: str, timeout: float) ->
             data = None
         if isinstance(data, dict) and data.get("type") == "auth" and isinstance(data.get("token"), str):
             user = read_access(data["token"], secret)
-    if user is None and not ws.closed:
-        await _refuse(ws, "a valid access token is required")
-    return user
+            given = data.get("id")
+            if isinstance(given, int) and not isinstance(given, bool) and 1 <= given <= p.MAX_ID:
+                msg_id = given
+    if user is None:
+        await _refuse(ws, msg_id, "a valid access token is required")
+    elif msg_id is not None and ROLE_RANK[user.role] >= ROLE_RANK["staff"]:
+        await ws.send_frame(p.result_frame(msg_id, {"role": user.role}), WSMsgType.TEXT)
+    return user, msg_id or 0
 
 
-async def _refuse(ws: web.WebSocketResponse, why: str) -> None:
+async def _refuse(ws: web.WebSocketResponse, msg_id: int | None, why: str) -> None:
     if not ws.closed:
-        await ws.send_frame(_error_message(p.UNAUTHORIZED, why), WSMsgType.TEXT)
+        frame = p.error_frame(msg_id, p.UNAUTHORIZED, why) if msg_id else _error_message(p.UNAUTHORIZED, why)
+        await ws.send_frame(frame, WSMsgType.TEXT)
         await ws.close(code=p.CLOSE_AUTH, message=why.encode()[:120])
 
 
@@ -145,9 +156,11 @@ def _error_message(code: str, message: str) -> bytes:
     return p.encode({"type": "error", "error": {"code": code, "message": message}})
 
 
-async def _read(ws: web.WebSocketResponse, hub: DashboardHub, viewer: Viewer, per_second: int, burst: int) -> None:
+async def _read(
+    ws: web.WebSocketResponse, hub: DashboardHub, viewer: Viewer, per_second: int, burst: int, last_id: int,
+) -> None:
     """Commands in order, one at a time: a filter change is answered before the next is read."""
-    bucket, last, last_id = float(burst), time.monotonic(), 0
+    bucket, last = float(burst), time.monotonic()
     async for msg in ws:
         now = time.monotonic()
         bucket, last = min(float(burst), bucket + (now - last) * per_second), now
