@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 
 from server.domain.catalog import seatmap
 from tests.test_catalog_support import movie, post, screening, sell, soon, venue
@@ -52,7 +51,7 @@ async def test_list_form_replaces_layout(client, make_user) -> None:
     assert cleared["seats"] == [] and cleared["width"] == 0
 
 
-@pytest.mark.parametrize("body, field", [
+INVALID_SEAT_MAPS_CASES = [
     ([seat("A", 1), seat("A", 1)], "seats.1"),
     ([seat("A", 1), seat("A", 2, "companion")], "seats.1"),
     ([seat("A", 1, "wheelchair"), seat("A", 3, "companion", companion_of={"row": "A", "number": 1})],
@@ -66,15 +65,18 @@ async def test_list_form_replaces_layout(client, make_user) -> None:
     ({"rows": ["A"]}, "grid"),
     ({"grid": ["S"], "seats": []}, "grid"),
     ({}, "seats"),
-])
-async def test_invalid_seat_maps(client, make_user, body, field) -> None:
+]
+
+
+async def test_invalid_seat_maps(client, make_user) -> None:
     admin = await make_user("admin")
     built = await venue(client, admin)
-    err = await put_seats(client, admin, built["auditorium"]["id"], body, 400)
-    assert err["error"]["code"] == "invalid_seat_map" and err["error"]["field"] == field
+    for body, field in INVALID_SEAT_MAPS_CASES:
+        err = await put_seats(client, admin, built["auditorium"]["id"], body, 400)
+        assert err["error"]["code"] == "invalid_seat_map" and err["error"]["field"] == field, body
 
 
-@pytest.mark.parametrize("body, field", [
+SEAT_MAP_SCHEMA_ERRORS_CASES = [
     ([{**seat("A", 1), "x": -1}], "0.x"),
     ([{**seat("A", 1), "kind": "sofa"}], "0.kind"),
     ([{**seat("A", 1), "number": 0}], "0.number"),
@@ -84,12 +86,15 @@ async def test_invalid_seat_maps(client, make_user, body, field) -> None:
     ({"seats": [seat("ROWTOOLONG", 1)]}, "seats.0.row"),
     ({"layout": []}, "layout"),
     ("A1", None),
-])
-async def test_seat_map_schema_errors(client, make_user, body, field) -> None:
+]
+
+
+async def test_seat_map_schema_errors(client, make_user) -> None:
     admin = await make_user("admin")
     built = await venue(client, admin)
-    err = await put_seats(client, admin, built["auditorium"]["id"], body, 400)
-    assert err["error"]["code"] == "invalid" and err["error"].get("field") == field
+    for body, field in SEAT_MAP_SCHEMA_ERRORS_CASES:
+        err = await put_seats(client, admin, built["auditorium"]["id"], body, 400)
+        assert err["error"]["code"] == "invalid" and err["error"].get("field") == field, body
 
 
 async def test_at_most_5000_seats(client, make_user) -> None:
