@@ -139,13 +139,17 @@ async def mark_undone(co: Checkout, order_key: str, to: str, actor_id: int | Non
         return await transition(co, conn, order, to, actor_id=actor_id, reason=reason, seats_pending=True)
 
 
-async def expire_order(co: Checkout, order_id: int) -> str:
-    """A pending order past its deadline: close the payment session, unless the buyer just paid."""
+async def expire_order(co: Checkout, order_id: int, follow_hold: bool = True,
+                       reason: str = "hold expired") -> str:
+    """A pending order past its deadline: close the payment session, unless the buyer just paid.
+
+    With follow_hold, an order whose seats are still held (the hold was extended) lives on.
+    """
     order = await co.pool.fetchrow(co.sql.order_get, order_id)
     if order is None or order["status"] != "pending":
         return order["status"] if order else "unknown"
     ref = order["payment_ref"]
-    if ref and await co.provider.status(ref) == "created" and await _hold_extended(co, order):
+    if follow_hold and ref and await co.provider.status(ref) == "created" and await _hold_extended(co, order):
         return "pending"  # still unpaid, but the buyer kept the seats: wait for the new deadline
     state = await co.provider.cancel(ref) if ref else "cancelled"
     if state in ("authorised", "captured"):
@@ -154,7 +158,7 @@ async def expire_order(co: Checkout, order_id: int) -> str:
         order = await conn.fetchrow(co.sql.order_lock, order_id)
         if order["status"] != "pending":
             return order["status"]
-        to, reason = ("failed", f"payment {state}") if state in ("declined", "failed") else ("expired", "hold expired")
+        to, reason = ("failed", f"payment {state}") if state in ("declined", "failed") else ("expired", reason)
         return (await transition(co, conn, order, to, reason=reason))["status"]
 
 
@@ -184,7 +188,7 @@ async def refund_screening(deps: Any, screening_id: int, actor_id: int | None) -
             pass  # changed meanwhile (e.g. the buyer cancelled): nothing left to do
     # Pending orders: close their payment sessions; authorised ones fail in commit_tickets.
     for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["pending"]):
-        await expire_order(co, row["id"])
+        await expire_order(co, row["id"], follow_hold=False, reason="screening cancelled")
     return refunded
 
 
