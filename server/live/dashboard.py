@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 MAX_DAYS = 31  # widest date range one filter may ask for
 MAX_SCREENINGS = 500  # most rows one list carries (keeps a full list cheap to compute)
-WARM_CONCURRENCY = 16  # screenings warmed/counted at once for a full list
+# Redis calls the hub makes at once, across lists and ticks: the client's pool is bounded and
+# raises rather than waits when exhausted, and the rooms need most of it.
+REDIS_CONCURRENCY = 16
 SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the pattern subscription
 TAKINGS_EVENTS = frozenset({"sold", "freed"})  # only these change money, so only these cost SQL
 CLOSE_TOO_SLOW = 4009
@@ -141,7 +143,9 @@ class DashboardHub:
         self._showing: dict[int, int] = {}  # screening -> how many viewers show it
         self._dirty: dict[int, bool] = {}  # screening -> takings need re-reading
         self._wake = asyncio.Event()
+        self._gate = asyncio.Semaphore(REDIS_CONCURRENCY)
         self._tasks: list[asyncio.Task[None]] = []
+        self._ready = asyncio.Event()  # the current subscription is confirmed
         self._stopping: set[asyncio.Task[None]] = set()
 
     # --- figures -------------------------------------------------------------------------
@@ -158,24 +162,22 @@ class DashboardHub:
         return [{**dict(r), "currency": self.currency} for r in records]
 
     async def _with_figures(self, meta: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        gate = asyncio.Semaphore(WARM_CONCURRENCY)
-
         async def fill(row: dict[str, Any]) -> dict[str, Any] | None:
-            async with gate:
-                try:
-                    # A screening nobody has opened yet is loaded from PostgreSQL first.
-                    await self._holds.warm(row["screening_id"])
-                    figures = await self._figures(row["screening_id"])
-                except NotFound:  # deleted since the list was read
-                    return None
+            try:
+                figures = await self._figures(row["screening_id"], warm=True)
+            except NotFound:  # deleted since the list was read
+                return None
             return {**row, **figures}
 
         filled = await asyncio.gather(*(fill(row) for row in meta))
         return [row for row in filled if row is not None]
 
-    async def _figures(self, screening_id: int) -> dict[str, Any]:
-        # counts re-warms a screening whose keys Redis lost, so figures are never of an empty map.
-        counts = await self._holds.counts(screening_id)
+    async def _figures(self, screening_id: int, warm: bool = False) -> dict[str, Any]:
+        async with self._gate:
+            if warm:  # a screening nobody has opened yet is loaded from PostgreSQL first
+                await self._holds.warm(screening_id)
+            # counts also re-warms a screening whose keys Redis lost, so never an empty map.
+            counts = await self._holds.counts(screening_id)
         return {name: counts[name] for name in FIGURES}
 
     async def _takings(self, screening_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -190,7 +192,12 @@ class DashboardHub:
         """Add a dashboard; the first one starts the subscription and the tick."""
         self.viewers.add(viewer)
         if not self._tasks:
-            await self._start()
+            self._start()
+        # Every joiner waits for the confirmed subscription, so no event of its list is missed.
+        try:
+            await asyncio.wait_for(self._ready.wait(), SUBSCRIBE_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("dashboard subscription not confirmed in %ss; continuing", SUBSCRIBE_TIMEOUT)
 
     async def show(self, viewer: Viewer, flt: Filter) -> dict[str, Any]:
         """Point a viewer at a filter; returns its full list (rows and totals)."""
@@ -336,13 +343,9 @@ class DashboardHub:
             finally:
                 await pubsub.aclose()
 
-    async def _start(self) -> None:
-        ready = asyncio.Event()
-        self._tasks = [asyncio.create_task(self._listen(ready)), asyncio.create_task(self._run_ticks())]
-        try:
-            await asyncio.wait_for(ready.wait(), SUBSCRIBE_TIMEOUT)
-        except asyncio.TimeoutError:
-            log.warning("dashboard subscription not confirmed in %ss; continuing", SUBSCRIBE_TIMEOUT)
+    def _start(self) -> None:
+        self._ready = asyncio.Event()
+        self._tasks = [asyncio.create_task(self._listen(self._ready)), asyncio.create_task(self._run_ticks())]
 
     def _stop(self) -> None:
         for task in self._tasks:
