@@ -18,6 +18,7 @@ from server.config import ConfigError
 from server.redis_store import KeySpace
 
 log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 5.0
 
 
 def make_provider(app: web.Application) -> PaymentProvider:
@@ -63,8 +64,15 @@ async def checkout_context(app: web.Application) -> AsyncIterator[None]:
     if isinstance(provider, SandboxProvider):
         tasks.append(asyncio.create_task(provider.run_deliveries(), name="sandbox-webhooks"))
     yield
+    if isinstance(provider, SandboxProvider):
+        provider.stop()
     for task in tasks:
         task.cancel()
-    for task in tasks:
+    # Bounded: a library that turns our cancel into its own timeout must not hang shutdown.
+    _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+    for task in stuck:
+        log.warning("%s did not stop within %ss; abandoning it", task.get_name(), SHUTDOWN_SECONDS)
+        task.cancel()
+    for task in set(tasks) - stuck:
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            task.result()

@@ -95,6 +95,7 @@ class SandboxProvider:
         self.secret = secret
         self.settings = settings
         self.wake = asyncio.Event()
+        self.stopping = False
         self._transition = redis.register_script(_TRANSITION)
         self._submit = redis.register_script(_SUBMIT)
         self._claim = redis.register_script(_CLAIM)
@@ -258,10 +259,17 @@ class SandboxProvider:
             pipe.zadd(self._outbox, {event_id: int((time.time() + delay) * 1000)})
             await pipe.execute()
 
+    def stop(self) -> None:
+        """Ask the delivery loop to finish after its current round."""
+        self.stopping = True
+        self.wake.set()
+
     async def run_deliveries(self, poll_seconds: float = 0.1) -> None:
         """Deliver webhooks for the app's life: woken by a new payment, or polled for retries."""
         async with aiohttp.ClientSession() as session:
-            while True:
+            # A stop flag, not only cancellation: aiohttp's request timer can turn a cancel that
+            # coincides with its own timeout into TimeoutError, which the retry path swallows.
+            while not self.stopping:
                 self.wake.clear()
                 try:
                     await self.deliver_due(session)
