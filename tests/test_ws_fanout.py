@@ -1,6 +1,7 @@
 """Fan-out under stress: version gaps resync the room; a slow socket is resynced or dropped."""
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -102,3 +103,17 @@ async def test_slow_consumer_that_stays_behind_is_closed_4009(make_client, make_
         held = await store.hold(sid, "u2", block[:2])
         await fast.event(lambda e: e["v"] == held["version"])
         await fast.close()
+
+
+async def test_shutdown_is_not_held_up_by_a_stalled_socket(make_client, make_screening) -> None:
+    client = await make_client(websocket={**SLOW, "behind_grace_seconds": 120}, holds={"max_seats_per_customer": 100})
+    screening = await make_screening(rows=10, per_row=20, orphan_rule=False)
+    sid, block = screening["screening_id"], list(screening["seats"].values())[:100]
+    hub, store = client.app[keys.ROOMS], client.app[keys.HOLDS]
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(socket_factory=_small_receive_buffer)) as session:
+        fast, slow = await _slow_and_fast(client, sid, session)
+        await _churn_until(store, sid, "u1", block, lambda: hub.lagging(sid) == 1, 5_000)
+        await asyncio.wait_for(client.server.close(), 30)  # the stalled close is cut short
+        assert await fast.wait_closed() == p.CLOSE_GOING_AWAY
+        slow.start_reading()
+        assert await slow.wait_closed() in (p.CLOSE_GOING_AWAY, 1006)

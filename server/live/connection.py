@@ -10,7 +10,9 @@ CLOSE_TOO_SLOW. Either way a slow peer never holds the room back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 5.0  # longest a close may take before the transport is simply closed
+
+
+async def close_within(ws: web.WebSocketResponse, code: int, reason: str, seconds: float = CLOSE_SECONDS) -> None:
+    """Close a socket, and if the peer will not take the close frame in time, cut the connection."""
+    try:
+        await asyncio.wait_for(ws.close(code=code, message=reason.encode()), seconds)
+    except (asyncio.TimeoutError, ConnectionError):
+        # A peer that reads nothing keeps even a closing transport open (it waits to flush);
+        # shutting the socket down ends it, so the handler and a graceful shutdown can finish.
+        sock = ws.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class TokenBucket:
@@ -161,12 +176,7 @@ class Connection:
         writer = self._writer
         if flush and writer is not None and writer is not asyncio.current_task():
             await asyncio.wait([writer], timeout=1.0)  # the writer ends once its queue is empty
-        try:
-            # A stalled peer can block the close frame itself; cancelling closes the transport
-            # (still flushing what it buffered, the close frame included).
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), CLOSE_SECONDS)
-        except (asyncio.TimeoutError, ConnectionError):
-            pass
+        await close_within(self.ws, code, reason)
 
     def _auth_expired(self) -> None:
         if self.identity is None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from server import keys
 from server.errors import Forbidden, InvalidInput
 from server.live import protocol as p
-from server.live.connection import Connection
+from server.live.connection import Connection, close_within
 from server.live.rooms import RoomHub
 from server.middleware import origin_allowed
 
@@ -76,7 +76,7 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
 async def close_sockets(app: web.Application) -> None:
     """on_shutdown: close every open socket with GOING_AWAY so clients reconnect elsewhere."""
     sockets = list(app.get(keys.SOCKETS, ()))
+    # Bounded: a peer that stopped reading must not hold up the shutdown.
     await asyncio.gather(
-        *(ws.close(code=p.CLOSE_GOING_AWAY, message=b"server shutdown") for ws in sockets),
-        return_exceptions=True,
+        *(close_within(ws, p.CLOSE_GOING_AWAY, "server shutdown") for ws in sockets), return_exceptions=True
     )
