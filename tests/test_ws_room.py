@@ -150,3 +150,14 @@ async def test_shutdown_closes_with_going_away(make_client, make_screening) -> N
 
 def test_frames_are_json_text() -> None:
     assert orjson.loads(p.events_frame([{"v": 1}], True)) == {"type": "events", "events": [{"v": 1}], "houseful": True}
+
+
+async def test_heartbeat_drops_a_dead_peer(make_client, make_screening) -> None:
+    client = await make_client(websocket={"heartbeat_seconds": 0.2})
+    sid = (await make_screening(rows=1, per_row=3))["screening_id"]
+    alive = await connect(client, sid)
+    dead = await connect(client, sid, autoping=False)  # never answers the server's pings
+    await dead.wait_closed()
+    assert (await alive.ok("ping"))["pong"] is True  # the live one answers pings and stays
+    assert alive.close_code is None
+    await alive.close()
