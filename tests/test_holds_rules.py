@@ -194,7 +194,7 @@ async def test_closed_screenings_refuse_holds(store, make_screening, pg) -> None
     sid, seat = s["screening_id"], s["seats"]
     await store.hold(sid, "u1", [seat["A1"], seat["A2"]])
     await pg.execute("UPDATE screening SET status = 'cancelled' WHERE id = $1", sid)
-    await store.reload(sid)
+    await store.refresh(sid)
     with pytest.raises(ScreeningClosed):
         await store.hold_best(sid, "u2", 2)
     with pytest.raises(ScreeningClosed):

@@ -96,4 +96,8 @@ async def delete_auditorium(request: web.Request) -> web.Response:
           errors=(409,), description="Refused (409 has_tickets) once tickets were sold in the auditorium.")
 async def replace_seats(request: web.Request) -> web.Response:
     """PUT /api/auditoriums/{id}/seats."""
-    return json_response(await admin_write(request, auditoriums.replace_seats, path_id(request), request[keys.BODY]))
+    auditorium_id = path_id(request)
+    seat_map = await admin_write(request, auditoriums.replace_seats, auditorium_id, request[keys.BODY])
+    # Upcoming screenings cached in Redis get the new layout; their open seat maps resync.
+    await request.app[keys.HOLDS].refresh_auditorium(auditorium_id)
+    return json_response(seat_map)

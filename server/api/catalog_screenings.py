@@ -56,8 +56,11 @@ async def create_screening(request: web.Request) -> web.Response:
           errors=(409,), description="Moving (time, auditorium, movie) is refused once tickets are sold.")
 async def update_screening(request: web.Request) -> web.Response:
     """PATCH /api/screenings/{id}."""
-    return json_response(await admin_write(request, screenings.update_screening, path_id(request),
-                                           request[keys.BODY]))
+    screening_id = path_id(request)
+    updated = await admin_write(request, screenings.update_screening, screening_id, request[keys.BODY])
+    # Prices, times and the orphan rule live in Redis too: reload them and resync open seat maps.
+    await request.app[keys.HOLDS].refresh(screening_id)
+    return json_response(updated)
 
 
 @endpoint("Delete a screening nobody ordered for", tag=TAG, role="admin", status=204, errors=(409,))
@@ -72,6 +75,8 @@ async def cancel_screening(request: web.Request) -> web.Response:
     """POST /api/screenings/{id}/cancel."""
     screening_id = path_id(request)
     await admin_write(request, screenings.cancel_screening, screening_id)
+    # Redis learns the status first, so no new hold is granted while the refunds run.
+    await request.app[keys.HOLDS].refresh(screening_id)
     # After the commit: every paid order is refunded (seats freed live), open payments closed.
     from server.checkout.orders import refund_screening
 

@@ -173,10 +173,22 @@ class HoldStore:
         finally:
             await self.redis.eval(_UNLOCK, 1, lock, token)
 
-    async def reload(self, screening_id: int) -> None:
-        """Rewrite the layout and sale rules from PostgreSQL (after a screening was edited or cancelled)."""
+    async def refresh(self, screening_id: int) -> None:
+        """After a catalog write: reload a warm screening and tell its rooms to resync.
+
+        A cold screening needs nothing: its next warm-up reads the new data anyway.
+        """
         sid = _screening_id(screening_id)
+        if not await self.redis.exists(self.keys_of(sid)[0]):
+            return
         await self._write_layout(sid, self.keys_of(sid))
+        await self._run("reloaded", sid, [])
+
+    async def refresh_auditorium(self, auditorium_id: int) -> None:
+        """refresh() every upcoming screening of an auditorium (its seat map was replaced)."""
+        rows = await self.pool.fetch(self.queries.upcoming_in_auditorium, auditorium_id)
+        for row in rows:
+            await self.refresh(row["id"])
 
     async def _write_layout(self, sid: int, keys: list[str]) -> None:
         async with self.pool.acquire() as conn:

@@ -16,7 +16,7 @@ from redis.exceptions import NoScriptError
 LUA = Path(__file__).resolve().parent / "lua"
 NAMES = (
     "hold", "hold_best", "release", "extend", "sweep", "lock_for_sale", "mark_sold",
-    "unlock", "free_sold", "load_sold", "view",
+    "unlock", "free_sold", "load_sold", "view", "reloaded",
 )
 
 

@@ -21,3 +21,7 @@ SELECT seat_id
   FROM ticket
  WHERE screening_id = $1 AND status = 'live'
  ORDER BY seat_id;
+
+-- name: upcoming_in_auditorium
+-- Screenings whose live state may be cached in Redis (not yet ended).
+SELECT id FROM screening WHERE auditorium_id = $1 AND ends_at > now() ORDER BY starts_at

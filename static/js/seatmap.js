@@ -97,6 +97,8 @@ function applyEvents(frame) {
       else { state.held.delete(id); state.mine.delete(id); if (ev.type === "freed") state.sold.delete(id); }
     }
     if (ev.houseful !== undefined) state.houseful = ev.houseful;
+    // The screening was edited, cancelled or re-mapped: take a fresh snapshot.
+    if (ev.type === "reloaded") { render(); resync(); return; }
   }
   if (frame.houseful !== undefined) state.houseful = frame.houseful;
   if (!state.mine.size) state.deadline = null;
