@@ -13,6 +13,7 @@ import sys
 from server.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("houseful")
+LISTEN_BACKLOG = 4096  # pending connections the listening socket queues (see _serve_worker)
 
 
 async def prepare(settings: Settings, demo: bool) -> None:
@@ -43,7 +44,10 @@ async def _serve_worker(settings: Settings) -> None:
     runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
     await runner.setup()
     # reuse_port lets several worker processes share one listening port (the kernel balances).
-    site = web.TCPSite(runner, settings.server.host, settings.server.port, reuse_port=True)
+    # A deep accept queue: aiohttp's default of 128 drops the SYNs of a rush (thousands of sockets
+    # within seconds), and a dropped SYN is retried only after 1, 3, 7... s. The kernel caps it at
+    # net.core.somaxconn.
+    site = web.TCPSite(runner, settings.server.host, settings.server.port, reuse_port=True, backlog=LISTEN_BACKLOG)
     await site.start()
     log.info("worker %d serving on http://%s:%s", os.getpid(), settings.server.host, settings.server.port)
     stop = asyncio.Event()

@@ -32,6 +32,10 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
         heartbeat=settings.websocket.heartbeat_seconds,
         max_msg_size=settings.websocket.max_message_bytes,
         timeout=5.0,  # how long a close waits for the peer's close frame
+        # No permessage-deflate: browsers offer it and aiohttp would accept it, compressing every
+        # frame per socket. Uncompressed frames are the same bytes for every socket (the room
+        # builds each once) and aiohttp writes its own frames synchronously, never interleaved.
+        compress=False,
     )
     if not ws.can_prepare(request).ok:
         raise InvalidInput("this URL speaks WebSocket only")
