@@ -90,6 +90,8 @@ class WebSocketSettings:
     behind_grace_seconds: float = field(default=5.0, **_range(0.01, 600))
     # SO_SNDBUF of each room socket; 0 keeps the kernel's default (which may buffer megabytes).
     send_buffer_bytes: int = field(default=0, **_range(0, 64 * 1_048_576))
+    # Fan-out budget of a worker: a room flushes at most every max(tick, sockets / this) seconds.
+    frames_per_second: int = field(default=40_000, **_range(100, 10_000_000))
 
 
 @dataclass(frozen=True)

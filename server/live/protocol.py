@@ -5,6 +5,7 @@ Everything a client can rely on is named here once; docs/protocol.md describes t
 from __future__ import annotations
 
 import re
+import struct
 import time
 from typing import Any, Callable, Final
 
@@ -41,6 +42,9 @@ MAX_ID: Final = 2**53 - 1
 MAX_SEAT_ID: Final = 2**63 - 1
 MAX_SEATS_PER_COMMAND: Final = 100
 SEAT_KINDS: Final = ("standard", "vip", "wheelchair", "companion")
+
+# A socket whose unsent bytes exceed send_queue_frames x this many is behind (see connection.py).
+BEHIND_BYTES_PER_FRAME: Final = 4_096
 
 SEAT_LIST: Final[dict[str, Any]] = {
     "type": "array",
@@ -130,3 +134,39 @@ def snapshot_message(snapshot: dict[str, Any]) -> dict[str, Any]:
 def events_frame(events: list[dict[str, Any]], houseful: bool) -> bytes:
     """One tick's deltas for a room, in version order, plus the houseful flag after the last one."""
     return encode({"type": "events", "events": events, "houseful": houseful})
+
+
+# --- wire frames ---------------------------------------------------------------------------
+# Server-to-client WebSocket frames are never masked (RFC 6455, 5.1) and we never compress them
+# (compress=False on the WebSocketResponse), so a frame's bytes are the same for every socket:
+# a room builds them once per tick and writes them to each socket's transport as they are.
+_FIN_TEXT: Final = 0x80 | 0x1  # FIN bit + opcode 1 (text)
+_LEN1 = struct.Struct("!BB").pack
+_LEN2 = struct.Struct("!BBH").pack
+_LEN3 = struct.Struct("!BBQ").pack
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A complete unmasked, uncompressed WebSocket text frame (header + payload) for `payload`."""
+    size = len(payload)
+    if size < 126:
+        return _LEN1(_FIN_TEXT, size) + payload
+    if size < 65_536:
+        return _LEN2(_FIN_TEXT, 126, size) + payload
+    return _LEN3(_FIN_TEXT, 127, size) + payload
+
+
+# Per-socket fields of a snapshot; everything else is the same for every socket of a room.
+SNAPSHOT_OWN_FIELDS: Final = ("mine", "deadline", "me")
+
+
+def snapshot_head(snapshot: dict[str, Any]) -> bytes:
+    """The room-wide part of a snapshot frame, encoded once: a JSON object left open at the end."""
+    shared = {k: v for k, v in snapshot.items() if k not in SNAPSHOT_OWN_FIELDS}
+    return encode({"type": "snapshot", **shared})[:-1]
+
+
+def snapshot_payload(head: bytes, mine: list[int], deadline: int | None, me: str | None) -> bytes:
+    """A socket's snapshot frame: the shared head closed with its own holds, tag and the clock."""
+    own = encode({"mine": mine, "deadline": deadline, "me": me, "server_time": now_ms()})
+    return head + b"," + own[1:]

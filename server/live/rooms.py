@@ -1,10 +1,15 @@
-"""RoomHub: this worker's rooms, one Redis subscription per screening, encode-once fan-out.
+"""RoomHub: this worker's rooms, one Redis subscription per screening, frame-once fan-out.
 
 One PubSub connection per worker carries every room's channel and one listener task reads
-it. Events collect per room and a tick task flushes them every websocket.tick_ms as ONE frame,
-encoded once and pushed (never awaited) into each socket's queue. The room tracks the last
-version it relayed: an event that skips a version (a lost message, a reconnect) makes the room
-re-read the version and send every socket a fresh snapshot instead of the batch.
+it. Events collect per room and a tick task flushes them as ONE WebSocket frame per room, built
+once (header + JSON) and written as the same bytes to every socket's transport, synchronously.
+A big room flushes less often: its interval grows to sockets / websocket.frames_per_second, so a
+worker never tries to write more frames a second than it can. The room tracks the last version
+it relayed: an event that skips a version (a lost message, a reconnect) makes the room re-read
+the version and send every socket a fresh snapshot instead of the batch.
+
+Snapshots share their room-wide part (seats, counts, prices), encoded once per room version;
+only `mine`, `deadline` and `me` are per socket, so a watcher's snapshot costs no Redis call.
 """
 from __future__ import annotations
 
@@ -40,6 +45,20 @@ class Room:
         self.pending: list[dict[str, Any]] = []
         self.joining = 0  # sockets waiting for the room to open
         self.ready: asyncio.Future[None] | None = None
+        self.flushed_at = 0.0  # loop time of the last flush (big rooms wait longer between flushes)
+        # The room-wide part of a snapshot, encoded once: valid while no event newer than
+        # head_version has been relayed (head_version >= version). `epoch` counts resyncs, so a
+        # snapshot read before one is never cached after it.
+        self.head: bytes | None = None
+        self.head_version = -1
+        self.epoch = 0
+        self.reading: asyncio.Event | None = None  # set when the snapshot being read arrives
+
+    def shared_head(self) -> bytes | None:
+        """The cached room-wide snapshot part if it is still current, else None."""
+        if self.head is not None and self.version is not None and self.head_version >= self.version:
+            return self.head
+        return None
 
 
 class RoomHub:
@@ -49,6 +68,15 @@ class RoomHub:
         self.holds = holds
         self.keys = KeySpace(settings.redis.key_prefix)
         self.tick = settings.websocket.tick_ms / 1000
+        self.frames_per_second = settings.websocket.frames_per_second
+        self._limits = {
+            "commands_per_second": settings.websocket.commands_per_second,
+            "command_burst": settings.websocket.command_burst,
+            "max_message_bytes": settings.websocket.max_message_bytes,
+            "max_seats": settings.holds.max_seats_per_customer,
+            "hold_seconds": settings.holds.ttl_seconds,
+            "hold_max_seconds": settings.holds.max_total_seconds,
+        }
         # Commands and snapshots of all sockets share the Redis pool; bounding them here keeps a
         # rush of thousands of sockets from exhausting it (the pool raises rather than waits).
         self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4))
@@ -82,6 +110,79 @@ class RoomHub:
         """Sockets of a room that fell behind and wait for a catch-up snapshot."""
         room = self._rooms.get(screening_id)
         return sum(1 for conn in room.sockets if conn.behind) if room else 0
+
+    def is_open(self, screening_id: int) -> bool:
+        """True when this worker has the screening's room open (so its seats are warm in Redis)."""
+        room = self._rooms.get(screening_id)
+        ready = room.ready if room is not None else None
+        return ready is not None and ready.done() and not ready.cancelled() and ready.exception() is None
+
+    def flush_interval(self, screening_id: int) -> float:
+        """Seconds between a room's flushes: one tick, or longer so it stays in the frame budget."""
+        room = self._rooms.get(screening_id)
+        return self._interval(room) if room is not None else self.tick
+
+    def cached_snapshot_version(self, screening_id: int) -> int | None:
+        """The version of a room's shared snapshot part while it is current (diagnostics, tests)."""
+        room = self._rooms.get(screening_id)
+        return room.head_version if room is not None and room.shared_head() is not None else None
+
+    def _interval(self, room: Room) -> float:
+        # A worker writes at most frames_per_second frames: a room of N sockets flushes at most
+        # every N / budget seconds (never more often than every tick). Latency grows with the
+        # room instead of the whole worker falling behind.
+        return max(self.tick, len(room.sockets) / self.frames_per_second)
+
+    # --- snapshots ------------------------------------------------------------------------
+
+    def hello(self, screening_id: int, me: str | None, auth_pending: bool) -> bytes:
+        """The hello payload for a new socket."""
+        return p.hello_frame(screening_id, me, auth_pending, self._limits)
+
+    def shared_snapshot(self, conn: Connection) -> bytes | None:
+        """A watcher's (no holds) snapshot payload from the room's cache, if current; no Redis."""
+        room = self._rooms.get(conn.screening_id)
+        head = room.shared_head() if room is not None else None
+        return p.snapshot_payload(head, [], None, None) if head is not None else None
+
+    async def snapshot_payload(self, conn: Connection) -> bytes:
+        """A socket's snapshot payload: the room-wide part read once per version, plus its own.
+
+        The socket is already in the room (its deltas held back), so any snapshot at least as new
+        as the room's relayed version is complete for it.
+        """
+        sid, owner = conn.screening_id, conn.owner
+        room = self._rooms.get(sid)
+        head = room.shared_head() if room is not None else None
+        if head is None and room is not None and room.reading is not None:
+            await room.reading.wait()  # one Redis read serves every socket joining meanwhile
+            head = room.shared_head()
+        if head is None:
+            return await self._read_snapshot(room, sid, owner)
+        if owner is None:
+            return p.snapshot_payload(head, [], None, None)
+        async with self.redis_slot:
+            own = await self.holds.my_holds(sid, owner)
+        return p.snapshot_payload(head, own["seats"], own["deadline"], conn.me())
+
+    async def _read_snapshot(self, room: Room | None, sid: int, owner: str | None) -> bytes:
+        """Read the whole snapshot (with the owner's holds) and keep its room-wide part."""
+        reading = None
+        if room is not None and room.reading is None:
+            reading = room.reading = asyncio.Event()
+        epoch = room.epoch if room is not None else -1
+        try:
+            async with self.redis_slot:
+                snap = await self.holds.snapshot(sid, owner)
+        finally:
+            if reading is not None:
+                assert room is not None
+                room.reading = None
+                reading.set()
+        head = p.snapshot_head(snap)
+        if room is not None and room.epoch == epoch and snap["version"] >= room.head_version:
+            room.head, room.head_version = head, snap["version"]
+        return p.snapshot_payload(head, snap["mine"], snap["deadline"], snap["me"])
 
     # --- sockets --------------------------------------------------------------------------
 
@@ -149,6 +250,8 @@ class RoomHub:
     async def _sync(self, room: Room, resync_sockets: bool = False) -> None:
         """Re-read the room's version; with resync_sockets every socket gets a new snapshot."""
         room.version = None
+        room.epoch += 1  # snapshots read before now may belong to another history (Redis reloaded)
+        room.head = None
         while True:
             try:
                 async with self.redis_slot:
@@ -219,17 +322,24 @@ class RoomHub:
         self._has_pending.set()
 
     async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._has_pending.wait()
             await asyncio.sleep(self.tick)  # coalesce everything that arrives within one tick
             self._has_pending.clear()
             dirty, self._dirty = self._dirty, set()
+            now = loop.time()
             for room in dirty:
-                if self._rooms.get(room.screening_id) is room:
-                    try:
-                        self._flush(room)
-                    except Exception:
-                        log.exception("room %s: flush failed", room.screening_id)
+                if self._rooms.get(room.screening_id) is not room:
+                    continue
+                if now - room.flushed_at < self._interval(room):
+                    self._mark(room)  # a big room: keep collecting until its interval is up
+                    continue
+                room.flushed_at = now
+                try:
+                    self._flush(room)
+                except Exception:
+                    log.exception("room %s: flush failed", room.screening_id)
 
     def _flush(self, room: Room) -> None:
         """Relay a room's pending events as one frame, or resync the room on a version gap."""
@@ -250,7 +360,8 @@ class RoomHub:
             fresh.append(event)
         if not fresh:
             return
-        frame = p.events_frame(fresh, room.houseful)
+        # Built once: header + JSON, the same bytes for every socket (see p.text_frame).
+        frame = p.text_frame(p.events_frame(fresh, room.houseful))
         for conn in tuple(room.sockets):  # a push may close (and remove) a socket
             conn.push(frame)
 

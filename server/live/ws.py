@@ -26,8 +26,9 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
         raise Forbidden("this origin may not open the seat map")
     screening_id = int(request.match_info["id"])
     hub: RoomHub = app[keys.ROOMS]
-    async with hub.redis_slot:
-        await hub.holds.warm(screening_id)  # NotFound -> 404 before the upgrade
+    if not hub.is_open(screening_id):  # an open room means the screening exists and is warm
+        async with hub.redis_slot:
+            await hub.holds.warm(screening_id)  # NotFound -> 404 before the upgrade
     ws = web.WebSocketResponse(
         heartbeat=settings.websocket.heartbeat_seconds,
         max_msg_size=settings.websocket.max_message_bytes,
@@ -41,11 +42,14 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
         raise InvalidInput("this URL speaks WebSocket only")
     auth_pending = request.query.get("auth", "") in ("1", "true")
     await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # the peer left during the upgrade
+        return ws
     _bound_send_buffer(request, settings.websocket.send_buffer_bytes)
     sockets = app[keys.SOCKETS]
     sockets.add(ws)
     conn = Connection(
-        ws, hub, screening_id, request.get(keys.USER), settings=settings,
+        ws, transport, hub, screening_id, request.get(keys.USER), settings=settings,
         jwt_secret=app[keys.JWT_SECRET], auth_pending=auth_pending,
     )
     try:
