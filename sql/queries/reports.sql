@@ -1,121 +1,51 @@
 -- Reports and exports: sales figures per day / movie / cinema / screening, one screening's
 -- sales, and the rows of the CSV exports. Money is integer minor units.
 --
--- The sales_by_* queries share one per-screening block ("per"): every screening starting in
--- [$1, $2) (optionally of cinema $3) with its capacity (unblocked seats; 0 once the screening
--- is cancelled, since it no longer offers them), live tickets, takings (prices of live
--- tickets) and refunds (orders refunded or cancelled after payment, with their amounts).
--- Each adds an empty grouping set so the same statement returns the totals row
+-- The sales_by_* queries group the rows of screening_sales($1, $2, $3) (migration 003: every
+-- screening starting in [$1, $2), optionally of cinema $3, with capacity, sold, takings and
+-- refunds). Each adds an empty grouping set so the same statement returns the totals row
 -- (is_total = true), sorted first so that LIMIT $4 never cuts it.
 
 -- name: sales_by_day
-WITH per AS (
-    SELECT s.id AS screening_id, s.starts_at, s.status, m.id AS movie_id, m.title AS movie,
-           c.id AS cinema_id, c.name AS cinema, a.name AS auditorium,
-           CASE WHEN s.status = 'scheduled' THEN cap.n ELSE 0 END AS capacity,
-           t.sold, t.takings, r.refunds, r.refund_amount
-      FROM screening s
-      JOIN auditorium a ON a.id = s.auditorium_id
-      JOIN cinema c ON c.id = a.cinema_id
-      JOIN movie m ON m.id = s.movie_id
-     CROSS JOIN LATERAL (SELECT count(*) AS n FROM seat WHERE auditorium_id = s.auditorium_id AND NOT blocked) cap
-     CROSS JOIN LATERAL (SELECT count(*) AS sold, coalesce(sum(price), 0) AS takings
-                           FROM ticket WHERE screening_id = s.id AND status = 'live') t
-     CROSS JOIN LATERAL (SELECT count(*) AS refunds, coalesce(sum(amount), 0) AS refund_amount
-                           FROM orders WHERE screening_id = s.id AND status IN ('refunded', 'cancelled')) r
-     WHERE s.starts_at >= $1 AND s.starts_at < $2
-       AND ($3::bigint IS NULL OR a.cinema_id = $3::bigint)
-)
 SELECT (date_trunc('day', starts_at AT TIME ZONE 'UTC'))::date AS day,
        GROUPING(date_trunc('day', starts_at AT TIME ZONE 'UTC')) = 1 AS is_total,
        count(*)::bigint AS screenings, coalesce(sum(capacity), 0)::bigint AS capacity,
        coalesce(sum(sold), 0)::bigint AS sold, coalesce(sum(takings), 0)::bigint AS takings,
        coalesce(sum(refunds), 0)::bigint AS refunds, coalesce(sum(refund_amount), 0)::bigint AS refund_amount
-  FROM per
+  FROM screening_sales($1, $2, $3::bigint)
  GROUP BY GROUPING SETS ((date_trunc('day', starts_at AT TIME ZONE 'UTC')), ())
  ORDER BY is_total DESC, day
  LIMIT $4;
 
 -- name: sales_by_movie
-WITH per AS (
-    SELECT s.id AS screening_id, s.starts_at, s.status, m.id AS movie_id, m.title AS movie,
-           c.id AS cinema_id, c.name AS cinema, a.name AS auditorium,
-           CASE WHEN s.status = 'scheduled' THEN cap.n ELSE 0 END AS capacity,
-           t.sold, t.takings, r.refunds, r.refund_amount
-      FROM screening s
-      JOIN auditorium a ON a.id = s.auditorium_id
-      JOIN cinema c ON c.id = a.cinema_id
-      JOIN movie m ON m.id = s.movie_id
-     CROSS JOIN LATERAL (SELECT count(*) AS n FROM seat WHERE auditorium_id = s.auditorium_id AND NOT blocked) cap
-     CROSS JOIN LATERAL (SELECT count(*) AS sold, coalesce(sum(price), 0) AS takings
-                           FROM ticket WHERE screening_id = s.id AND status = 'live') t
-     CROSS JOIN LATERAL (SELECT count(*) AS refunds, coalesce(sum(amount), 0) AS refund_amount
-                           FROM orders WHERE screening_id = s.id AND status IN ('refunded', 'cancelled')) r
-     WHERE s.starts_at >= $1 AND s.starts_at < $2
-       AND ($3::bigint IS NULL OR a.cinema_id = $3::bigint)
-)
 SELECT movie_id, movie,
        GROUPING(movie_id, movie) <> 0 AS is_total,
        count(*)::bigint AS screenings, coalesce(sum(capacity), 0)::bigint AS capacity,
        coalesce(sum(sold), 0)::bigint AS sold, coalesce(sum(takings), 0)::bigint AS takings,
        coalesce(sum(refunds), 0)::bigint AS refunds, coalesce(sum(refund_amount), 0)::bigint AS refund_amount
-  FROM per
+  FROM screening_sales($1, $2, $3::bigint)
  GROUP BY GROUPING SETS ((movie_id, movie), ())
  ORDER BY is_total DESC, movie, movie_id
  LIMIT $4;
 
 -- name: sales_by_cinema
-WITH per AS (
-    SELECT s.id AS screening_id, s.starts_at, s.status, m.id AS movie_id, m.title AS movie,
-           c.id AS cinema_id, c.name AS cinema, a.name AS auditorium,
-           CASE WHEN s.status = 'scheduled' THEN cap.n ELSE 0 END AS capacity,
-           t.sold, t.takings, r.refunds, r.refund_amount
-      FROM screening s
-      JOIN auditorium a ON a.id = s.auditorium_id
-      JOIN cinema c ON c.id = a.cinema_id
-      JOIN movie m ON m.id = s.movie_id
-     CROSS JOIN LATERAL (SELECT count(*) AS n FROM seat WHERE auditorium_id = s.auditorium_id AND NOT blocked) cap
-     CROSS JOIN LATERAL (SELECT count(*) AS sold, coalesce(sum(price), 0) AS takings
-                           FROM ticket WHERE screening_id = s.id AND status = 'live') t
-     CROSS JOIN LATERAL (SELECT count(*) AS refunds, coalesce(sum(amount), 0) AS refund_amount
-                           FROM orders WHERE screening_id = s.id AND status IN ('refunded', 'cancelled')) r
-     WHERE s.starts_at >= $1 AND s.starts_at < $2
-       AND ($3::bigint IS NULL OR a.cinema_id = $3::bigint)
-)
 SELECT cinema_id, cinema,
        GROUPING(cinema_id, cinema) <> 0 AS is_total,
        count(*)::bigint AS screenings, coalesce(sum(capacity), 0)::bigint AS capacity,
        coalesce(sum(sold), 0)::bigint AS sold, coalesce(sum(takings), 0)::bigint AS takings,
        coalesce(sum(refunds), 0)::bigint AS refunds, coalesce(sum(refund_amount), 0)::bigint AS refund_amount
-  FROM per
+  FROM screening_sales($1, $2, $3::bigint)
  GROUP BY GROUPING SETS ((cinema_id, cinema), ())
  ORDER BY is_total DESC, cinema, cinema_id
  LIMIT $4;
 
 -- name: sales_by_screening
-WITH per AS (
-    SELECT s.id AS screening_id, s.starts_at, s.status, m.id AS movie_id, m.title AS movie,
-           c.id AS cinema_id, c.name AS cinema, a.name AS auditorium,
-           CASE WHEN s.status = 'scheduled' THEN cap.n ELSE 0 END AS capacity,
-           t.sold, t.takings, r.refunds, r.refund_amount
-      FROM screening s
-      JOIN auditorium a ON a.id = s.auditorium_id
-      JOIN cinema c ON c.id = a.cinema_id
-      JOIN movie m ON m.id = s.movie_id
-     CROSS JOIN LATERAL (SELECT count(*) AS n FROM seat WHERE auditorium_id = s.auditorium_id AND NOT blocked) cap
-     CROSS JOIN LATERAL (SELECT count(*) AS sold, coalesce(sum(price), 0) AS takings
-                           FROM ticket WHERE screening_id = s.id AND status = 'live') t
-     CROSS JOIN LATERAL (SELECT count(*) AS refunds, coalesce(sum(amount), 0) AS refund_amount
-                           FROM orders WHERE screening_id = s.id AND status IN ('refunded', 'cancelled')) r
-     WHERE s.starts_at >= $1 AND s.starts_at < $2
-       AND ($3::bigint IS NULL OR a.cinema_id = $3::bigint)
-)
 SELECT screening_id, starts_at, status, movie_id, movie, cinema_id, cinema, auditorium,
        GROUPING(screening_id, starts_at, status, movie_id, movie, cinema_id, cinema, auditorium) <> 0 AS is_total,
        count(*)::bigint AS screenings, coalesce(sum(capacity), 0)::bigint AS capacity,
        coalesce(sum(sold), 0)::bigint AS sold, coalesce(sum(takings), 0)::bigint AS takings,
        coalesce(sum(refunds), 0)::bigint AS refunds, coalesce(sum(refund_amount), 0)::bigint AS refund_amount
-  FROM per
+  FROM screening_sales($1, $2, $3::bigint)
  GROUP BY GROUPING SETS ((screening_id, starts_at, status, movie_id, movie, cinema_id, cinema, auditorium), ())
  ORDER BY is_total DESC, starts_at, cinema, auditorium, screening_id
  LIMIT $4;
@@ -186,18 +116,7 @@ SELECT k.id AS ticket_id, o.order_key, se.row_label, se.number, se.kind, k.price
 
 -- name: export_screenings
 -- Screenings starting in [$1, $2), optionally of cinema $3, with their sales; $4 is the currency.
-SELECT s.id AS screening_id, m.title AS movie, c.name AS cinema, a.name AS auditorium, s.starts_at,
-       s.status,
-       CASE WHEN s.status = 'scheduled'
-            THEN (SELECT count(*) FROM seat WHERE auditorium_id = s.auditorium_id AND NOT blocked)
-            ELSE 0 END::bigint AS capacity,
-       t.sold, t.takings, $4::text AS currency
-  FROM screening s
-  JOIN auditorium a ON a.id = s.auditorium_id
-  JOIN cinema c ON c.id = a.cinema_id
-  JOIN movie m ON m.id = s.movie_id
- CROSS JOIN LATERAL (SELECT count(*)::bigint AS sold, coalesce(sum(price), 0)::bigint AS takings
-                       FROM ticket WHERE screening_id = s.id AND status = 'live') t
- WHERE s.starts_at >= $1 AND s.starts_at < $2
-   AND ($3::bigint IS NULL OR a.cinema_id = $3::bigint)
- ORDER BY s.starts_at, c.name, a.name, s.id;
+SELECT screening_id, movie, cinema, auditorium, starts_at, status, capacity, sold, takings,
+       $4::text AS currency
+  FROM screening_sales($1, $2, $3::bigint)
+ ORDER BY starts_at, cinema, auditorium, screening_id;
