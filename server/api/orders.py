@@ -1,6 +1,9 @@
 """Orders and the payment webhook: thin handlers over server/checkout."""
 from __future__ import annotations
 
+import asyncio
+from typing import Awaitable, TypeVar
+
 from aiohttp import web
 
 from server import keys
@@ -11,6 +14,7 @@ from server.checkout.order_keys import normalise_order_key
 from server.checkout.payments import SIGNATURE_HEADER, ReplayedWebhook
 from server.errors import InvalidInput, NotFound
 
+T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _ID = {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999}
 ORDER_BODY = {
@@ -41,6 +45,12 @@ ORDER = {"type": "object", "properties": {
     "expires_at": {"type": "string"}, "screening": {"type": "object"}}}
 
 
+async def _finish(step: Awaitable[T]) -> T:
+    """Run a state change to its end even if the caller hangs up (a provider timing out, a closed tab):
+    half-done steps would wait for the reconciler, so we do not stop midway."""
+    return await asyncio.shield(step)
+
+
 def _order_key(request: web.Request) -> str:
     key = normalise_order_key(request.match_info["key"])
     if key is None:
@@ -61,7 +71,8 @@ async def create_order(request: web.Request) -> web.Response:
                            field=IDEMPOTENCY_HEADER)
     user, body = request[keys.USER], request[keys.BODY]
     co = checkout_of(request.app)
-    order, created = await orders.create_order(co, user.user_id, body["screening_id"], body["seat_ids"], key)
+    order, created = await _finish(
+        orders.create_order(co, user.user_id, body["screening_id"], body["seat_ids"], key))
     view = await views.order_for(co, order["order_key"], user.user_id, staff=False)
     return json_response(view, 201 if created else 200)
 
@@ -90,7 +101,7 @@ async def cancel_order(request: web.Request) -> web.Response:
     """POST /api/orders/{key}/cancel."""
     user = request[keys.USER]
     co = checkout_of(request.app)
-    order = await orders.cancel_order(co, user.user_id, _order_key(request))
+    order = await _finish(orders.cancel_order(co, user.user_id, _order_key(request)))
     return json_response(await views.order_for(co, order["order_key"], user.user_id, staff=False))
 
 
@@ -99,7 +110,7 @@ async def refund_order(request: web.Request) -> web.Response:
     """POST /api/orders/{key}/refund."""
     user = request[keys.USER]
     co = checkout_of(request.app)
-    order = await orders.refund_order(co, user.user_id, _order_key(request))
+    order = await _finish(orders.refund_order(co, user.user_id, _order_key(request)))
     return json_response(await views.order_for(co, order["order_key"], user.user_id, staff=True))
 
 
@@ -120,4 +131,4 @@ async def payment_webhook(request: web.Request) -> web.Response:
     ttl = 2 * app[keys.SETTINGS].checkout.webhook_tolerance_seconds + 60
     if not await co.redis.set(seen, b"1", nx=True, ex=ttl):
         raise ReplayedWebhook("this webhook delivery was already received")
-    return json_response({"status": await confirm.handle_event(co, event)})
+    return json_response({"status": await _finish(confirm.handle_event(co, event))})

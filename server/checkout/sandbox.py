@@ -28,7 +28,7 @@ PAGE_PATH = "/pay/sandbox/"
 PAYMENT_ID = re.compile(r"^sbx_[0-9a-f]{32}$")
 KEEP_SECONDS = 90 * 86_400  # payments stay refundable this long
 MAX_ATTEMPTS = 40  # ~ half an hour of capped retries, then the delivery is dead-lettered
-DELIVERY_TIMEOUT = 10.0
+DELIVERY_TIMEOUT = 30.0  # a slower answer is retried (and the app applies the duplicate idempotently)
 LEASE_MS = 30_000  # a claimed delivery is retried by another worker if this one dies mid-send
 
 # card number -> (payment status, webhook kind, reason, slow?)
