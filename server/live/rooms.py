@@ -332,7 +332,10 @@ class RoomHub:
             for room in dirty:
                 if self._rooms.get(room.screening_id) is not room:
                     continue
-                if now - room.flushed_at < self._interval(room):
+                interval = self._interval(room)
+                # Half a tick of slack: the loop wakes once a tick, and a room due a hair later
+                # than this wake-up must not wait a whole extra tick.
+                if interval > self.tick and now - room.flushed_at + self.tick / 2 < interval:
                     self._mark(room)  # a big room: keep collecting until its interval is up
                     continue
                 room.flushed_at = now
