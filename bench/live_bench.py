@@ -158,8 +158,12 @@ async def _room(session: aiohttp.ClientSession, url: str, n: int) -> list[aiohtt
     return list(await asyncio.gather(*(one() for _ in range(n))))
 
 
-async def fanout(ws_url: str, watchers: int, seconds: float, write: Any) -> Fanout:
-    """`watchers` sockets on ws_url; `write()` (a closed loop step) runs for `seconds` while they measure."""
+async def fanout(ws_url: str, watchers: int, seconds: float, write: Any, rate: float | None = None) -> Fanout:
+    """`watchers` sockets on ws_url; `write()` runs for `seconds` while they measure.
+
+    rate=None: a closed loop (each write as soon as the last was acknowledged) — throughput.
+    rate=R: R writes per second on a fixed schedule, the same load for every server — latency.
+    """
     out = Fanout()
     measuring = asyncio.Event()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -172,6 +176,8 @@ async def fanout(ws_url: str, watchers: int, seconds: float, write: Any) -> Fano
         while time.monotonic() < end:
             await write()
             out.writes += 1
+            if rate:
+                await asyncio.sleep(max(0.0, started + out.writes / rate - time.monotonic()))
         await asyncio.sleep(0.3)  # the last tick's frames arrive
         out.seconds = time.monotonic() - started
         measuring.clear()
@@ -183,7 +189,7 @@ async def fanout(ws_url: str, watchers: int, seconds: float, write: Any) -> Fano
 
 
 async def fanout_houseful(target: str, screening_id: int, seat: int, token: str, watchers: int,
-                          seconds: float) -> Fanout:
+                          seconds: float, rate: float | None = None) -> Fanout:
     """Watchers in a screening's room; one writer holds and releases one seat, each step awaiting its ack."""
     async with aiohttp.ClientSession() as session:
         writer = Moviegoer(session, target, screening_id, Metrics(), None, token=token, sampled=False)
@@ -197,14 +203,14 @@ async def fanout_houseful(target: str, screening_id: int, seat: int, token: str,
 
         ws_url = target.replace("http", "ws", 1) + f"/ws/screenings/{screening_id}"
         try:
-            return await fanout(ws_url, watchers, seconds, write)
+            return await fanout(ws_url, watchers, seconds, write, rate)
         finally:
             if held:
                 await writer.command("release", seats=[seat])
             await writer.close()
 
 
-async def fanout_bare(base: str, watchers: int, seconds: float) -> Fanout:
+async def fanout_bare(base: str, watchers: int, seconds: float, rate: float | None = None) -> Fanout:
     """The same room on bench/bare_broadcast.py; the publisher waits for its own copy of each broadcast."""
     ws_url = base.replace("http", "ws", 1) + "/ws"
     async with aiohttp.ClientSession() as session:
@@ -220,6 +226,6 @@ async def fanout_bare(base: str, watchers: int, seconds: float) -> Fanout:
                     return
 
         try:
-            return await fanout(ws_url, watchers, seconds, write)
+            return await fanout(ws_url, watchers, seconds, write, rate)
         finally:
             await publisher.close()

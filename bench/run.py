@@ -78,6 +78,10 @@ async def live_suite(env: harness.BenchEnv, scale: dict[str, Any]) -> dict[str, 
         print(f"fan-out: {scale['watchers']} watchers ...", file=sys.stderr)
         out["fanout_server"] = (await live_bench.fanout_houseful(
             base, sid, seats[0], tokens[-1], scale["watchers"], scale["fanout_seconds"])).figures()
+        print(f"fan-out: paced at {scale['fanout_rate']} changes/s ...", file=sys.stderr)
+        out["fanout_server_paced"] = (await live_bench.fanout_houseful(
+            base, sid, seats[0], tokens[-1], scale["watchers"], scale["fanout_seconds"],
+            scale["fanout_rate"])).figures()
         print(f"idle sockets: {scale['sockets']} ...", file=sys.stderr)
         out["sockets_server"] = await sockets_bench.idle_sockets(
             base.replace("http", "ws", 1) + f"/ws/screenings/{sid}", scale["sockets"], proc.pid, first_frame=True)
@@ -87,6 +91,8 @@ async def live_suite(env: harness.BenchEnv, scale: dict[str, Any]) -> dict[str, 
         await harness.wait_http(bare + "/api/health", proc)
         print("bare aiohttp: fan-out and idle sockets ...", file=sys.stderr)
         out["fanout_bare"] = (await live_bench.fanout_bare(bare, scale["watchers"], scale["fanout_seconds"])).figures()
+        out["fanout_bare_paced"] = (await live_bench.fanout_bare(
+            bare, scale["watchers"], scale["fanout_seconds"], scale["fanout_rate"])).figures()
         out["sockets_bare"] = await sockets_bench.idle_sockets(
             bare.replace("http", "ws", 1) + "/ws", scale["sockets"], proc.pid, first_frame=False)
     return out
@@ -222,9 +228,9 @@ async def machine(env: harness.BenchEnv, pinned: str) -> dict[str, Any]:
 
 
 SCALES = {
-    "full": {"concurrency": 50, "hold_seconds": 5.0, "watchers": 1000, "fanout_seconds": 8.0, "sockets": 10_000,
+    "full": {"concurrency": 50, "hold_seconds": 5.0, "watchers": 1000, "fanout_seconds": 8.0, "fanout_rate": 50, "sockets": 10_000,
              "rush_clients": 5000, "rush_arrival": 3.0},
-    "quick": {"concurrency": 20, "hold_seconds": 2.0, "watchers": 200, "fanout_seconds": 3.0, "sockets": 1000,
+    "quick": {"concurrency": 20, "hold_seconds": 2.0, "watchers": 200, "fanout_seconds": 3.0, "fanout_rate": 50, "sockets": 1000,
               "rush_clients": 500, "rush_arrival": 2.0},
 }
 
