@@ -90,3 +90,6 @@ async def test_openapi_document_is_valid_openapi_31(client) -> None:
 
     doc = await (await client.get("/api/openapi.json")).json()
     validate(doc)  # raises with the offending path if the document breaks the OpenAPI 3.1 schema
+    order = doc["paths"]["/api/orders/{key}"]["get"]["parameters"][0]
+    assert order["schema"]["type"] == "string"  # order keys are not numbers
+    assert doc["paths"]["/api/movies/{id}"]["get"]["parameters"][0]["schema"]["type"] == "integer"

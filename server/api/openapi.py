@@ -25,14 +25,36 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 _REASONS = {400: "Bad input", 401: "Not logged in", 403: "Not allowed", 404: "Not found",
             409: "Conflict", 413: "Body too large", 429: "Too many requests", 503: "Unavailable"}
-_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
 
-def _operation(spec: EndpointSpec, path_params: list[str]) -> dict[str, Any]:
+def _path_params(resource: web.AbstractResource) -> list[tuple[str, str]]:
+    """Each path parameter and its route pattern, read from the route's compiled regex."""
+    regex = resource.get_info().get("pattern")
+    if regex is None:
+        return []
+    text, params = regex.pattern, []
+    for match in re.finditer(r"\(\?P<(\w+)>", text):
+        depth, j = 1, match.end()
+        while depth:  # the group's body may hold its own parentheses
+            depth += {"(": 1, ")": -1}.get(text[j], 0) if text[j - 1] != "\\" else 0
+            j += 1
+        params.append((match.group(1), text[match.end() : j - 1]))
+    return params
+
+
+def _param_schema(pattern: str) -> dict[str, Any]:
+    """A path parameter's schema from its route pattern: digits only -> integer, else a string."""
+    if pattern and re.fullmatch(r"\\d(\{[\d,]+\}|\+)?", pattern):
+        return {"type": "integer", "minimum": 0}
+    return {"type": "string", "pattern": f"^{pattern}$"} if pattern else {"type": "string"}
+
+
+def _operation(spec: EndpointSpec, path_params: list[tuple[str, str]]) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": spec.summary, "tags": [spec.tag]}
     if spec.description:
         op["description"] = spec.description
-    params = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in path_params]
+    params = [{"name": name, "in": "path", "required": True, "schema": _param_schema(pattern)}
+              for name, pattern in path_params]
     for name, schema in (spec.query or {}).get("properties", {}).items():
         required = name in (spec.query or {}).get("required", [])
         params.append({"name": name, "in": "query", "required": required, "schema": schema})
@@ -66,12 +88,9 @@ def build_document(app: web.Application) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in app.router.routes():
         spec = getattr(route.handler, "spec", None)
-        info = route.resource.get_info() if route.resource else {}
-        raw = info.get("formatter") or info.get("path")
-        if spec is None or raw is None or route.method == "HEAD":
+        if spec is None or route.resource is None or route.method == "HEAD":
             continue
-        path_params = _PARAM.findall(raw)
-        path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", raw)
+        path, path_params = route.resource.canonical, _path_params(route.resource)
         paths.setdefault(path, {})[route.method.lower()] = _operation(spec, path_params)
     return {
         "openapi": "3.1.0",
