@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
@@ -9,12 +10,13 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 
-from server.config import ROOT, Settings
+from server.config import ROOT, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 MIGRATIONS = ROOT / "sql" / "migrations"
 # Any constant works; it only has to be the same in every process that migrates.
 _MIGRATION_LOCK = 7_201_944_113
+_DB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -41,8 +43,21 @@ def _with_database(url: str, name: str) -> str:
 
 
 def database_name(url: str) -> str:
-    """The database part of a postgresql:// URL."""
-    return urlsplit(url).path.lstrip("/") or "postgres"
+    """The database part of a postgresql:// URL (letters, digits and underscores only)."""
+    name = urlsplit(url).path.lstrip("/") or "postgres"
+    if not _DB_NAME.fullmatch(name):
+        raise ConfigError(f"setting database.url: database name {name!r} must be letters, digits and _")
+    return name
+
+
+async def _database_ddl(admin: asyncpg.Connection, verb: str, name: str) -> None:
+    # CREATE/DROP DATABASE take no bind parameters for the name and cannot run inside a function
+    # or DO block, so the statement is composed here: the name is validated by database_name()
+    # and quoted by PostgreSQL's own quote_ident, and the verb is one of two constants.
+    assert verb in ("CREATE DATABASE", "DROP DATABASE IF EXISTS")
+    quoted = await admin.fetchval("SELECT quote_ident($1)", name)
+    statement = f"{verb} {quoted}" + (" WITH (FORCE)" if verb.startswith("DROP") else "")
+    await admin.execute(statement)
 
 
 async def ensure_database(url: str) -> bool:
@@ -53,10 +68,8 @@ async def ensure_database(url: str) -> bool:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists:
             return False
-        # Identifiers cannot be parameters; quote it the way PostgreSQL does.
-        quoted = await admin.fetchval("SELECT quote_ident($1)", name)
         try:
-            await admin.execute(f"CREATE DATABASE {quoted}")
+            await _database_ddl(admin, "CREATE DATABASE", name)
         except asyncpg.DuplicateDatabaseError:
             return False
         return True
@@ -69,8 +82,7 @@ async def drop_database(url: str) -> None:
     name = database_name(url)
     admin = await asyncpg.connect(_with_database(url, "postgres"))
     try:
-        quoted = await admin.fetchval("SELECT quote_ident($1)", name)
-        await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+        await _database_ddl(admin, "DROP DATABASE IF EXISTS", name)
     finally:
         await admin.close()
 

@@ -93,3 +93,9 @@ async def test_openapi_document_is_valid_openapi_31(client) -> None:
     order = doc["paths"]["/api/orders/{key}"]["get"]["parameters"][0]
     assert order["schema"]["type"] == "string"  # order keys are not numbers
     assert doc["paths"]["/api/movies/{id}"]["get"]["parameters"][0]["schema"]["type"] == "integer"
+
+
+def test_database_names_are_plain_identifiers() -> None:
+    assert db.database_name("postgresql://postgres@127.0.0.1:5432/houseful_test_1") == "houseful_test_1"
+    with pytest.raises(ConfigError, match="database.url"):
+        db.database_name('postgresql://postgres@127.0.0.1:5432/x";DROP TABLE app_user;--')
