@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -251,6 +253,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting holds.max_total_seconds: must be at least holds.ttl_seconds")
     if not settings.database.url.startswith(("postgresql://", "postgres://")):
         raise ConfigError("setting database.url: must be a postgresql:// URL")
+    if not re.fullmatch(r"/?[A-Za-z_][A-Za-z0-9_]{0,62}|/?", urlsplit(settings.database.url).path):
+        raise ConfigError("setting database.url: the database name must be letters, digits and _")
     if not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("setting redis.url: must be a redis:// URL")
     if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
