@@ -19,11 +19,11 @@ def test_config_env_override_and_validation(tmp_path: Path) -> None:
     assert load_settings(cfg, env={"HOUSEFUL_HOLDS_TTL_SECONDS": "90"}).holds.ttl_seconds == 90
     with pytest.raises(ConfigError, match="holds.ttl_seconds"):
         load_settings(cfg, env={"HOUSEFUL_HOLDS_TTL_SECONDS": "-1"})
+    with pytest.raises(ConfigError, match="database.url"):
+        load_settings(cfg, env={"HOUSEFUL_DATABASE_URL": "postgresql://h/bad-name;x"})
     with pytest.raises(ConfigError, match="holds.ttl_secs"):
         cfg.write_text("holds:\n  ttl_secs: 3\n")
         load_settings(cfg, env={})
-    with pytest.raises(ConfigError, match="database.url"):
-        load_settings(cfg, env={"HOUSEFUL_DATABASE_URL": "postgresql://h/bad-name;x"})
     cfg.write_text("websocket:\n  tick_ms: fast\n")
     with pytest.raises(ConfigError, match="websocket.tick_ms"):
         load_settings(cfg, env={})
