@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test stop services browser bench clean screenshots
+.PHONY: run run-loadtarget test stop services browser bench clean screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -18,6 +18,13 @@ services: $(STAMP)
 # Serve the demo at http://127.0.0.1:8080 (creates the database, migrates, loads demo data, ensures an admin).
 run: services
 	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} $(PY) run.py serve --demo
+
+# The demo server prepared as a load-test target: registrations from one IP unlimited and cheap
+# argon2 (the load tool registers thousands of customers), two workers. Never for production.
+run-loadtarget: services
+	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} \
+	HOUSEFUL_AUTH_REGISTRATIONS_PER_HOUR=10000000 HOUSEFUL_AUTH_ARGON2_MEMORY_KIB=256 \
+	HOUSEFUL_AUTH_ARGON2_ROUNDS=1 $(PY) run.py serve --demo --workers $${WORKERS:-2}
 
 # Debian's Chromium for the browser tests (test tools cannot download their own browser here).
 browser:
