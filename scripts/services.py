@@ -129,7 +129,11 @@ def down() -> None:
         pidfile = Path(marker.read_text())
         if pidfile.exists():
             try:
-                os.kill(int(pidfile.read_text()), 15)
+                pid = int(pidfile.read_text())
+                os.kill(pid, 15)
+                for _ in range(100):  # return only once it has gone (at most 10 s)
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
             except (ProcessLookupError, ValueError):
                 pass
         marker.unlink()
