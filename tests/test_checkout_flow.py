@@ -71,6 +71,29 @@ async def test_simultaneous_scans_check_in_once(client, make_user, make_screenin
     assert results == ["already_used"] * 4 + ["valid"]
 
 
+async def test_an_order_key_typed_at_the_door_admits_the_whole_order_once(client, make_user, make_screening) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer, staff = await make_user(), await make_user("staff")
+    seats = [s["seats"]["C3"], s["seats"]["C4"], s["seats"]["C5"]]
+    created = await new_order(client, buyer, s["screening_id"], seats)
+    await pay(client, created)
+    done = await wait_status(client, buyer, created["order_key"])
+    # One ticket was already scanned at the door; the key admits the other two.
+    first_code = done["tickets"][0]["code"]
+    assert (await (await client.post("/api/checkin", json={"code": first_code},
+                                     headers=staff["headers"])).json())["result"] == "valid"
+
+    typed = "-".join([created["order_key"][:5].lower(), created["order_key"][5:].lower()])
+    reply = await (await client.post("/api/checkin", json={"code": typed}, headers=staff["headers"])).json()
+    assert reply["result"] == "valid" and len(reply["tickets"]) == 2
+    again = await (await client.post("/api/checkin", json={"code": created["order_key"]},
+                                     headers=staff["headers"])).json()
+    assert again["result"] == "already_used" and len(again["tickets"]) == 3
+    unknown = await (await client.post("/api/checkin", json={"code": "ZZZZZZZZZZ"},
+                                       headers=staff["headers"])).json()
+    assert unknown["result"] == "invalid"
+
+
 async def test_declined_cards_fail_the_order_and_keep_the_hold(client, make_user, make_screening, pg) -> None:
     s = await make_screening(orphan_rule=False)
     for card, reason, seat in ((DECLINE, "card_declined", "A1"), (NO_FUNDS, "insufficient_funds", "A3"),

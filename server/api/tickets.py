@@ -16,7 +16,8 @@ CHECKIN_BODY = {
 }
 CHECKIN_RESULT = {"type": "object", "properties": {
     "result": {"type": "string", "enum": ["valid", "already_used", "invalid"]},
-    "reason": {"type": "string"}, "ticket": {"type": "object"}}}
+    "reason": {"type": "string"}, "ticket": {"type": "object"},
+    "tickets": {"type": "array", "items": {"type": "object"}}}}
 
 
 @endpoint("A ticket's QR code as SVG (its owner, or staff)", tag="tickets", role="customer", errors=(404,),
@@ -30,9 +31,10 @@ async def ticket_qr(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "private, max-age=3600"})
 
 
-@endpoint("Check a ticket in by its scanned or typed code (staff)", tag="tickets", role="staff",
+@endpoint("Check in by a scanned ticket code or a typed order key (staff)", tag="tickets", role="staff",
           body=CHECKIN_BODY, response=CHECKIN_RESULT,
-          description="Always 200 with result valid (checked in now), already_used, or invalid.")
+          description="Always 200 with result valid (checked in now), already_used, or invalid. An order "
+          "key admits every live ticket of a paid order not yet checked in (listed in `tickets`).")
 async def check_in(request: web.Request) -> web.Response:
     """POST /api/checkin."""
     return json_response(await tickets.check_in(checkout_of(request.app), request[keys.BODY]["code"]))

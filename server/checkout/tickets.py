@@ -14,7 +14,7 @@ from typing import Any
 
 import segno
 
-from server.checkout.order_keys import ALPHABET
+from server.checkout.order_keys import ALPHABET, normalise_order_key
 from server.checkout.state import Checkout
 
 VERSION = "HF1"
@@ -65,10 +65,16 @@ def _seat(row: Any) -> dict[str, Any]:
 
 
 async def check_in(co: Checkout, code: str) -> dict[str, Any]:
-    """A staff scan: {"result": "valid" | "already_used" | "invalid", "ticket"?: {...}}."""
+    """A staff scan: {"result": "valid" | "already_used" | "invalid", "ticket"?: {...}}.
+
+    `code` is a ticket's QR payload, or an order key typed at the door (every ticket of the order).
+    """
     found = read_code(co.ticket_secret, code)
     if found is None:
-        return {"result": "invalid", "reason": "not a genuine Houseful ticket code"}
+        order_key = normalise_order_key(code)
+        if order_key is not None:
+            return await _check_in_order(co, order_key)
+        return {"result": "invalid", "reason": "not a genuine Houseful ticket code or order key"}
     ticket_id, order_key = found
     # Atomic: of two simultaneous scans of one ticket exactly one gets the row back.
     row = await co.pool.fetchrow(co.sql.ticket_check_in, ticket_id, order_key)
@@ -78,6 +84,19 @@ async def check_in(co: Checkout, code: str) -> dict[str, Any]:
     if row is None or row["status"] != "live":
         return {"result": "invalid", "reason": "this ticket was cancelled" if row else "no such ticket"}
     return {"result": "already_used", "ticket": _ticket_of(row)}
+
+
+async def _check_in_order(co: Checkout, order_key: str) -> dict[str, Any]:
+    """Admit the tickets of a paid order not yet in; already_used when every one was admitted before."""
+    admitted = await co.pool.fetch(co.sql.order_check_in, order_key)
+    if admitted:
+        tickets = [_ticket_of(row) for row in admitted]
+        return {"result": "valid", "ticket": tickets[0], "tickets": tickets}
+    live = await co.pool.fetch(co.sql.order_tickets_for_check_in, order_key)
+    if not live:
+        return {"result": "invalid", "reason": "no paid order with live tickets has this key"}
+    tickets = [_ticket_of(row) for row in live]
+    return {"result": "already_used", "ticket": tickets[0], "tickets": tickets}
 
 
 def _ticket_of(row: Any) -> dict[str, Any]:

@@ -150,3 +150,17 @@ SELECT seat_id FROM ticket WHERE screening_id = $1 AND status = 'live'
 
 -- name: orders_of_screening
 SELECT id FROM orders WHERE screening_id = $1 AND status = any($2::text[]) ORDER BY id
+
+-- name: order_check_in
+-- A typed order key admits every live ticket of a paid order not yet checked in; atomic per ticket.
+UPDATE ticket t SET checked_in_at = now()
+FROM orders o, seat s
+WHERE o.order_key = $1 AND o.status = 'paid' AND t.order_id = o.id AND s.id = t.seat_id
+  AND t.status = 'live' AND t.checked_in_at IS NULL
+RETURNING t.id, t.checked_in_at, t.screening_id, o.order_key, s.row_label, s.number, s.kind
+
+-- name: order_tickets_for_check_in
+SELECT t.id, t.status, t.checked_in_at, t.screening_id, o.order_key, s.row_label, s.number, s.kind
+FROM ticket t JOIN orders o ON o.id = t.order_id JOIN seat s ON s.id = t.seat_id
+WHERE o.order_key = $1 AND o.status = 'paid' AND t.status = 'live'
+ORDER BY s.row_label, s.number

@@ -1,5 +1,5 @@
-// Check-in: staff type (or scan with a keyboard-wedge scanner) a ticket code; the result says
-// whether the holder may go in, and to which seat.
+// Check-in: staff scan a ticket's code (a keyboard-wedge scanner types it) or type an order key;
+// the result says whether the holders may go in, and to which seats.
 import { api } from "./api.js";
 import { h, $, clear, showFormError } from "./dom.js";
 
@@ -8,7 +8,8 @@ const HEADLINE = { valid: "Admit ✓", already_used: "Already checked in", inval
 
 function result(data) {
   const t = data.ticket || {};
-  const seat = t.seat ? `Row ${t.seat.row} seat ${t.seat.number}` : "";
+  const seats = (data.tickets || (t.seat ? [t] : [])).filter((x) => x.seat);
+  const seat = seats.map((x) => `Row ${x.seat.row} seat ${x.seat.number}`).join(", ");
   return h("div", { class: `card checkin-${data.result}`, dataset: { outcome: data.result } },
     h("h2", { text: HEADLINE[data.result] || data.result }),
     data.reason ? h("p", { text: data.reason }) : null,
@@ -20,7 +21,7 @@ function result(data) {
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
   const code = form.code.value.trim();
-  if (!code) { showFormError(form, { field: "code", message: "Type or scan a ticket code." }); return; }
+  if (!code) { showFormError(form, { field: "code", message: "Scan a ticket or type an order key." }); return; }
   showFormError(form, null);
   const box = clear($("#checkin-result"));
   try {
