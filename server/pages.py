@@ -40,6 +40,7 @@ staff_dashboard = _page("staff.html")
 staff_checkin = _page("checkin.html")
 admin = _page("admin.html")
 admin_auditorium = _page("auditorium_editor.html", "auditorium_id")
+admin_reports = _page("admin_reports.html")
 
 
 async def manifest(request: web.Request) -> web.Response:

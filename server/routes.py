@@ -113,4 +113,5 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/staff", pages.staff_dashboard)
     r.add_get("/staff/checkin", pages.staff_checkin)
     r.add_get("/admin", pages.admin)
+    r.add_get("/admin/reports", pages.admin_reports)
     r.add_get("/admin/auditoriums/" + page_id % "auditorium_id", pages.admin_auditorium)
