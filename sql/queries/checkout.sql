@@ -72,29 +72,11 @@ SELECT $1, $2, seat, price FROM unnest($3::bigint[], $4::integer[]) AS t (seat, 
 UPDATE ticket SET status = 'cancelled' WHERE order_id = $1 AND status = 'live' RETURNING seat_id
 
 -- name: order_view
-SELECT o.id, o.order_key, o.user_id, o.status, o.amount, o.currency, o.seat_ids, o.prices,
-       o.payment_url, o.failure_reason, o.captured, o.refunded, o.expires_at, o.created_at,
-       o.updated_at, sc.id AS screening_id, sc.starts_at, sc.ends_at, sc.status AS screening_status,
-       m.title AS movie_title, a.name AS auditorium, c.name AS cinema, c.city
-FROM orders o
-JOIN screening sc ON sc.id = o.screening_id
-JOIN movie m ON m.id = sc.movie_id
-JOIN auditorium a ON a.id = sc.auditorium_id
-JOIN cinema c ON c.id = a.cinema_id
-WHERE o.order_key = $1
+SELECT * FROM order_detail WHERE order_key = $1
 
 -- name: orders_of_user
-SELECT o.id, o.order_key, o.user_id, o.status, o.amount, o.currency, o.seat_ids, o.prices,
-       o.payment_url, o.failure_reason, o.captured, o.refunded, o.expires_at, o.created_at,
-       o.updated_at, sc.id AS screening_id, sc.starts_at, sc.ends_at, sc.status AS screening_status,
-       m.title AS movie_title, a.name AS auditorium, c.name AS cinema, c.city
-FROM orders o
-JOIN screening sc ON sc.id = o.screening_id
-JOIN movie m ON m.id = sc.movie_id
-JOIN auditorium a ON a.id = sc.auditorium_id
-JOIN cinema c ON c.id = a.cinema_id
-WHERE o.user_id = $1
-ORDER BY o.created_at DESC
+SELECT * FROM order_detail WHERE user_id = $1
+ORDER BY created_at DESC
 LIMIT $2
 
 -- name: seats_of
