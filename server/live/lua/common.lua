@@ -237,3 +237,22 @@ local function owned_count(owner)
   if rec then return #rec.seats end
   return 0
 end
+
+-- ARGV[first], ARGV[first + 1], ...: the seat ids a script was given after its fixed arguments.
+local function argv_from(first)
+  local ids = {}
+  for i = first, #ARGV do ids[#ids + 1] = ARGV[i] end
+  return ids
+end
+
+-- The shared start of the sale steps (lock_for_sale, mark_sold, unlock, free_sold): the seat
+-- ids from ARGV[first] on, overdue holds expired, every id checked against the layout.
+-- Returns ids and their info, or nil and the reply to return at once (cold or unknown_seat).
+local function sale_step(first)
+  if is_cold() then return nil, cjson.encode({cold = 1}) end
+  expire_overdue()
+  local ids = argv_from(first)
+  local info, unknown = seats_info(ids)
+  if #unknown > 0 then return nil, err('unknown_seat', num_list(unknown)) end
+  return ids, info
+end

@@ -3,8 +3,7 @@
 local owner, tag = ARGV[1], ARGV[2]
 local ttl_ms, max_total_ms, max_seats = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local window_ms, wheelchair = tonumber(ARGV[6]), ARGV[7] == '1'
-local ids = {}
-for i = 8, #ARGV do ids[#ids + 1] = ARGV[i] end
+local ids = argv_from(8)
 
 if is_cold() then return cjson.encode({cold = 1}) end
 expire_overdue()

@@ -3,13 +3,8 @@
 -- ARGV: owner, tag, ttl_ms, max_total_ms, max_seats, seat ids...
 local owner, tag = ARGV[1], ARGV[2]
 local ttl_ms, max_total_ms, max_seats = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local ids = {}
-for i = 6, #ARGV do ids[#ids + 1] = ARGV[i] end
-
-if is_cold() then return cjson.encode({cold = 1}) end
-expire_overdue()
-local info, unknown = seats_info(ids)
-if #unknown > 0 then return err('unknown_seat', num_list(unknown)) end
+local ids, info = sale_step(6)
+if not ids then return info end
 local fresh, lost = {}, {}
 local holders = redis.call('HMGET', HOLDS, unpack(ids))
 for i, id in ipairs(ids) do

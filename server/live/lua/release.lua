@@ -1,8 +1,7 @@
 -- release: the owner gives seats back (mode 'all' = every seat not locked for a sale).
 -- ARGV: owner, tag, mode ('all'|'some'), seat ids...
 local owner, tag, mode = ARGV[1], ARGV[2], ARGV[3]
-local ids = {}
-for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
+local ids = argv_from(4)
 
 if is_cold() then return cjson.encode({cold = 1}) end
 expire_overdue()

@@ -1,13 +1,8 @@
 -- unlock: a sale failed, so the owner's seats locked for it are released.
 -- Seats the owner no longer holds are left alone. ARGV: owner, tag, seat ids...
 local owner, tag = ARGV[1], ARGV[2]
-local ids = {}
-for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
-
-if is_cold() then return cjson.encode({cold = 1}) end
-expire_overdue()
-local _, unknown = seats_info(ids)
-if #unknown > 0 then return err('unknown_seat', num_list(unknown)) end
+local ids, stop = sale_step(3)
+if not ids then return stop end
 local gone = {}
 local holders = redis.call('HMGET', HOLDS, unpack(ids))
 for i, id in ipairs(ids) do
