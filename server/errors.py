@@ -43,14 +43,6 @@ class NotFound(DomainError):
     status, code = 404, "not_found"
 
 
-class Conflict(DomainError):
-    status, code = 409, "conflict"
-
-
-class TooLarge(DomainError):
-    status, code = 413, "payload_too_large"
-
-
 class RateLimited(DomainError):
     status, code = 429, "rate_limited"
 

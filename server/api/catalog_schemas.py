@@ -15,12 +15,6 @@ def text(lo: int = 0, hi: int = 200) -> dict[str, Any]:
     return {"type": "string", "minLength": lo, "maxLength": hi, "pattern": NO_NUL}
 
 
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema or null."""
-    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-    return {**schema, "type": [*types, "null"]}
-
-
 def obj(props: dict[str, Any], required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
     """A closed object: unknown fields are refused."""
     out = {"type": "object", "properties": props, "additionalProperties": False, **extra}

@@ -27,7 +27,6 @@ INTERNAL: Final = "internal"
 
 # Close codes (1000-2999 are RFC 6455's; 4000-4999 are ours).
 CLOSE_GOING_AWAY: Final = 1001  # server shutting down: reconnect and resync
-CLOSE_POLICY: Final = 1008  # policy violation
 CLOSE_TOO_BIG: Final = 1009  # a frame above websocket.max_message_bytes (aiohttp closes it)
 CLOSE_INTERNAL: Final = 1011  # the server could not build a snapshot (Redis down)
 CLOSE_AUTH: Final = 4001  # promised auth not sent in time, or an invalid token

@@ -29,7 +29,6 @@ CONFLICTS = frozenset({
 FREE_AGAIN = frozenset({"released", "expired", "freed"})
 COMMAND_TIMEOUT = 30.0
 PREFIX_EVENTS = '{"type":"events"'
-PREFIX_RESULT = '{"id":'
 
 
 class RoomClosed(Exception):

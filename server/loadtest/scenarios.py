@@ -24,7 +24,6 @@ from server.loadtest.metrics import Metrics
 
 SCENARIOS = ("rush", "fanout", "connections", "soak")
 WRITER_RATE = 8.0  # commands/s per writer: below the room's default limit of 10/s
-LINGER_SECONDS = 1.0  # after its last client is done a process keeps reading this long
 # Per process, at most this many clients parse event frames (lag, houseful, the shared view).
 DEFAULT_SAMPLE = 1000
 
