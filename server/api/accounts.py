@@ -13,12 +13,12 @@ from aiohttp import web
 from server import keys
 from server.api.http import endpoint, json_response, read_json
 from server.domain import accounts
-from server.domain.tokens import ACCESS_COOKIE, REFRESH_COOKIE
+from server.domain.tokens import ACCESS_COOKIE, REFRESH_COOKIE, ROLES
 from server.errors import InvalidInput, NotFound, Unauthorized
 
 TAG = "accounts"
 REFRESH_PATH = "/api/auth"
-ROLE_ENUM = {"type": "string", "enum": list(accounts.ROLES)}
+ROLE_ENUM = {"type": "string", "enum": list(ROLES)}
 USER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["id", "email", "name", "phone", "role", "created_at"],

@@ -22,7 +22,6 @@ from server import keys
 from server.errors import Forbidden, InvalidInput, InvalidJson, Unauthorized
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ROLE_RANK = {"customer": 1, "staff": 2, "admin": 3}
 
 
 def _default(value: Any) -> Any:
@@ -141,7 +140,7 @@ def require_role(request: web.Request, role: str) -> Any:
     user = request.get(keys.USER)
     if user is None:
         raise Unauthorized("log in first")
-    if ROLE_RANK[user.role] < ROLE_RANK[role]:
+    if not user.has_role(role):
         raise Forbidden(f"this needs the {role} role")
     return user
 

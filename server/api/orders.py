@@ -92,7 +92,7 @@ async def get_order(request: web.Request) -> web.Response:
     user = request[keys.USER]
     co = checkout_of(request.app)
     return json_response(await views.order_for(co, _order_key(request), user.user_id,
-                                               staff=user.role in ("staff", "admin")))
+                                               staff=user.has_role("staff")))
 
 
 @endpoint("Cancel my paid order (until the cutoff before the show); the money is refunded",

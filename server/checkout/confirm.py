@@ -19,9 +19,10 @@ import asyncpg
 from server.checkout import payments
 from server.checkout.payments import PaymentEvent
 from server.checkout.settle import settle_money, settle_seats
-from server.checkout.state import MONEY_RETURNED, Checkout, owner_of, transition
+from server.checkout.state import MONEY_RETURNED, Checkout, transition
 from server.errors import DomainError, Unavailable
 from server.live.errors import seats_of
+from server.live.holds import owner_of
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from server.checkout.confirm import on_authorised
 from server.checkout.order_keys import new_order_key
 from server.checkout.settle import settle_money, settle_seats
 from server.checkout.state import (
-    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, owner_of,
-    transition,
+    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, transition,
 )
 from server.errors import NotFound
 from server.live.errors import Houseful, NotHeld, ScreeningClosed, UnknownSeat
+from server.live.holds import owner_of
 
 log = logging.getLogger(__name__)
 KEY_ATTEMPTS = 5  # order-key collisions are astronomically rare; retry a few times anyway

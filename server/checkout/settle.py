@@ -11,8 +11,9 @@ import logging
 from typing import Any
 
 from server.checkout.payments import AlreadyCaptured, ProviderError
-from server.checkout.state import MONEY_RETURNED, Checkout, owner_of
+from server.checkout.state import MONEY_RETURNED, Checkout
 from server.errors import DomainError
+from server.live.holds import owner_of
 
 log = logging.getLogger(__name__)
 

@@ -44,11 +44,6 @@ class Checkout:
     ticket_secret: bytes
 
 
-def owner_of(user_id: int) -> str:
-    """The hold owner string of a user (the live-seat contract's "u<user_id>")."""
-    return f"u{user_id}"
-
-
 async def transition(
     co: Checkout,
     conn: asyncpg.Connection,

@@ -22,14 +22,13 @@ from redis.asyncio import Redis
 
 from server.config import ROOT, Settings
 from server.domain import audit, passwords, throttle
-from server.domain.tokens import issue_access
+from server.domain.tokens import ROLES, issue_access
 from server.errors import InvalidInput, NotFound, error_class
 from server.queries import parse_sql
 from server.redis_store import KeySpace
 
 log = logging.getLogger(__name__)
 
-ROLES = ("customer", "staff", "admin")
 EmailTaken = error_class("EmailTaken", 409, "email_taken")
 BadCredentials = error_class("BadCredentials", 401, "bad_credentials")
 SessionExpired = error_class("SessionExpired", 401, "session_expired")

@@ -1,4 +1,4 @@
-"""Short-lived JWT access tokens: who the caller is and their role."""
+"""Short-lived JWT access tokens: who the caller is, and what their role lets them do."""
 from __future__ import annotations
 
 import time
@@ -9,6 +9,8 @@ import jwt
 ALGORITHM = "HS256"
 ACCESS_COOKIE = "houseful_access"
 REFRESH_COOKIE = "houseful_refresh"
+ROLES = ("customer", "staff", "admin")  # weakest first: each role may do what the ones before it may
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,10 @@ class Identity:
     user_id: int
     role: str
     via_cookie: bool = False
+
+    def has_role(self, role: str) -> bool:
+        """True when this caller's role is `role` or a stronger one (an admin is also staff)."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
 def issue_access(user_id: int, role: str, secret: str, ttl_seconds: int) -> tuple[str, int]:
@@ -34,7 +40,7 @@ def read_access(token: str, secret: str) -> Identity | None:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
         return None
-    if claims.get("typ") != "access" or claims.get("role") not in ("customer", "staff", "admin"):
+    if claims.get("typ") != "access" or claims.get("role") not in ROLE_RANK:
         return None
     try:
         return Identity(int(claims["sub"]), claims["role"])

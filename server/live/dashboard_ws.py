@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
 from server import keys
-from server.api.http import ROLE_RANK
+from server.domain.tokens import ROLE_RANK
 from server.domain.tokens import Identity, read_access
 from server.errors import DomainError, Forbidden, InvalidInput
 from server.live import protocol as p

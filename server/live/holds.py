@@ -37,6 +37,11 @@ _OWNER = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
+def owner_of(user_id: int) -> str:
+    """The hold owner of a user: "u<user_id>" (built here only; the checkout and the rooms use it)."""
+    return f"u{user_id}"
+
+
 def _ids(value: Any) -> list[int]:
     # cjson encodes an empty Lua table as {}; an empty list is what is meant.
     return [int(v) for v in value] if isinstance(value, list) else []
