@@ -35,10 +35,9 @@ from bench import harness
 from server import keys
 from server.app import create_app
 from server.checkout import confirm
-from server.checkout.context import checkout_of
 from server.config import ROOT
 from server.domain.tokens import issue_access
-from server.redis_store import KeySpace
+from server.keyspace import KeySpace
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SEATS_PER_ORDER = 2
@@ -140,7 +139,7 @@ async def end_to_end(app: web.Application, base: str, users: list[int], screenin
 
 async def confirm_alone(app: web.Application, order_ids: list[int], clients: int) -> dict[str, Any]:
     """commit_tickets on each order, `clients` at a time."""
-    co = checkout_of(app)
+    co = app[keys.CHECKOUT]
     queue: asyncio.Queue[int] = asyncio.Queue()
     for order_id in order_ids:
         queue.put_nowait(order_id)

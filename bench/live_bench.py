@@ -17,11 +17,12 @@ import orjson
 from hdrh.histogram import HdrHistogram
 
 from bench import harness
+from loadtest.client import Moviegoer, SeatMap
+from loadtest.metrics import Metrics, percentiles_ms
 from server.config import Settings
 from server.live.holds import HoldStore
-from server.loadtest.client import Moviegoer, SeatMap
-from server.loadtest.metrics import Metrics, percentiles_ms
-from server.redis_store import create_redis
+from server.queries import load_queries
+from server.redis_client import create_redis
 
 
 def spaced_seats(seat_map: dict[str, Any]) -> list[int]:
@@ -91,7 +92,7 @@ async def holds_direct(settings: Settings, secret: str, screening_id: int, seats
     loop = Loop()
     redis = create_redis(settings.replace(redis={"max_connections": max(len(owners) + 4, 8)}))
     pool = await asyncpg.create_pool(settings.database.url, min_size=1, max_size=2)
-    store = HoldStore(redis, pool, settings, secret)
+    store = HoldStore(redis, pool, settings, secret, load_queries().live)
     try:
         await store.load_scripts()
         await store.warm(screening_id)

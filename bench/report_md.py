@@ -142,7 +142,7 @@ def _rush_details(r: dict[str, Any]) -> list[str]:
         return []
     rush = r["rush"]
     out = ["", "## The rush", "",
-           f"`python -m server.loadtest rush --clients {rush['clients']} --arrival {r['scale']['rush_arrival']} "
+           f"`python -m loadtest rush --clients {rush['clients']} --arrival {r['scale']['rush_arrival']} "
            "--seats 2 --checkout-fraction 0.2` against one worker on core 0, the load tool on core 1 "
            "(one process). Full report: `bench/out/rush-report.html` / `.json` (not committed).", "",
            "| latency | p50 | p90 | p99 | p99.9 | max | n |", "| --- | --- | --- | --- | --- | --- | --- |"]

@@ -28,9 +28,9 @@ from redis.asyncio import Redis
 
 from bench import harness, live_bench, sockets_bench
 from bench.report_md import render
+from loadtest import runner, setup
+from loadtest.scenarios import Options
 from server.config import ROOT
-from server.loadtest import runner, setup
-from server.loadtest.scenarios import Options
 
 ADMIN = {"HOUSEFUL_ADMIN_EMAIL": "bench-admin@bench.example", "HOUSEFUL_ADMIN_PASSWORD": "Benchpass2024"}
 # Customers are created for the bench only: cheap argon2 and no registration throttle (setup cost only).

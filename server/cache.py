@@ -2,25 +2,20 @@
 
 Every cache key contains the current generation; an admin write bumps the generation, so all
 older entries become unreachable at once (they expire by TTL). Redis trouble never fails a
-read: the cache is skipped and the database answers.
+read: the cache is skipped and the database answers. The HTTP side (which requests are
+cached, under what name) is server/api/caching.py.
 """
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from typing import AsyncIterator, Awaitable, Callable
-from urllib.parse import urlencode
 
-from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server import keys
-from server.redis_store import KeySpace
+from server.keyspace import KeySpace
 
 log = logging.getLogger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TROUBLE = (RedisError, OSError, asyncio.TimeoutError)
 
 
@@ -58,38 +53,3 @@ class CatalogCache:
             await self.redis.incr(self.generation_key)
         except _TROUBLE:
             log.error("could not invalidate the catalog cache; entries live until their TTL", exc_info=True)
-
-
-def request_name(request: web.Request) -> str:
-    """The cache name of a request: its path and its validated query, in a canonical order."""
-    query = request.get(keys.QUERY) or {}
-    canonical = urlencode(sorted((k, ",".join(map(str, v)) if isinstance(v, list) else v)
-                                 for k, v in query.items()))
-    return f"{request.path}?{canonical}"
-
-
-def cached(handler: Handler) -> Handler:
-    """Serve a public GET from the catalog cache; store its 200 responses (place under @endpoint)."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        cache: CatalogCache = request.app[keys.CACHE]
-        body, key = await cache.lookup(request_name(request))
-        if body is not None:
-            return web.Response(body=body, content_type="application/json", headers={"X-Cache": "hit"})
-        response = await handler(request)
-        if key is not None and response.status == 200 and isinstance(response, web.Response) \
-                and isinstance(response.body, bytes):
-            await cache.store(key, response.body)
-            response.headers["X-Cache"] = "miss"
-        return response
-
-    return wrapper
-
-
-async def cache_context(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the catalog cache over the app's Redis client (after redis_context)."""
-    settings = app[keys.SETTINGS]
-    app[keys.CACHE] = CatalogCache(app[keys.REDIS], KeySpace(settings.redis.key_prefix),
-                                   settings.cache.catalog_seconds)
-    yield

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -118,11 +117,3 @@ async def migrate(url: str, folder: Path = MIGRATIONS) -> list[str]:
         await conn.close()
     return applied
 
-
-async def pool_context(app) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
-    """Cleanup context: the Postgres pool for the app's life."""
-    from server import keys
-
-    app[keys.DB] = await create_pool(app[keys.SETTINGS])
-    yield
-    await app[keys.DB].close()

@@ -1,34 +1,44 @@
-"""Every object shared through the aiohttp application, as typed AppKeys declared in one place."""
+"""Every object shared through the aiohttp application, as typed AppKeys declared in one place.
+
+This module names the app's shared objects, so it imports their types: it sits above the
+domain and the services (the edge reads these keys; server/resources.py fills them).
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import weakref
+from typing import Any
 
 import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
 
+from server.cache import CatalogCache
+from server.checkout.payments import PaymentProvider
+from server.checkout.state import Checkout
 from server.config import Settings
+from server.domain.tokens import Identity
+from server.live.dashboard import DashboardHub
+from server.live.holds import HoldStore
+from server.live.rooms import RoomHub
 from server.queries import Queries
+from server.services.catalog import CatalogAdmin
 
-if TYPE_CHECKING:
-    from server.live.holds import HoldStore
-    from server.live.rooms import RoomHub
-    from server.live.dashboard import DashboardHub
-
-SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
-DB: web.AppKey[asyncpg.Pool] = web.AppKey("db", asyncpg.Pool)
-REDIS: web.AppKey[Redis] = web.AppKey("redis", Redis)
-QUERIES: web.AppKey[Queries] = web.AppKey("queries", Queries)
-JWT_SECRET: web.AppKey[str] = web.AppKey("jwt_secret", str)
-# Filled by the live-seat and checkout resources (typed loosely to avoid import cycles).
-HOLDS: web.AppKey[Any] = web.AppKey("holds", object)
-ROOMS: web.AppKey[Any] = web.AppKey("rooms", object)
-DASHBOARD: web.AppKey[Any] = web.AppKey("dashboard", object)
-CACHE: web.AppKey[Any] = web.AppKey("cache", object)
-PAYMENTS: web.AppKey[Any] = web.AppKey("payments", object)
-SOCKETS: web.AppKey[Any] = web.AppKey("sockets", object)
+SETTINGS = web.AppKey("settings", Settings)
+DB = web.AppKey("db", asyncpg.Pool)
+REDIS = web.AppKey("redis", Redis)
+QUERIES = web.AppKey("queries", Queries)
+JWT_SECRET = web.AppKey("jwt_secret", str)
+CACHE = web.AppKey("cache", CatalogCache)
+HOLDS = web.AppKey("holds", HoldStore)
+ROOMS = web.AppKey("rooms", RoomHub)
+DASHBOARD = web.AppKey("dashboard", DashboardHub)
+PAYMENTS: web.AppKey[PaymentProvider] = web.AppKey("payments")
+CHECKOUT = web.AppKey("checkout", Checkout)
+CATALOG = web.AppKey("catalog", CatalogAdmin)
+# Every open WebSocket (rooms and the staff feed), closed with GOING_AWAY on shutdown.
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 
 # Per-request storage, filled by the middlewares and the `endpoint` decorator.
-USER: web.RequestKey[Any] = web.RequestKey("user", object)  # Identity | None
-BODY: web.RequestKey[Any] = web.RequestKey("body", object)
-QUERY: web.RequestKey[dict[str, Any]] = web.RequestKey("query", dict)
+USER: web.RequestKey[Identity | None] = web.RequestKey("user")
+BODY: web.RequestKey[Any] = web.RequestKey("body")
+QUERY: web.RequestKey[dict[str, Any]] = web.RequestKey("query")

@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from server import keys
-from server.api.http import error_body, json_response
+from server.api.http import Handler, error_body, json_response
 from server.domain.tokens import ACCESS_COOKIE, Identity, read_access
 from server.errors import DomainError, RateLimited
+from server.origin import origin_allowed
 
 log = logging.getLogger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -53,15 +51,6 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_response(error_body("internal", "internal server error"), 500)
 
 
-def origin_allowed(request: web.Request, origin: str) -> bool:
-    """Same host as the request, or one of server.allowed_origins."""
-    settings = request.app[keys.SETTINGS]
-    if origin in settings.server.allowed_origins:
-        return True
-    parts = urlsplit(origin)
-    return bool(parts.netloc) and parts.netloc == request.host
-
-
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the caller's Identity (or None) in request[keys.USER]; check Origin on cookie writes."""
@@ -76,7 +65,7 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
             user = Identity(found.user_id, found.role, via_cookie=True)
             if request.method not in SAFE_METHODS:
                 origin = request.headers.get("Origin") or request.headers.get("Referer", "")
-                if not origin or not origin_allowed(request, origin.rstrip("/") if "://" in origin else ""):
+                if "://" not in origin or not origin_allowed(request, origin):
                     return json_response(
                         error_body("csrf", "cross-site request refused: Origin does not match"), 403
                     )

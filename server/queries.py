@@ -1,7 +1,10 @@
 """Named SQL queries loaded from sql/queries/*.sql (aiosql-style `-- name: x` blocks).
 
 Queries are plain parameterised SQL that psql can run; asyncpg's statement cache turns
-each into a prepared statement per connection.
+each into a prepared statement per connection. `load_queries` is the only loader: the app
+builds one Queries object at start (app[keys.QUERIES]) and passes it, or the part of it a
+feature needs, to the code that runs SQL. Programs that run without the app (the CLI's
+admin bootstrap, the load tool) call the same loader.
 """
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+from server.config import ROOT
+
+QUERIES_DIR = ROOT / "sql" / "queries"
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 
 
@@ -27,7 +33,7 @@ def parse_sql(text: str) -> dict[str, str]:
     return out
 
 
-def load_queries(folder: Path) -> Queries:
+def load_queries(folder: Path = QUERIES_DIR) -> Queries:
     """Load every sql/queries/<file>.sql into a namespace per file."""
     spaces = {}
     for path in sorted(folder.glob("*.sql")):

@@ -3,20 +3,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api import health, openapi
+from server import pages
+from server.api import accounts, dashboard as dashboard_api, health, openapi, orders as orders_api
+from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
+from server.api import reports as reports_api, sandbox_pay, tickets as tickets_api, users
+from server.web_setup import STATIC_DIR
+from server.ws import handlers as ws
 
 # Ids in paths are at most 18 digits, so an absurd id is a 404 rather than an overflow.
 ID = r"{id:\d{1,18}}"
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register every route; handlers live in server/api and server/live."""
+    """Register every route; handlers live in server/api, server/ws and server/pages.py."""
     r = app.router
     r.add_get("/api/health", health.health)
     r.add_get("/api/openapi.json", openapi.openapi_document)
     # --- accounts (server/api/accounts.py) ---
-    from server.api import accounts, users
-
     r.add_post("/api/auth/register", accounts.register)
     r.add_post("/api/auth/login", accounts.login)
     r.add_post("/api/auth/refresh", accounts.refresh)
@@ -27,8 +30,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/users/" + ID, users.get_user)
     r.add_patch("/api/users/" + ID, users.change_role)
     # --- catalog (server/api/catalog*.py) ---
-    from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
-
     r.add_get("/api/cinemas", cc.list_cinemas)
     r.add_post("/api/cinemas", cc.create_cinema)
     r.add_get("/api/cinemas/" + ID, cc.get_cinema)
@@ -59,30 +60,18 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/screenings/" + ID + "/cancel", cs.cancel_screening)
     r.add_get("/api/screenings/" + ID + "/seats", cs.screening_seats)
     r.add_get("/api/screenings/" + ID + "/booked", cs.booked)
-    # --- live seats (server/live/*) ---
-    from server.live import ws as rooms_ws
-
-    r.add_get("/ws/screenings/" + ID, rooms_ws.screening_room)
-    # --- dashboard (server/api/dashboard.py, server/live/dashboard_ws.py) ---
-    from server.api import dashboard as dashboard_api
-    from server.live import dashboard_ws
-
+    # --- live seats (server/ws/handlers.py) ---
+    r.add_get("/ws/screenings/" + ID, ws.screening_room)
+    # --- dashboard (server/api/dashboard.py, server/ws/handlers.py) ---
     r.add_get("/api/dashboard/occupancy", dashboard_api.occupancy)
-    r.add_get("/ws/dashboard", dashboard_ws.dashboard_socket)
-    # --- checkout (server/api/orders.py, payments) ---
+    r.add_get("/ws/dashboard", ws.dashboard_socket)
     # --- reports (server/api/reports.py) ---
-    from server.api import reports as reports_api
-
     r.add_get("/api/reports/sales", reports_api.sales)
     r.add_get("/api/reports/screenings/" + ID, reports_api.screening)
     r.add_get("/api/exports/orders.csv", reports_api.export_orders)
     r.add_get("/api/exports/tickets.csv", reports_api.export_tickets)
     r.add_get("/api/exports/screenings.csv", reports_api.export_screenings)
-    # --- checkout, continued ---
-    from server.api import orders as orders_api
-    from server.api import sandbox_pay
-    from server.api import tickets as tickets_api
-
+    # --- checkout (server/api/orders.py, tickets.py, sandbox_pay.py) ---
     order_key = r"{key:[0-9A-Za-z-]{8,14}}"
     r.add_post("/api/orders", orders_api.create_order)
     r.add_get("/api/orders", orders_api.my_orders)
@@ -95,9 +84,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(r"/pay/sandbox/{payment_id:sbx_[0-9a-f]{32}}", sandbox_pay.payment_page)
     r.add_post(r"/pay/sandbox/{payment_id:sbx_[0-9a-f]{32}}", sandbox_pay.submit_payment)
     # --- pages (server/pages.py) ---
-    from server import pages
-    from server.web_setup import STATIC_DIR
-
     r.add_static("/static/", STATIC_DIR, name="static")
     r.add_get("/manifest.webmanifest", pages.manifest)
     r.add_get("/", pages.home)

@@ -14,7 +14,9 @@ import pytest
 from server import db
 from server.domain import accounts
 from server.errors import RateLimited
+from server.queries import load_queries
 
+SQL = load_queries().accounts  # the same loader the app uses
 PASSWORD = "correct horse 42"
 
 
@@ -217,18 +219,18 @@ async def test_login_throttled_per_email_across_addresses(settings, redis) -> No
     settings = settings.replace(auth={"login_max_failures": 3})
     pool = await db.create_pool(settings)
     try:
-        await accounts.register(pool, redis, settings, email="ada@example.test", name="Ada", password=PASSWORD)
-        await accounts.register(pool, redis, settings, email="bob@example.test", name="Bob", password=PASSWORD)
+        await accounts.register(pool, SQL, redis, settings, email="ada@example.test", name="Ada", password=PASSWORD)
+        await accounts.register(pool, SQL, redis, settings, email="bob@example.test", name="Bob", password=PASSWORD)
         for n in range(3):
             with pytest.raises(accounts.BadCredentials):
-                await accounts.login(pool, redis, settings, email="ada@example.test", password="wrong123",
+                await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password="wrong123",
                                      ip=f"192.0.2.{n}")
         with pytest.raises(RateLimited) as caught:
-            await accounts.login(pool, redis, settings, email="ADA@example.test", password=PASSWORD,
+            await accounts.login(pool, SQL, redis, settings, email="ADA@example.test", password=PASSWORD,
                                  ip="192.0.2.99")
         assert 1 <= caught.value.retry_after <= settings.auth.login_window_seconds
         # Another account from the same fresh address is not affected.
-        user = await accounts.login(pool, redis, settings, email="bob@example.test", password=PASSWORD,
+        user = await accounts.login(pool, SQL, redis, settings, email="bob@example.test", password=PASSWORD,
                                     ip="192.0.2.99")
         assert user["email"] == "bob@example.test"
     finally:
@@ -305,7 +307,7 @@ async def test_first_admin_is_created_once_with_a_password_file(settings, pg, tm
         assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
         await accounts.ensure_first_admin(pool, boot)
         assert secret_file.read_text().strip() == password
-        user = await accounts.authenticate(pool, boot, email="boss@example.test", password=password)
+        user = await accounts.authenticate(pool, SQL, boot, email="boss@example.test", password=password)
         assert user["role"] == "admin"
     finally:
         await pool.close()
@@ -325,7 +327,7 @@ async def test_first_admin_promotes_an_existing_user_with_the_configured_passwor
     pool = await db.create_pool(boot)
     try:
         await accounts.ensure_first_admin(pool, boot)
-        user = await accounts.authenticate(pool, boot, email="chief@example.test", password="configured99")
+        user = await accounts.authenticate(pool, SQL, boot, email="chief@example.test", password="configured99")
         assert user["role"] == "admin"
         assert not (tmp_path / "admin_password").exists()
     finally:
@@ -351,7 +353,7 @@ async def test_create_admin_creates_then_promotes_and_resets(settings, pg, clien
         await accounts.create_admin(pool, settings, email="promote@example.test", name="P", password="reset1234")
         await accounts.create_admin(pool, settings, email="fresh@example.test", name="F", password="fresh1234")
         for email, password in (("promote@example.test", "reset1234"), ("fresh@example.test", "fresh1234")):
-            user = await accounts.authenticate(pool, settings, email=email, password=password)
+            user = await accounts.authenticate(pool, SQL, settings, email=email, password=password)
             assert user["role"] == "admin"
         with pytest.raises(accounts.passwords.WeakPassword):
             await accounts.create_admin(pool, settings, email="x@example.test", name="X", password="weak")

@@ -1,7 +1,7 @@
 """The catalog cache (hit, invalidation, live booked map) and 401/403 on every admin endpoint."""
 from __future__ import annotations
 
-from tests.test_catalog_support import movie, post, screening, sell, soon, venue
+from tests.support.catalog import movie, post, screening, sell, soon, venue
 
 ADMIN_ENDPOINTS = [
     ("POST", "/api/cinemas"), ("PATCH", "/api/cinemas/1"), ("DELETE", "/api/cinemas/1"),

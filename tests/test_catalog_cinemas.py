@@ -1,7 +1,7 @@
 """Cinemas and auditoriums: admin CRUD, city and nearest-cinema reads, bad input."""
 from __future__ import annotations
 
-from tests.test_catalog_support import CITIES, LEEDS, movie, post, screening, soon, venue
+from tests.support.catalog import CITIES, LEEDS, movie, post, screening, soon, venue
 
 
 async def test_cinema_crud_is_audited(client, make_user, pg) -> None:

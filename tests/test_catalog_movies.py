@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from tests.test_catalog_support import movie, post, screening, soon, venue
+from tests.support.catalog import movie, post, screening, soon, venue
 
 FULL = {
     "title": "Blade of the North", "director": "Ana Ruiz", "cast": ["Ida Lund", "Tom Hale"],

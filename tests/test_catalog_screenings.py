@@ -5,7 +5,7 @@ import datetime as dt
 
 
 from server.domain.catalog.screenings import cancel_screening
-from tests.test_catalog_support import PRICES, iso, movie, post, screening, sell, soon, venue
+from tests.support.catalog import PRICES, iso, movie, post, screening, sell, soon, venue
 
 
 async def setup(client, make_user, grid=None):
@@ -130,7 +130,7 @@ async def test_cancel_screening_domain_function(client, make_user) -> None:
     admin, audi, film, _ = await setup(client, make_user)
     shown = await screening(client, admin, audi, film, soon())
     async with client.app[keys.DB].acquire() as conn, conn.transaction():
-        row = await cancel_screening(conn, shown["id"], admin["id"])
+        row = await cancel_screening(conn, client.app[keys.QUERIES], shown["id"], admin["id"])
     assert row["id"] == shown["id"] and row["status"] == "cancelled" and row["prices"] == PRICES
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 
 from server.domain.catalog import seatmap
-from tests.test_catalog_support import movie, post, screening, sell, soon, venue
+from tests.support.catalog import movie, post, screening, sell, soon, venue
 
 
 def seat(row: str, number: int, kind: str = "standard", **extra: Any) -> dict[str, Any]:

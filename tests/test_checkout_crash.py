@@ -8,8 +8,8 @@ import pytest
 from server import keys
 from server.checkout import confirm, orders, settle
 from server.checkout.reconciler import reconcile
-from server.redis_store import KeySpace
-from tests.test_checkout_support import DEAD_WEBHOOK, co_of, new_order, pay, snapshot, wait_status
+from server.keyspace import KeySpace
+from tests.support.checkout import DEAD_WEBHOOK, co_of, hold, new_order, order, pay, snapshot, wait_status
 
 
 async def _authorised_order(client, make_user, make_screening, pg, seats=("A1", "A2")) -> dict[str, Any]:
@@ -148,3 +148,31 @@ async def test_pending_order_follows_an_extended_hold(client, make_user, make_sc
     assert (row["status"], row["alive"]) == ("pending", True)
     assert (await pay(client, created)).status == 303
     assert (await wait_status(client, buyer, created["order_key"]))["status"] == "paid"
+
+
+async def test_crash_between_the_order_and_its_payment_session(client, make_user, make_screening, pg) -> None:
+    # Step 1 (the order) commits before the provider is called (step 2, outside any transaction).
+    # A crash between them leaves a pending order without a session, as this UPDATE does.
+    s = await make_screening(orphan_rule=False)
+    buyer, seats = await make_user(), [s["seats"]["D1"]]
+    await hold(client, buyer, s["screening_id"], seats)
+    first = await order(client, buyer, s["screening_id"], seats, key="crash-before-session")
+    assert first.status == 201
+    await pg.execute("UPDATE orders SET payment_ref = NULL, payment_url = NULL")
+    # The buyer's retry (same Idempotency-Key) opens the session, and the order can be paid.
+    retry = await order(client, buyer, s["screening_id"], seats, key="crash-before-session")
+    created = await retry.json()
+    assert retry.status == 200 and created["payment_url"].startswith("/pay/sandbox/")
+    assert (await pay(client, created)).status == 303
+    assert (await wait_status(client, buyer, created["order_key"]))["status"] == "paid"
+
+    # Without a retry, the reconciler ends such an order at its deadline (no session to close).
+    other, seat = await make_user(), [s["seats"]["D3"]]
+    await hold(client, other, s["screening_id"], seat)
+    assert (await order(client, other, s["screening_id"], seat)).status == 201
+    await client.app[keys.HOLDS].release(s["screening_id"], f"u{other['id']}", None)
+    await pg.execute("UPDATE orders SET payment_ref = NULL, payment_url = NULL, expires_at = now() - interval '1 s'"
+                     " WHERE user_id = $1", other["id"])
+    await reconcile(co_of(client), grace_seconds=0)
+    row = await pg.fetchrow("SELECT status, payment_ref FROM orders WHERE user_id = $1", other["id"])
+    assert (row["status"], row["payment_ref"]) == ("expired", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 
 from server import keys
-from tests.test_checkout_support import (
+from tests.support.checkout import (
     DECLINE, ERROR, NO_FUNDS, SLOW, get_order, hold, live_tickets, new_order, pay, payment_of, snapshot,
     wait_status,
 )

@@ -5,10 +5,15 @@ import asyncio
 import time
 
 import orjson
+import pytest
 
 from server import keys
 from server.checkout import payments
-from tests.test_checkout_support import get_order, hold, new_order, order, pay, payment_of, wait_status
+from server.checkout.payments import ProviderDeps
+from server.checkout.providers import make_provider
+from server.config import ConfigError
+from server.keyspace import KeySpace
+from tests.support.checkout import get_order, hold, new_order, order, pay, payment_of, wait_status
 
 
 async def _counts(pg) -> tuple[int, int, int]:
@@ -38,7 +43,10 @@ async def test_concurrent_submits_with_one_key_make_one_order(client, make_user,
     replies = await asyncio.gather(*(order(client, buyer, s["screening_id"], seats, key="double-click")
                                      for _ in range(8)))
     assert sorted(r.status for r in replies) == [200] * 7 + [201]
-    assert len({(await r.json())["order_key"] for r in replies}) == 1
+    bodies = [await r.json() for r in replies]
+    assert len({b["order_key"] for b in bodies}) == 1
+    # Each request may open a payment session (outside any transaction); one is kept for all.
+    assert len({b["payment_url"] for b in bodies}) == 1
     assert await pg.fetchval("SELECT count(*) FROM orders") == 1
 
 
@@ -159,3 +167,14 @@ async def test_webhook_for_unknown_payment_is_acknowledged_and_ignored(client, p
     body = _event("sbx_" + "0" * 32, "ABCDEFGHJK")
     resp = await _post(client, body, payments.sign(provider.secret, int(time.time()), body))
     assert resp.status == 200 and (await resp.json())["status"] == "ignored"
+
+
+async def test_payment_providers_are_built_by_name(client) -> None:
+    deps = ProviderDeps(client.app[keys.REDIS], KeySpace("hftest:registry:"), "secret",
+                        client.app[keys.SETTINGS].checkout)
+    sandbox = make_provider("sandbox", deps)
+    assert sandbox.name == "sandbox"
+    await sandbox.start()  # its webhook deliveries run until stop, which returns promptly
+    await asyncio.wait_for(sandbox.stop(), 10)
+    with pytest.raises(ConfigError, match="unknown provider 'stripe' .known: sandbox"):
+        make_provider("stripe", deps)

@@ -5,7 +5,7 @@ import asyncio
 import random
 
 from server import keys
-from tests.test_checkout_support import hold, order, pay, payment_of, snapshot, wait_status
+from tests.support.checkout import hold, order, pay, payment_of, snapshot, wait_status
 
 BUYERS = 50
 

@@ -9,8 +9,8 @@ import orjson
 
 from server import keys
 from server.checkout.orders import refund_screening
-from server.redis_store import KeySpace
-from tests.test_checkout_support import co_of, new_order, pay, payment_of, snapshot, wait_status
+from server.keyspace import KeySpace
+from tests.support.checkout import co_of, new_order, pay, payment_of, snapshot, wait_status
 
 
 async def _paid(client, make_user, make_screening, **screening: Any) -> dict[str, Any]:
@@ -95,7 +95,7 @@ async def test_refund_screening_refunds_every_paid_order(client, make_user, make
     other = await make_user()
     pending = await new_order(client, other, p["s"]["screening_id"], [p["s"]["seats"]["B1"]])
     await pg.execute("UPDATE screening SET status = 'cancelled'")
-    assert await refund_screening(client.app, p["s"]["screening_id"], staff["id"]) == 1
+    assert await refund_screening(co_of(client), p["s"]["screening_id"], staff["id"]) == 1
     statuses = dict(await pg.fetch("SELECT order_key, status FROM orders"))
     assert statuses == {p["key"]: "refunded", pending["order_key"]: "expired"}
     assert (await payment_of(client, pg, p["key"]))["status"] == "refunded"

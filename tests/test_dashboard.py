@@ -215,7 +215,9 @@ async def test_feed_refuses_customers_and_wrong_origins(make_client, make_user) 
     client = await make_client(websocket={"auth_timeout_seconds": 0.3})
     customer, staff = await make_user("customer"), await make_user("staff")
     ws = await client.ws_connect("/ws/dashboard", headers=customer["headers"])
-    assert (await frame(ws))["error"]["code"] == "forbidden"
+    refused = await frame(ws)  # the rooms' reply shape, answering no request (id null)
+    assert refused == {"id": None, "type": "result", "success": False,
+                       "error": {"code": "forbidden", "message": "the feed is for staff and admins"}}
     assert (await ws.receive()).type == WSMsgType.CLOSE and ws.close_code == 4003
 
     ws = await client.ws_connect("/ws/dashboard")  # token in the first message
@@ -240,7 +242,9 @@ async def test_feed_refuses_customers_and_wrong_origins(make_client, make_user) 
 
     ws = await client.ws_connect("/ws/dashboard")
     await ws.send_json({"id": 1, "type": "auth", "token": "not-a-token"})
-    assert (await frame(ws))["error"]["code"] == "unauthorized"
+    refused = await frame(ws)
+    assert (refused["id"], refused["type"], refused["success"]) == (1, "result", False)
+    assert refused["error"]["code"] == "unauthorized"
     await ws.receive()
     assert ws.close_code == 4001
 
@@ -287,3 +291,25 @@ async def test_feed_shows_expiry(make_client, pg, make_user, make_screening) -> 
     row = await update_until(ws, sid, lambda r: r["held"] == 0)
     assert row["free"] == 4
     await ws.close()
+
+
+async def test_feed_bad_input_gets_the_socket_cores_errors(make_client, pg, make_user, make_screening) -> None:
+    client = await make_client(websocket={"commands_per_second": 1, "command_burst": 3})
+    staff = await make_user("staff")
+    small = await make_screening(rows=1, per_row=4)
+    ws, _ = await open_feed(client, staff, date=await day_of(pg, small["screening_id"]))
+    await ws.send_str("{not json")
+    await ws.send_bytes(b"\x00binary")
+    await ws.send_json({"type": "filter"})
+    errors = [await frame(ws, "result") for _ in range(3)]
+    assert [(e["id"], e["success"], e["error"]["code"]) for e in errors] == [
+        (None, False, "invalid_json"), (None, False, "binary_not_supported"), (None, False, "invalid")]
+    assert errors[2]["error"]["field"] == "id"
+    await ws.send_json({"id": 5, "type": "filter", "cinema_id": 0})  # the bucket of 3 is spent
+    assert (await frame(ws, "result"))["error"]["code"] == "rate_limited"
+    for n in range(6, 40):  # far beyond the limit within a second: closed as a flood
+        await ws.send_json({"id": n, "type": "filter"})
+    async with asyncio.timeout(WAIT):
+        while (await ws.receive()).type != WSMsgType.CLOSE:
+            pass
+    assert ws.close_code == 4008

@@ -8,7 +8,7 @@ import pytest
 
 from server.errors import DomainError, InvalidInput, NotFound
 from server.live.errors import Houseful, LimitExceeded, NotHeld, SeatTaken, UnknownSeat, seats_of
-from tests.test_holds_support import dump, listen, make_store, store  # noqa: F401
+from tests.support.holds import dump, listen, make_store, store  # noqa: F401
 
 
 async def test_hold_is_all_or_nothing(store, make_screening, redis) -> None:

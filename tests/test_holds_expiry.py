@@ -7,7 +7,7 @@ import pytest
 
 from server.live.errors import ExtendLimit, NotHeld
 from server.live.sweeper import run_sweeper
-from tests.test_holds_support import listen, make_store, store  # noqa: F401
+from tests.support.holds import listen, make_store, store  # noqa: F401
 
 
 async def test_expiry_is_announced_by_the_sweeper(make_store, make_screening, redis) -> None:

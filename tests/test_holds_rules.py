@@ -9,7 +9,7 @@ from server.live.errors import (
     CompanionOnly, Houseful, NoAdjacentSeats, OrphanSeat, ScreeningClosed, SeatBlocked, WheelchairOnly,
     seats_of,
 )
-from tests.test_holds_support import listen, make_store, store  # noqa: F401
+from tests.support.holds import listen, make_store, store  # noqa: F401
 
 
 async def test_orphan_in_the_middle_of_a_row(store, make_screening) -> None:

@@ -6,7 +6,7 @@ import secrets
 import pytest
 
 from server.live.errors import SeatTaken, seats_of
-from tests.test_holds_support import dump, listen, make_store, store  # noqa: F401
+from tests.support.holds import dump, listen, make_store, store  # noqa: F401
 
 _KEY_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -10,11 +10,11 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 
+from loadtest import invariants
+from loadtest.report import LATENCY_LABELS, SUMMARY_KEYS
+from loadtest.runner import run
+from loadtest.scenarios import Options
 from server.config import ROOT, Settings
-from server.loadtest import invariants
-from server.loadtest.report import LATENCY_LABELS, SUMMARY_KEYS
-from server.loadtest.runner import run
-from server.loadtest.scenarios import Options
 
 MakeClient = Callable[..., Awaitable[Any]]
 
@@ -95,7 +95,7 @@ async def test_checker_names_a_double_sale_made_behind_the_servers_back(
                                        settle_seconds=0)
         assert [v.invariant for v in found] == [invariants.SOLD_TWICE]
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server.loadtest", "check", "--screening", str(sid),
+            sys.executable, "-m", "loadtest", "check", "--screening", str(sid),
             "--database-url", settings.database.url, "--redis-url", settings.redis.url,
             "--key-prefix", settings.redis.key_prefix, cwd=ROOT,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

@@ -9,8 +9,8 @@ import aiohttp
 import orjson
 
 from server import keys
+from server.keyspace import KeySpace
 from server.live import protocol as p
-from server.redis_store import KeySpace
 from tests.wsclient import RoomClient, connect
 
 SLOW = {"send_queue_frames": 4, "tick_ms": 5, "send_buffer_bytes": 4096}

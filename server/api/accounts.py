@@ -129,8 +129,8 @@ async def register(request: web.Request) -> web.Response:
     """POST /api/auth/register."""
     app, body = request.app, request[keys.BODY]
     user = await accounts.register(
-        app[keys.DB], app[keys.REDIS], app[keys.SETTINGS], email=body["email"], name=body["name"],
-        password=body["password"], phone=body.get("phone"), ip=request.remote,
+        app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], email=body["email"],
+        name=body["name"], password=body["password"], phone=body.get("phone"), ip=request.remote,
     )
     session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user)
     return _session_response(request, session, 201)
@@ -142,8 +142,8 @@ async def login(request: web.Request) -> web.Response:
     """POST /api/auth/login."""
     app, body = request.app, request[keys.BODY]
     user = await accounts.login(
-        app[keys.DB], app[keys.REDIS], app[keys.SETTINGS], email=body["email"], password=body["password"],
-        ip=request.remote,
+        app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], email=body["email"],
+        password=body["password"], ip=request.remote,
     )
     session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user)
     return _session_response(request, session)
@@ -159,7 +159,8 @@ async def refresh(request: web.Request) -> web.Response:
     token, via_cookie = await _refresh_token_of(request)
     try:
         session = await accounts.refresh_session(
-            app[keys.DB], app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], token or "", request.remote
+            app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET],
+            token or "", request.remote,
         )
     except accounts.SessionExpired as exc:
         response = json_response({"error": exc.to_dict()}, exc.status)
@@ -195,7 +196,8 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     """GET /api/me."""
     try:
-        user = await accounts.get_user(request.app[keys.DB], request[keys.USER].user_id)
+        user = await accounts.get_user(request.app[keys.DB], request.app[keys.QUERIES].accounts,
+                                      request[keys.USER].user_id)
     except NotFound:
         raise Unauthorized("this account no longer exists") from None
     return json_response(user)
@@ -208,7 +210,8 @@ async def update_me(request: web.Request) -> web.Response:
     """PATCH /api/me."""
     app, identity = request.app, request[keys.USER]
     user, password_changed = await accounts.update_profile(
-        app[keys.DB], app[keys.REDIS], app[keys.SETTINGS], identity.user_id, request[keys.BODY], request.remote
+        app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], identity.user_id,
+        request[keys.BODY], request.remote,
     )
     if not password_changed:
         return json_response({"user": user})

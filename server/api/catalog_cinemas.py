@@ -5,9 +5,9 @@ from aiohttp import web
 
 from server import keys
 from server.api import catalog_schemas as s
-from server.api.catalog_support import admin_write, path_id
+from server.api.caching import cached
+from server.api.catalog_support import actor, admin_write, db_and_sql, path_id
 from server.api.http import endpoint, json_response
-from server.cache import cached
 from server.domain.catalog import auditoriums, cinemas
 
 TAG = "catalog"
@@ -18,14 +18,14 @@ TAG = "catalog"
 @cached
 async def list_cinemas(request: web.Request) -> web.Response:
     """GET /api/cinemas."""
-    return json_response(await cinemas.list_cinemas(request.app[keys.DB], request[keys.QUERY]))
+    return json_response(await cinemas.list_cinemas(*db_and_sql(request), request[keys.QUERY]))
 
 
 @endpoint("One cinema with its auditoriums", tag=TAG, response=s.CINEMA_DETAIL)
 @cached
 async def get_cinema(request: web.Request) -> web.Response:
     """GET /api/cinemas/{id}."""
-    return json_response(await cinemas.get_cinema(request.app[keys.DB], path_id(request)))
+    return json_response(await cinemas.get_cinema(*db_and_sql(request), path_id(request)))
 
 
 @endpoint("Movies showing at a cinema, with their screenings there", tag=TAG, query=s.RANGE_QUERY,
@@ -33,7 +33,7 @@ async def get_cinema(request: web.Request) -> web.Response:
 @cached
 async def cinema_movies(request: web.Request) -> web.Response:
     """GET /api/cinemas/{id}/movies."""
-    return json_response(await cinemas.cinema_movies(request.app[keys.DB], path_id(request), request[keys.QUERY]))
+    return json_response(await cinemas.cinema_movies(*db_and_sql(request), path_id(request), request[keys.QUERY]))
 
 
 @endpoint("Add a cinema", tag=TAG, role="admin", body=s.CINEMA_BODY, response=s.CINEMA_DETAIL, status=201,
@@ -60,14 +60,14 @@ async def delete_cinema(request: web.Request) -> web.Response:
 @cached
 async def get_auditorium(request: web.Request) -> web.Response:
     """GET /api/auditoriums/{id}."""
-    return json_response(await auditoriums.get_auditorium(request.app[keys.DB], path_id(request)))
+    return json_response(await auditoriums.get_auditorium(*db_and_sql(request), path_id(request)))
 
 
 @endpoint("An auditorium's seat map", tag=TAG, response=s.SEAT_MAP)
 @cached
 async def get_seats(request: web.Request) -> web.Response:
     """GET /api/auditoriums/{id}/seats."""
-    return json_response(await auditoriums.seat_map(request.app[keys.DB], path_id(request)))
+    return json_response(await auditoriums.seat_map(*db_and_sql(request), path_id(request)))
 
 
 @endpoint("Add an auditorium, optionally with its seat map", tag=TAG, role="admin", body=s.AUDITORIUM_BODY,
@@ -96,8 +96,5 @@ async def delete_auditorium(request: web.Request) -> web.Response:
           errors=(409,), description="Refused (409 has_tickets) once tickets were sold in the auditorium.")
 async def replace_seats(request: web.Request) -> web.Response:
     """PUT /api/auditoriums/{id}/seats."""
-    auditorium_id = path_id(request)
-    seat_map = await admin_write(request, auditoriums.replace_seats, auditorium_id, request[keys.BODY])
-    # Upcoming screenings cached in Redis get the new layout; their open seat maps resync.
-    await request.app[keys.HOLDS].refresh_auditorium(auditorium_id)
-    return json_response(seat_map)
+    catalog = request.app[keys.CATALOG]
+    return json_response(await catalog.replace_seats(path_id(request), request[keys.BODY], **actor(request)))

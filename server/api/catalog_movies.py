@@ -5,9 +5,9 @@ from aiohttp import web
 
 from server import keys
 from server.api import catalog_schemas as s
-from server.api.catalog_support import admin_write, path_id
+from server.api.caching import cached
+from server.api.catalog_support import admin_write, db_and_sql, path_id
 from server.api.http import endpoint, json_response
-from server.cache import cached
 from server.domain.catalog import movies
 
 TAG = "catalog"
@@ -18,14 +18,14 @@ TAG = "catalog"
 @cached
 async def list_movies(request: web.Request) -> web.Response:
     """GET /api/movies."""
-    return json_response(await movies.search_movies(request.app[keys.DB], request[keys.QUERY]))
+    return json_response(await movies.search_movies(*db_and_sql(request), request[keys.QUERY]))
 
 
 @endpoint("One movie with its genres and upcoming screenings by cinema", tag=TAG, response=s.MOVIE_PAGE)
 @cached
 async def get_movie(request: web.Request) -> web.Response:
     """GET /api/movies/{id}."""
-    return json_response(await movies.movie_page(request.app[keys.DB], path_id(request)))
+    return json_response(await movies.movie_page(*db_and_sql(request), path_id(request)))
 
 
 @endpoint("Add a movie", tag=TAG, role="admin", body=s.MOVIE_BODY, response=s.MOVIE, status=201)
@@ -51,14 +51,14 @@ async def delete_movie(request: web.Request) -> web.Response:
 @cached
 async def list_genres(request: web.Request) -> web.Response:
     """GET /api/genres."""
-    return json_response(await movies.list_genres(request.app[keys.DB]))
+    return json_response(await movies.list_genres(*db_and_sql(request)))
 
 
 @endpoint("One genre", tag=TAG, response=s.GENRE)
 @cached
 async def get_genre(request: web.Request) -> web.Response:
     """GET /api/genres/{id}."""
-    return json_response(await movies.get_genre(request.app[keys.DB], path_id(request)))
+    return json_response(await movies.get_genre(*db_and_sql(request), path_id(request)))
 
 
 @endpoint("Add a genre", tag=TAG, role="admin", body=s.GENRE_BODY, response=s.GENRE, status=201, errors=(409,))

@@ -6,7 +6,6 @@ from aiohttp import web
 from server import keys
 from server.api.http import endpoint, json_response
 from server.checkout import tickets, views
-from server.checkout.context import checkout_of
 
 CHECKIN_BODY = {
     "type": "object",
@@ -25,7 +24,7 @@ CHECKIN_RESULT = {"type": "object", "properties": {
 async def ticket_qr(request: web.Request) -> web.Response:
     """GET /api/tickets/{id}/qr.svg."""
     user = request[keys.USER]
-    code = await views.ticket_code_for(checkout_of(request.app), int(request.match_info["id"]), user.user_id,
+    code = await views.ticket_code_for(request.app[keys.CHECKOUT], int(request.match_info["id"]), user.user_id,
                                        staff=user.has_role("staff"))
     return web.Response(text=tickets.qr_svg(code), content_type="image/svg+xml",
                         headers={"Cache-Control": "private, max-age=3600"})
@@ -37,4 +36,4 @@ async def ticket_qr(request: web.Request) -> web.Response:
           "key admits every live ticket of a paid order not yet checked in (listed in `tickets`).")
 async def check_in(request: web.Request) -> web.Response:
     """POST /api/checkin."""
-    return json_response(await tickets.check_in(checkout_of(request.app), request[keys.BODY]["code"]))
+    return json_response(await tickets.check_in(request.app[keys.CHECKOUT], request[keys.BODY]["code"]))

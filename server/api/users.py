@@ -45,7 +45,7 @@ async def list_users(request: web.Request) -> web.Response:
     """GET /api/users."""
     query = request[keys.QUERY]
     page = await accounts.list_users(
-        request.app[keys.DB], q=query.get("q"), role=query.get("role"),
+        request.app[keys.DB], request.app[keys.QUERIES].accounts, q=query.get("q"), role=query.get("role"),
         limit=query.get("limit", 50), offset=query.get("offset", 0),
     )
     return json_response(page)
@@ -54,7 +54,9 @@ async def list_users(request: web.Request) -> web.Response:
 @endpoint("One user", tag=TAG, role="admin", response=USER_SCHEMA)
 async def get_user(request: web.Request) -> web.Response:
     """GET /api/users/{id}."""
-    return json_response(await accounts.get_user(request.app[keys.DB], int(request.match_info["id"])))
+    app = request.app
+    user_id = int(request.match_info["id"])
+    return json_response(await accounts.get_user(app[keys.DB], app[keys.QUERIES].accounts, user_id))
 
 
 @endpoint("Change a user's role (audited)", tag=TAG, role="admin", body=ROLE_BODY, response=USER_SCHEMA,
@@ -62,7 +64,7 @@ async def get_user(request: web.Request) -> web.Response:
 async def change_role(request: web.Request) -> web.Response:
     """PATCH /api/users/{id}."""
     user = await accounts.change_role(
-        request.app[keys.DB], actor_id=request[keys.USER].user_id, user_id=int(request.match_info["id"]),
-        role=request[keys.BODY]["role"], ip=request.remote,
+        request.app[keys.DB], request.app[keys.QUERIES].accounts, actor_id=request[keys.USER].user_id,
+        user_id=int(request.match_info["id"]), role=request[keys.BODY]["role"], ip=request.remote,
     )
     return json_response(user)

@@ -37,11 +37,17 @@ def _same_request(order: asyncpg.Record, screening_id: int, seat_ids: list[int])
 async def create_order(
     co: Checkout, user_id: int, screening_id: int, seat_ids: Sequence[int], idempotency_key: str
 ) -> tuple[asyncpg.Record, bool]:
-    """A pending order for seats the user holds; (order, created). The same key returns the same order."""
+    """A pending order for seats the user holds; (order, created). The same key returns the same order.
+
+    Two steps, and the provider is never called inside a PostgreSQL transaction: the order is
+    committed first (insert_order), then its payment session is opened and recorded
+    (start_payment). A crash between them leaves a pending order without a session: the same
+    request again opens one, and otherwise the reconciler expires the order at its deadline.
+    """
     seats = sorted(set(seat_ids))
     existing = await co.pool.fetchrow(co.sql.order_by_idempotency, user_id, idempotency_key)
     if existing is not None:
-        return _same_request(existing, screening_id, seats), False
+        return await start_payment(co, _same_request(existing, screening_id, seats)), False
     screening = await co.pool.fetchrow(co.sql.screening_for_order, screening_id)
     if screening is None:
         raise NotFound("no such screening", field="screening_id")
@@ -55,7 +61,8 @@ async def create_order(
         raise NoPrice("some of these seats have no price for this screening")
     prices = [row["price"] for row in priced]  # same order as `seats` (both sorted by id)
     expires_at = dt.datetime.fromtimestamp(deadline / 1000, dt.timezone.utc)
-    return await _insert(co, user_id, screening_id, seats, prices, idempotency_key, expires_at)
+    order, created = await insert_order(co, user_id, screening_id, seats, prices, idempotency_key, expires_at)
+    return await start_payment(co, order), created
 
 
 async def _check_held(co: Checkout, user_id: int, screening_id: int, seats: list[int]) -> int:
@@ -69,8 +76,9 @@ async def _check_held(co: Checkout, user_id: int, screening_id: int, seats: list
     return int(mine["deadline"])
 
 
-async def _insert(co: Checkout, user_id: int, screening_id: int, seats: list[int], prices: list[int],
-                  idempotency_key: str, expires_at: dt.datetime) -> tuple[asyncpg.Record, bool]:
+async def insert_order(co: Checkout, user_id: int, screening_id: int, seats: list[int], prices: list[int],
+                       idempotency_key: str, expires_at: dt.datetime) -> tuple[asyncpg.Record, bool]:
+    """Step 1: the pending order and its first event, in one transaction; (order, created)."""
     currency = co.settings.checkout.currency
     async with co.pool.acquire() as conn, conn.transaction():
         row = None
@@ -88,11 +96,25 @@ async def _insert(co: Checkout, user_id: int, screening_id: int, seats: list[int
             if existing is None:
                 raise RuntimeError("could not allocate an order key")
             return _same_request(existing, screening_id, seats), False
-        session = await co.provider.authorise(row["order_key"], row["amount"], currency,
-                                              f"/orders/{row['order_key']}")
-        row = await conn.fetchrow(co.sql.order_set_payment, row["id"], session.payment_ref, session.payment_url)
         await conn.execute(co.sql.order_event_insert, row["id"], None, "pending", user_id, "order created")
     return row, True
+
+
+async def start_payment(co: Checkout, order: asyncpg.Record) -> asyncpg.Record:
+    """Step 2, outside any transaction: open the order's payment session and record it (once).
+
+    Does nothing for an order that has a session or is no longer pending. Of two requests racing
+    here (a double click) one session is recorded; the other is closed unused at the provider.
+    """
+    if order["payment_ref"] is not None or order["status"] != "pending":
+        return order
+    session = await co.provider.authorise(order["order_key"], order["amount"], order["currency"],
+                                          f"/orders/{order['order_key']}")
+    row = await co.pool.fetchrow(co.sql.order_set_payment, order["id"], session.payment_ref, session.payment_url)
+    if row is None:  # another request recorded its session first, or the order ended meanwhile
+        await co.provider.cancel(session.payment_ref)
+        row = await co.pool.fetchrow(co.sql.order_get, order["id"])
+    return row
 
 
 async def cancel_order(co: Checkout, user_id: int, order_key: str) -> asyncpg.Record:
@@ -175,9 +197,8 @@ async def _hold_extended(co: Checkout, order: asyncpg.Record) -> bool:
     return True
 
 
-async def refund_screening(deps: Any, screening_id: int, actor_id: int | None) -> int:
+async def refund_screening(co: Checkout, screening_id: int, actor_id: int | None) -> int:
     """A cancelled screening: refund every paid order and close open ones; returns how many were refunded."""
-    co = deps if isinstance(deps, Checkout) else _from_app(deps)
     refunded = 0
     for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["paid"]):
         order = await co.pool.fetchrow(co.sql.order_get, row["id"])
@@ -190,9 +211,3 @@ async def refund_screening(deps: Any, screening_id: int, actor_id: int | None) -
     for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["pending"]):
         await expire_order(co, row["id"], follow_hold=False, reason="screening cancelled")
     return refunded
-
-
-def _from_app(app: Any) -> Checkout:
-    from server.checkout.context import checkout_of
-
-    return checkout_of(app)

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 
 import orjson
+from redis.asyncio import Redis
 
+from server.config import CheckoutSettings
 from server.errors import error_class
+from server.keyspace import KeySpace
 
 SIGNATURE_HEADER = "Houseful-Signature"
 
@@ -53,10 +56,31 @@ class PaymentEvent:
     signed_at: int
 
 
+@dataclass(frozen=True)
+class ProviderDeps:
+    """What a provider adapter may be built from."""
+
+    redis: Redis
+    keyspace: KeySpace
+    webhook_secret: str
+    settings: CheckoutSettings
+
+
 class PaymentProvider(Protocol):
-    """What checkout needs from a payment provider. Every operation is idempotent per payment."""
+    """What checkout needs from a payment provider. Every operation is idempotent per payment.
+
+    Adapters are registered by name in server/checkout/providers.py and built there from
+    ProviderDeps; `start` and `stop` bracket the app's life (background work such as webhook
+    deliveries), and `stop` must return within a few seconds.
+    """
 
     name: str
+
+    async def start(self) -> None:
+        """Begin any background work the provider needs (called once at app start)."""
+
+    async def stop(self) -> None:
+        """End that background work (called once at shutdown; bounded in time)."""
 
     async def authorise(self, reference: str, amount: int, currency: str, return_url: str) -> PaymentSession:
         """Start an authorisation of `amount`; the buyer completes it on the returned page."""

@@ -6,6 +6,7 @@ confirmation, is harmless. `grace_seconds` leaves in-flight work to its own requ
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -70,3 +71,17 @@ async def try_reconcile(co: Checkout, interval_seconds: float) -> dict[str, int]
     if not await co.redis.set(lease, b"1", nx=True, px=max(1, int(interval_seconds * 900))):
         return None
     return await reconcile(co)
+
+
+async def run_reconciler(co: Checkout, interval_seconds: float) -> None:
+    """For the app's life: one pass at start-up (finish what a crash left), then one per interval."""
+    try:
+        await reconcile(co)
+    except Exception:
+        log.exception("start-up reconciliation failed")
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            await try_reconcile(co, interval_seconds)
+        except Exception:  # a Redis or PostgreSQL blip: try again next interval
+            log.exception("reconciliation failed")

@@ -18,10 +18,11 @@ import aiohttp
 import orjson
 from redis.asyncio import Redis
 
+from server.background import stop_within
 from server.checkout import payments
-from server.checkout.payments import AlreadyCaptured, PaymentEvent, PaymentSession, ProviderError
+from server.checkout.payments import AlreadyCaptured, PaymentEvent, PaymentSession, ProviderDeps, ProviderError
 from server.config import CheckoutSettings
-from server.redis_store import KeySpace
+from server.keyspace import KeySpace
 
 log = logging.getLogger(__name__)
 PAGE_PATH = "/pay/sandbox/"
@@ -96,9 +97,28 @@ class SandboxProvider:
         self.settings = settings
         self.wake = asyncio.Event()
         self.stopping = False
+        self._deliveries: asyncio.Task[None] | None = None
         self._transition = redis.register_script(_TRANSITION)
         self._submit = redis.register_script(_SUBMIT)
         self._claim = redis.register_script(_CLAIM)
+
+    @classmethod
+    def create(cls, deps: ProviderDeps) -> SandboxProvider:
+        """The registry's factory (server/checkout/providers.py)."""
+        return cls(deps.redis, deps.keyspace, deps.webhook_secret, deps.settings)
+
+    async def start(self) -> None:
+        """Deliver webhooks in the background for the app's life."""
+        self.stopping = False
+        self._deliveries = asyncio.create_task(self.run_deliveries(), name="sandbox-webhooks")
+
+    async def stop(self) -> None:
+        """Stop the deliveries (a flag and a cancel), waiting a bounded time."""
+        self.stopping = True
+        self.wake.set()
+        task, self._deliveries = self._deliveries, None
+        if task is not None:
+            await stop_within([task])
 
     def _payment_key(self, ref: str) -> str:
         return self.ks.key("{sbx}", "payment", ref)
@@ -258,11 +278,6 @@ class SandboxProvider:
             pipe.hset(key, "attempts", attempts)
             pipe.zadd(self._outbox, {event_id: int((time.time() + delay) * 1000)})
             await pipe.execute()
-
-    def stop(self) -> None:
-        """Ask the delivery loop to finish after its current round."""
-        self.stopping = True
-        self.wake.set()
 
     async def run_deliveries(self, poll_seconds: float = 0.1) -> None:
         """Deliver webhooks for the app's life: woken by a new payment, or polled for retries."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
@@ -11,7 +10,8 @@ from redis.asyncio import Redis
 from server.checkout.payments import PaymentProvider
 from server.config import Settings
 from server.errors import error_class
-from server.redis_store import KeySpace
+from server.keyspace import KeySpace
+from server.live.holds import HoldStore
 
 IdempotencyMismatch = error_class("IdempotencyMismatch", 409, "idempotency_mismatch")
 NotCancellable = error_class("NotCancellable", 409, "not_cancellable")
@@ -32,12 +32,12 @@ MONEY_RETURNED = frozenset({"failed", "expired", "cancelled", "refunded"})
 
 @dataclass(frozen=True)
 class Checkout:
-    """The stores and services checkout works with (built from the app by checkout.context)."""
+    """The stores and services checkout works with (built once at start: app[keys.CHECKOUT])."""
 
     pool: asyncpg.Pool
     redis: Redis
     sql: SimpleNamespace  # the named queries of sql/queries/checkout.sql
-    holds: Any  # server.live.holds.HoldStore
+    holds: HoldStore
     provider: PaymentProvider
     settings: Settings
     keyspace: KeySpace

@@ -5,7 +5,6 @@ and admin write is recorded in user_action, in the same transaction as the chang
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -24,8 +23,8 @@ from server.config import ROOT, Settings
 from server.domain import audit, passwords, throttle
 from server.domain.tokens import ROLES, issue_access
 from server.errors import InvalidInput, NotFound, error_class
-from server.queries import parse_sql
-from server.redis_store import KeySpace
+from server.keyspace import KeySpace
+from server.queries import load_queries
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +52,6 @@ end
 redis.call('SET', KEYS[1], uid .. '|' .. ARGV[2], 'EX', ARGV[3])
 return {1, uid}
 """
-
-
-@functools.cache
-def _sql() -> SimpleNamespace:
-    # Loaded here rather than from the app so run.py's commands can use accounts without an app.
-    return SimpleNamespace(**parse_sql((ROOT / "sql" / "queries" / "accounts.sql").read_text()))
 
 
 def public(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,14 +90,13 @@ def clean_phone(raw: str | None) -> str | None:
 # --- registration and login ----------------------------------------------------------------
 
 async def register(
-    pool: asyncpg.Pool, redis: Redis, settings: Settings, *,
+    pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, *,
     email: str, name: str, password: str, phone: str | None = None, ip: str | None = None,
 ) -> dict[str, Any]:
     """Create a customer account; EmailTaken when the email is in use."""
     await throttle.check_registration(redis, settings, ip)
     email, name, phone = normalise_email(email), clean_name(name), clean_phone(phone)
     passwords.check_strength(password)
-    sql = _sql()
     if await pool.fetchval(sql.user_by_email, email) is not None:
         raise EmailTaken("an account with this email already exists", field="email")
     password_hash = await passwords.hash_password(settings, password)
@@ -119,11 +111,12 @@ async def register(
 
 
 async def authenticate(
-    pool: asyncpg.Pool, settings: Settings, *, email: str, password: str, ip: str | None = None
+    pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings, *, email: str, password: str,
+    ip: str | None = None,
 ) -> dict[str, Any]:
     """The user whose email and password match; BadCredentials (same message either way) if not."""
     email = email.strip().lower()
-    row = await pool.fetchrow(_sql().user_by_email, email) if len(email) <= 254 else None
+    row = await pool.fetchrow(sql.user_by_email, email) if len(email) <= 254 else None
     if row is None:
         await passwords.dummy_verify(settings, password)
         await audit.record(pool, None, "login_failed", {"email": email[:254], "reason": "unknown_email"}, ip)
@@ -134,19 +127,20 @@ async def authenticate(
         raise BadCredentials(BAD_CREDENTIALS)
     async with pool.acquire() as conn, conn.transaction():
         if new_hash is not None:
-            await conn.execute(_sql().user_set_password, row["id"], new_hash)
+            await conn.execute(sql.user_set_password, row["id"], new_hash)
         await audit.record(conn, row["id"], "login", {"rehashed": new_hash is not None}, ip)
     return public(row)
 
 
 async def login(
-    pool: asyncpg.Pool, redis: Redis, settings: Settings, *, email: str, password: str, ip: str | None = None
+    pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, *, email: str, password: str,
+    ip: str | None = None,
 ) -> dict[str, Any]:
     """authenticate() behind the login throttle (per email and per IP)."""
     key = email.strip().lower()
     await throttle.check_login(redis, settings, key, ip)
     try:
-        user = await authenticate(pool, settings, email=email, password=password, ip=ip)
+        user = await authenticate(pool, sql, settings, email=email, password=password, ip=ip)
     except BadCredentials:
         await throttle.login_failed(redis, settings, key, ip)
         raise
@@ -201,7 +195,8 @@ async def open_session(redis: Redis, settings: Settings, secret: str, user: Mapp
 
 
 async def refresh_session(
-    pool: asyncpg.Pool, redis: Redis, settings: Settings, secret: str, token: str, ip: str | None = None
+    pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, secret: str, token: str,
+    ip: str | None = None,
 ) -> Session:
     """Rotate a refresh token: the old one dies, the role is re-read from the database."""
     match = _REFRESH.match(token or "")
@@ -218,7 +213,7 @@ async def refresh_session(
         await audit.record(pool, int(uid), "refresh_reuse", {"family": family[:8]}, ip)
     if int(status) != 1:
         raise SessionExpired("the session has ended; log in again")
-    row = await pool.fetchrow(_sql().user_get, int(uid))
+    row = await pool.fetchrow(sql.user_get, int(uid))
     if row is None:
         await redis.delete(_family_key(space, family))
         raise SessionExpired("the session has ended; log in again")
@@ -255,32 +250,32 @@ async def revoke_all_sessions(redis: Redis, settings: Settings, user_id: int) ->
 
 # --- profile and administration --------------------------------------------------------------
 
-async def get_user(pool: asyncpg.Pool, user_id: int) -> dict[str, Any]:
+async def get_user(pool: asyncpg.Pool, sql: SimpleNamespace, user_id: int) -> dict[str, Any]:
     """One user; NotFound if there is none."""
-    row = await pool.fetchrow(_sql().user_get, user_id)
+    row = await pool.fetchrow(sql.user_get, user_id)
     if row is None:
         raise NotFound(f"no user {user_id}")
     return public(row)
 
 
 async def update_profile(
-    pool: asyncpg.Pool, redis: Redis, settings: Settings, user_id: int, changes: Mapping[str, Any],
-    ip: str | None = None,
+    pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, user_id: int,
+    changes: Mapping[str, Any], ip: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Change name, phone and/or password (needs current_password); (user, password_changed)."""
     name = clean_name(changes["name"]) if "name" in changes else None
     phone = clean_phone(changes["phone"]) if "phone" in changes else None
     new_hash = None
     if "password" in changes:
-        new_hash = await _new_password_hash(pool, settings, user_id, changes)
+        new_hash = await _new_password_hash(pool, sql, settings, user_id, changes)
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            _sql().user_set_profile, user_id, name, phone, "name" in changes, "phone" in changes
+            sql.user_set_profile, user_id, name, phone, "name" in changes, "phone" in changes
         )
         if row is None:
             raise NotFound(f"no user {user_id}")
         if new_hash is not None:
-            await conn.execute(_sql().user_set_password, user_id, new_hash)
+            await conn.execute(sql.user_set_password, user_id, new_hash)
         fields = sorted(k for k in changes if k != "current_password")
         await audit.record(conn, user_id, "profile_update", {"fields": fields}, ip)
     if new_hash is not None:
@@ -289,13 +284,13 @@ async def update_profile(
 
 
 async def _new_password_hash(
-    pool: asyncpg.Pool, settings: Settings, user_id: int, changes: Mapping[str, Any]
+    pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings, user_id: int, changes: Mapping[str, Any]
 ) -> str:
     current = changes.get("current_password")
     if not current:
         raise InvalidInput("give your current password to set a new one", field="current_password")
     passwords.check_strength(changes["password"])
-    stored = await pool.fetchval(_sql().user_password_hash, user_id)
+    stored = await pool.fetchval(sql.user_password_hash, user_id)
     if stored is None:
         raise NotFound(f"no user {user_id}")
     ok, _ = await passwords.verify_password(settings, current, stored)
@@ -305,25 +300,25 @@ async def _new_password_hash(
 
 
 async def list_users(
-    pool: asyncpg.Pool, *, q: str | None = None, role: str | None = None, limit: int = 50, offset: int = 0
+    pool: asyncpg.Pool, sql: SimpleNamespace, *, q: str | None = None, role: str | None = None, limit: int = 50,
+    offset: int = 0,
 ) -> dict[str, Any]:
     """A page of users, optionally searched by email or name and filtered by role."""
     pattern = None
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-    rows = await pool.fetch(_sql().user_list, pattern, role, limit, offset)
-    total = await pool.fetchval(_sql().user_count, pattern, role)
+    rows = await pool.fetch(sql.user_list, pattern, role, limit, offset)
+    total = await pool.fetchval(sql.user_count, pattern, role)
     return {"items": [public(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
 async def change_role(
-    pool: asyncpg.Pool, *, actor_id: int, user_id: int, role: str, ip: str | None = None
+    pool: asyncpg.Pool, sql: SimpleNamespace, *, actor_id: int, user_id: int, role: str, ip: str | None = None
 ) -> dict[str, Any]:
     """Set a user's role (admin only, audited); the last admin cannot be demoted."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-    sql = _sql()
     async with pool.acquire() as conn, conn.transaction():
         # Lock the admins first, always in id order, so concurrent demotions cannot deadlock.
         admins = [r["id"] for r in await conn.fetch(sql.admins_lock)]
@@ -354,25 +349,30 @@ def _write_secret(path: Path, text: str) -> None:
         fh.write(text + "\n")
 
 
-async def _upsert_admin(conn: asyncpg.Connection, settings: Settings, email: str, name: str, password: str) -> bool:
+async def _upsert_admin(conn: asyncpg.Connection, sql: SimpleNamespace, settings: Settings, email: str, name: str,
+                        password: str) -> bool:
     password_hash = await passwords.hash_password(settings, password)
-    row = await conn.fetchrow(_sql().admin_upsert, email, name, password_hash)
+    row = await conn.fetchrow(sql.admin_upsert, email, name, password_hash)
     action = "admin_created" if row["created"] else "admin_promoted"
     await audit.record(conn, row["id"], action, {"email": email}, None)
     return bool(row["created"])
 
 
 async def ensure_first_admin(pool: asyncpg.Pool, settings: Settings) -> None:
-    """On start: if no admin exists and admin.email is set, create (or promote) that admin."""
+    """On start: if no admin exists and admin.email is set, create (or promote) that admin.
+
+    Runs before the app exists (run.py serve), so it loads its queries with the one loader.
+    """
+    sql = load_queries().accounts
     if not settings.admin.email:
-        if not await pool.fetchval(_sql().admin_exists):
+        if not await pool.fetchval(sql.admin_exists):
             log.warning("no admin exists: set HOUSEFUL_ADMIN_EMAIL or run `python run.py create-admin`")
         return
     email = normalise_email(settings.admin.email)
     async with pool.acquire() as conn, conn.transaction():
         # Several workers may start at once: one decides, the others then see the admin.
-        await conn.execute(_sql().bootstrap_lock)
-        if await conn.fetchval(_sql().admin_exists):
+        await conn.execute(sql.bootstrap_lock)
+        if await conn.fetchval(sql.admin_exists):
             return
         password = settings.admin.password
         if password:
@@ -380,7 +380,7 @@ async def ensure_first_admin(pool: asyncpg.Pool, settings: Settings) -> None:
         else:
             password = passwords.generate()
             _write_secret(_data_dir(settings) / ADMIN_PASSWORD_FILE, password)
-        await _upsert_admin(conn, settings, email, "Administrator", password)
+        await _upsert_admin(conn, sql, settings, email, "Administrator", password)
     if settings.admin.password:
         log.info("created admin %s (password from admin.password)", email)
     else:
@@ -390,8 +390,9 @@ async def ensure_first_admin(pool: asyncpg.Pool, settings: Settings) -> None:
 
 async def create_admin(pool: asyncpg.Pool, settings: Settings, *, email: str, name: str, password: str) -> None:
     """run.py create-admin: create an admin, or promote an existing user and reset the password."""
+    sql = load_queries().accounts
     email, name = normalise_email(email), clean_name(name)
     passwords.check_strength(password)
     async with pool.acquire() as conn, conn.transaction():
-        created = await _upsert_admin(conn, settings, email, name, password)
+        created = await _upsert_admin(conn, sql, settings, email, name, password)
     log.info("%s admin %s", "created" if created else "promoted", email)

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from server.config import Settings
 from server.errors import RateLimited
-from server.redis_store import KeySpace
+from server.keyspace import KeySpace
 
 REGISTRATION_WINDOW = 3600
 

@@ -20,7 +20,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.errors import InvalidInput, NotFound
-from server.redis_store import KeySpace
+from server.keyspace import KeySpace
+from server.live.holds import HoldStore
+from server.live.protocol import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,6 @@ MAX_SCREENINGS = 500  # most rows one list carries (keeps a full list cheap to c
 REDIS_CONCURRENCY = 16
 SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the pattern subscription
 TAKINGS_EVENTS = frozenset({"sold", "freed"})  # only these change money, so only these cost SQL
-CLOSE_TOO_SLOW = 4009
-CLOSE_GOING_AWAY = 1001
 FIGURES = ("capacity", "sold", "held", "free", "houseful", "version")
 
 
@@ -129,7 +129,7 @@ class DashboardHub:
     """The feed's state on one worker: viewers, shown screenings, dirty marks, one subscription."""
 
     def __init__(
-        self, *, pool: asyncpg.Pool, queries: Any, redis: Redis, holds: Any, keyspace: KeySpace,
+        self, *, pool: asyncpg.Pool, queries: Any, redis: Redis, holds: HoldStore, keyspace: KeySpace,
         tick_ms: int, currency: str,
     ) -> None:
         self._pool, self._sql, self._redis, self._holds = pool, queries, redis, holds

@@ -13,19 +13,19 @@ import re
 import secrets
 import time
 from collections import Counter
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 import asyncpg
 import orjson
 from redis.asyncio import Redis
 
-from server.config import ROOT, Settings
+from server.config import Settings
 from server.errors import InvalidInput, NotFound, Unavailable
+from server.keyspace import KeySpace
 from server.live.errors import ERRORS, LimitExceeded
 from server.live.layout import KIND_CODES, load_layout, load_sold
 from server.live.scripts import Scripts
-from server.queries import load_queries
-from server.redis_store import KeySpace
 
 # The order of KEYS every script receives (see lua/common.lua); the channel comes last.
 KEY_NAMES = ("meta", "layout", "segs", "holds", "owners", "deadlines", "sold", "selling", "version")
@@ -77,12 +77,13 @@ class HoldStore:
     """Holds, sales and versions of every screening's seats (the live-seat contract)."""
 
     def __init__(self, redis: Redis, pool: asyncpg.Pool, settings: Settings, secret: str,
-                 queries: Any = None) -> None:
+                 queries: SimpleNamespace) -> None:
+        """`queries` are the named queries of sql/queries/live.sql (app[keys.QUERIES].live)."""
         self.redis = redis
         self.pool = pool
         self.settings = settings
         self.space = KeySpace(settings.redis.key_prefix)
-        self.queries = queries if queries is not None else load_queries(ROOT / "sql" / "queries").live
+        self.queries = queries
         self.scripts = Scripts()
         self._secret = secret.encode()
         self._keys: dict[int, list[str]] = {}

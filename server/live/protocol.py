@@ -1,6 +1,7 @@
-"""The room protocol's fixed shapes: version, error codes, close codes, command schemas, frames.
+"""The WebSocket protocol's fixed shapes: version, error codes, close codes, command schemas, frames.
 
-Everything a client can rely on is named here once; docs/protocol.md describes the same names.
+Shared by the seat rooms and the staff feed. Everything a client can rely on is named here
+once; docs/protocol.md (and docs/dashboard.md for the feed) describe the same names.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ UNKNOWN_COMMAND: Final = "unknown_command"
 INVALID: Final = "invalid"
 BAD_ID: Final = "bad_id"
 UNAUTHORIZED: Final = "unauthorized"
+FORBIDDEN: Final = "forbidden"
 RATE_LIMITED: Final = "rate_limited"
 UNAVAILABLE: Final = "unavailable"
 INTERNAL: Final = "internal"
@@ -28,10 +30,11 @@ INTERNAL: Final = "internal"
 # Close codes (1000-2999 are RFC 6455's; 4000-4999 are ours).
 CLOSE_GOING_AWAY: Final = 1001  # server shutting down: reconnect and resync
 CLOSE_TOO_BIG: Final = 1009  # a frame above websocket.max_message_bytes (aiohttp closes it)
-CLOSE_INTERNAL: Final = 1011  # the server could not build a snapshot (Redis down)
+CLOSE_INTERNAL: Final = 1011  # the server could not build a snapshot or list (a store is down)
 CLOSE_AUTH: Final = 4001  # promised auth not sent in time, or an invalid token
+CLOSE_FORBIDDEN: Final = 4003  # the staff feed: the token is a customer's
 CLOSE_FLOOD: Final = 4008  # far more commands than the rate limit allows
-CLOSE_TOO_SLOW: Final = 4009  # behind for websocket.behind_grace_seconds, or behind again that soon
+CLOSE_TOO_SLOW: Final = 4009  # a room: behind too long (or again too soon); the feed: its queue overflowed
 
 # Frames within one second beyond FLOOD_FACTOR x command_burst close the socket with CLOSE_FLOOD.
 FLOOD_FACTOR: Final = 3
@@ -45,6 +48,7 @@ SEAT_KINDS: Final = ("standard", "vip", "wheelchair", "companion")
 # A socket whose unsent bytes exceed send_queue_frames x this many is behind (see connection.py).
 BEHIND_BYTES_PER_FRAME: Final = 4_096
 
+TOKEN: Final[dict[str, Any]] = {"type": "string", "minLength": 1, "maxLength": 4096}  # an access JWT
 SEAT_LIST: Final[dict[str, Any]] = {
     "type": "array",
     "minItems": 1,

@@ -15,22 +15,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.config import Settings
+from server.keyspace import KeySpace
 from server.live import protocol as p
-from server.redis_store import KeySpace
-
-if TYPE_CHECKING:
-    from server.live.connection import Connection
-    from server.live.holds import HoldStore
+from server.live.holds import HoldStore
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+
+
+class Member(Protocol):
+    """What the hub needs of a socket in a room (the edge's RoomConnection, server/ws/room.py)."""
+
+    screening_id: int
+    owner: str | None  # the hold owner, None for an anonymous watcher
+
+    @property
+    def behind(self) -> bool:
+        """Too far behind: waiting for a catch-up snapshot."""
+
+    def me(self) -> str | None:
+        """The owner's opaque tag in this screening's events."""
+
+    def push(self, frame: bytes) -> None:
+        """Write a room broadcast (complete frame bytes) without waiting."""
+
+    def resync(self) -> None:
+        """Send this socket a fresh snapshot next."""
 
 
 class Room:
@@ -39,7 +56,7 @@ class Room:
     def __init__(self, screening_id: int, channel: bytes) -> None:
         self.screening_id = screening_id
         self.channel = channel
-        self.sockets: set[Connection] = set()
+        self.sockets: set[Member] = set()
         self.version: int | None = None  # None while (re)reading it: events wait in `pending`
         self.houseful = False
         self.pending: list[dict[str, Any]] = []
@@ -139,13 +156,13 @@ class RoomHub:
         """The hello payload for a new socket."""
         return p.hello_frame(screening_id, me, auth_pending, self._limits)
 
-    def shared_snapshot(self, conn: Connection) -> bytes | None:
+    def shared_snapshot(self, conn: Member) -> bytes | None:
         """A watcher's (no holds) snapshot payload from the room's cache, if current; no Redis."""
         room = self._rooms.get(conn.screening_id)
         head = room.shared_head() if room is not None else None
         return p.snapshot_payload(head, [], None, None) if head is not None else None
 
-    async def snapshot_payload(self, conn: Connection) -> bytes:
+    async def snapshot_payload(self, conn: Member) -> bytes:
         """A socket's snapshot payload: the room-wide part read once per version, plus its own.
 
         The socket is already in the room (its deltas held back), so any snapshot at least as new
@@ -186,7 +203,7 @@ class RoomHub:
 
     # --- sockets --------------------------------------------------------------------------
 
-    async def join(self, conn: Connection) -> None:
+    async def join(self, conn: Member) -> None:
         """Add a socket to its screening's room, opening (subscribing) the room if needed."""
         sid = conn.screening_id
         room = self._rooms.get(sid)
@@ -206,7 +223,7 @@ class RoomHub:
         room.joining -= 1
         room.sockets.add(conn)
 
-    def leave(self, conn: Connection) -> None:
+    def leave(self, conn: Member) -> None:
         """Remove a socket; the last one out closes the room (unsubscribes)."""
         room = self._rooms.get(conn.screening_id)
         if room is None or conn not in room.sockets:

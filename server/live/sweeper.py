@@ -7,14 +7,10 @@ screening is harmless: the sweep script is atomic and expires each hold once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import AsyncIterator
 
-from aiohttp import web
 from redis.exceptions import RedisError
 
-from server import keys
 from server.live.holds import HoldStore
 
 log = logging.getLogger(__name__)
@@ -49,15 +45,3 @@ async def run_sweeper(store: HoldStore, interval_ms: int) -> None:
             log.warning("expiry sweep failed: %r", exc)
             await asyncio.sleep(1.0)
 
-
-async def holds_context(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the HoldStore (scripts loaded) and its sweeper task."""
-    settings = app[keys.SETTINGS]
-    store = HoldStore(app[keys.REDIS], app[keys.DB], settings, app[keys.JWT_SECRET], app[keys.QUERIES].live)
-    await store.load_scripts()
-    app[keys.HOLDS] = store
-    task = asyncio.create_task(run_sweeper(store, settings.holds.sweep_interval_ms), name="holds-sweeper")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

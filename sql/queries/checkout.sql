@@ -22,7 +22,10 @@ ON CONFLICT (user_id, idempotency_key) DO NOTHING
 RETURNING *
 
 -- name: order_set_payment
-UPDATE orders SET payment_ref = $2, payment_url = $3, updated_at = now() WHERE id = $1 RETURNING *
+-- Only the first session of a still-pending order is recorded (a racing second one is closed).
+UPDATE orders SET payment_ref = $2, payment_url = $3, updated_at = now()
+WHERE id = $1 AND payment_ref IS NULL AND status = 'pending'
+RETURNING *
 
 -- name: order_event_insert
 INSERT INTO order_event (order_id, from_status, to_status, actor_id, reason) VALUES ($1, $2, $3, $4, $5)

@@ -1,4 +1,4 @@
--- The load tool's invariant checks (server/loadtest/invariants.py). Each returns the rows that
+-- The load tool's invariant checks (loadtest/invariants.py). Each returns the rows that
 -- break an invariant, so an empty result means the invariant holds.
 
 -- name: seats_sold_twice

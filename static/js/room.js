@@ -57,7 +57,11 @@ export class LiveRoom extends EventTarget {
     if (msg.server_time) this.clockOffset = msg.server_time - Date.now();
     if (msg.type === "result") {
       const waiter = this.pending.get(msg.id);
-      if (!waiter) return;
+      if (!waiter) {
+        // An error no request waits for (id null: e.g. refused before any command, or rate limited).
+        if (!msg.success) this.dispatchEvent(new CustomEvent("failure", { detail: msg.error || {} }));
+        return;
+      }
       this.pending.delete(msg.id);
       clearTimeout(waiter.timer);
       if (msg.success) waiter.resolve(msg.result || {});

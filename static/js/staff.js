@@ -98,7 +98,7 @@ async function init() {
   });
   feed.addEventListener("occupancy", (e) => showAll(e.detail));
   feed.addEventListener("update", (e) => update(e.detail));
-  feed.addEventListener("error", (e) => { $("#dash-error").textContent = e.detail?.error?.message || ""; });
+  feed.addEventListener("failure", (e) => { $("#dash-error").textContent = e.detail.message || ""; });
   form.addEventListener("change", async () => {
     $("#dash-error").textContent = "";
     const p = filterParams();

@@ -8,84 +8,89 @@ from typing import Any, Mapping
 import asyncpg
 
 from server.domain import audit
-from server.domain.catalog.common import Db, InUse, db_errors, merged, queries, row, time_range
+from server.domain.catalog.common import Db, InUse, db_errors, merged, row, time_range
 from server.errors import InvalidInput, NotFound
+from server.queries import Queries
 
 FIELDS = ("name", "city", "address", "latitude", "longitude", "rating")
 
 
-def _q() -> Any:
-    return queries("catalog_cinemas")
-
-
-async def get_cinema(db: Db, cinema_id: int) -> dict[str, Any]:
+async def get_cinema(db: Db, sql: Queries, cinema_id: int) -> dict[str, Any]:
     """One cinema with its auditoriums; NotFound when unknown."""
-    cinema = row(await db.fetchrow(_q().cinema_get, cinema_id))
+    q = sql.catalog_cinemas
+    cinema = row(await db.fetchrow(q.cinema_get, cinema_id))
     if cinema is None:
         raise NotFound(f"no cinema {cinema_id}")
-    cinema["auditoriums"] = [dict(r) for r in await db.fetch(_q().cinema_auditoriums, cinema_id)]
+    cinema["auditoriums"] = [dict(r) for r in await db.fetch(q.cinema_auditoriums, cinema_id)]
     return cinema
 
 
-async def create_cinema(conn: asyncpg.Connection, data: Mapping[str, Any], actor_id: int,
+async def create_cinema(conn: asyncpg.Connection, sql: Queries, data: Mapping[str, Any], actor_id: int,
                         ip: str | None = None) -> dict[str, Any]:
     """Add a cinema (409 duplicate_name when the city already has one of that name)."""
+    q = sql.catalog_cinemas
     values = [data.get(f) for f in FIELDS]
     values[2] = values[2] or ""
     with db_errors("this city already has a cinema of that name"):
-        cinema_id = await conn.fetchval(_q().cinema_insert, *values)
+        cinema_id = await conn.fetchval(q.cinema_insert, *values)
     await audit.record(conn, actor_id, "cinema.create", {"cinema_id": cinema_id, **dict(data)}, ip)
-    return await get_cinema(conn, cinema_id)
+    return await get_cinema(conn, sql, cinema_id)
 
 
-async def update_cinema(conn: asyncpg.Connection, cinema_id: int, changes: Mapping[str, Any], actor_id: int,
+async def update_cinema(conn: asyncpg.Connection, sql: Queries,
+                        cinema_id: int, changes: Mapping[str, Any], actor_id: int,
                         ip: str | None = None) -> dict[str, Any]:
     """Change some fields of a cinema."""
-    current = row(await conn.fetchrow(_q().cinema_lock, cinema_id))
+    q = sql.catalog_cinemas
+    current = row(await conn.fetchrow(q.cinema_lock, cinema_id))
     if current is None:
         raise NotFound(f"no cinema {cinema_id}")
     new = merged(current, changes)
     with db_errors("this city already has a cinema of that name"):
-        await conn.execute(_q().cinema_update, cinema_id, *(new[f] for f in FIELDS))
+        await conn.execute(q.cinema_update, cinema_id, *(new[f] for f in FIELDS))
     await audit.record(conn, actor_id, "cinema.update", {"cinema_id": cinema_id, **dict(changes)}, ip)
-    return await get_cinema(conn, cinema_id)
+    return await get_cinema(conn, sql, cinema_id)
 
 
-async def delete_cinema(conn: asyncpg.Connection, cinema_id: int, actor_id: int, ip: str | None = None) -> None:
+async def delete_cinema(conn: asyncpg.Connection, sql: Queries,
+                        cinema_id: int, actor_id: int, ip: str | None = None) -> None:
     """Remove a cinema that has no auditoriums (409 in_use otherwise)."""
-    if await conn.fetchrow(_q().cinema_lock, cinema_id) is None:
+    q = sql.catalog_cinemas
+    if await conn.fetchrow(q.cinema_lock, cinema_id) is None:
         raise NotFound(f"no cinema {cinema_id}")
-    if await conn.fetchval(_q().cinema_has_auditoriums, cinema_id):
+    if await conn.fetchval(q.cinema_has_auditoriums, cinema_id):
         raise InUse("delete the cinema's auditoriums first")
-    await conn.execute(_q().cinema_delete, cinema_id)
+    await conn.execute(q.cinema_delete, cinema_id)
     await audit.record(conn, actor_id, "cinema.delete", {"cinema_id": cinema_id}, ip)
 
 
-async def list_cinemas(db: Db, query: Mapping[str, Any]) -> dict[str, Any]:
+async def list_cinemas(db: Db, sql: Queries, query: Mapping[str, Any]) -> dict[str, Any]:
     """Cinemas, optionally in one city; with lat & lon, nearest first with distance_km."""
+    q = sql.catalog_cinemas
     city, limit, offset = query.get("city"), query.get("limit", 50), query.get("offset", 0)
     lat, lon = query.get("lat"), query.get("lon")
     if (lat is None) != (lon is None):
         raise InvalidInput("give lat and lon together", field="lon" if lon is None else "lat")
     if lat is None:
-        rows = await db.fetch(_q().cinema_list, city, limit, offset)
+        rows = await db.fetch(q.cinema_list, city, limit, offset)
     else:
         for name, value in (("lat", lat), ("lon", lon)):
             if not math.isfinite(value):
                 raise InvalidInput(f"{name} must be a finite number", field=name)
-        rows = await db.fetch(_q().cinema_nearest, city, lat, lon, limit, offset)
+        rows = await db.fetch(q.cinema_nearest, city, lat, lon, limit, offset)
     return {"cinemas": [dict(r) for r in rows], "limit": limit, "offset": offset}
 
 
-async def cinema_movies(db: Db, cinema_id: int, query: Mapping[str, Any]) -> dict[str, Any]:
+async def cinema_movies(db: Db, sql: Queries, cinema_id: int, query: Mapping[str, Any]) -> dict[str, Any]:
     """Movies with scheduled screenings at a cinema (from now on, or in from/to), each with those screenings."""
-    cinema = row(await db.fetchrow(_q().cinema_get, cinema_id))
+    q = sql.catalog_cinemas
+    cinema = row(await db.fetchrow(q.cinema_get, cinema_id))
     if cinema is None:
         raise NotFound(f"no cinema {cinema_id}")
     start, end = time_range(query)
     start = start or dt.datetime.now(dt.timezone.utc)
     movies: dict[int, dict[str, Any]] = {}
-    for r in await db.fetch(_q().cinema_showings, cinema_id, start, end):
+    for r in await db.fetch(q.cinema_showings, cinema_id, start, end):
         movie = movies.get(r["movie_id"])
         if movie is None:
             movie = movies[r["movie_id"]] = {

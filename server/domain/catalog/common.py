@@ -1,17 +1,16 @@
-"""What the catalog modules share: their SQL, their error codes, database-error mapping, time parsing."""
+"""What the catalog modules share: their error codes, database-error mapping, time parsing.
+
+Their SQL is the app's Queries object (sql/queries/catalog_*.sql), passed in as `sql`.
+"""
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
-from types import SimpleNamespace
 from typing import Any, Iterator, Mapping
 
 import asyncpg
 
-from server.config import ROOT
 from server.errors import InvalidInput, error_class
-from server.queries import parse_sql
 
 ScreeningOverlap = error_class("ScreeningOverlap", 409, "screening_overlap")
 MissingPrice = error_class("MissingPrice", 400, "missing_price")
@@ -22,16 +21,6 @@ HasTickets = error_class("HasTickets", 409, "has_tickets")
 ScreeningPriceMissing = error_class("ScreeningPriceMissing", 409, "screening_missing_price")
 
 Db = asyncpg.Connection | asyncpg.Pool
-
-
-@functools.cache
-def queries(area: str) -> SimpleNamespace:
-    """The named queries of sql/queries/<area>.sql (the same files the app loads into keys.QUERIES).
-
-    Loaded lazily, once: domain functions such as cancel_screening(conn, ...) are called by other
-    features with just a connection, so they find their SQL themselves.
-    """
-    return SimpleNamespace(**parse_sql((ROOT / "sql" / "queries" / f"{area}.sql").read_text()))
 
 
 @contextlib.contextmanager

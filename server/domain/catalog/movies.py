@@ -7,8 +7,9 @@ from typing import Any, Mapping, Sequence
 import asyncpg
 
 from server.domain import audit
-from server.domain.catalog.common import Db, InUse, db_errors, merged, queries, row, time_range
+from server.domain.catalog.common import Db, InUse, db_errors, merged, row, time_range
 from server.errors import NotFound
+from server.queries import Queries
 
 FIELDS = ("title", "director", "cast", "synopsis", "runtime_minutes", "certificate", "score",
           "release_date", "poster_url")
@@ -16,66 +17,72 @@ DEFAULTS: dict[str, Any] = {"director": "", "cast": [], "synopsis": "", "certifi
                             "release_date": None, "poster_url": None}
 
 
-def _q() -> Any:
-    return queries("catalog_movies")
-
 
 # Genres ---------------------------------------------------------------------
 
-async def list_genres(db: Db) -> dict[str, Any]:
+async def list_genres(db: Db, sql: Queries) -> dict[str, Any]:
     """Every genre with how many movies it has."""
-    return {"genres": [dict(r) for r in await db.fetch(_q().genre_list)]}
+    q = sql.catalog_movies
+    return {"genres": [dict(r) for r in await db.fetch(q.genre_list)]}
 
 
-async def get_genre(db: Db, genre_id: int) -> dict[str, Any]:
+async def get_genre(db: Db, sql: Queries, genre_id: int) -> dict[str, Any]:
     """One genre; NotFound when unknown."""
-    found = row(await db.fetchrow(_q().genre_get, genre_id))
+    q = sql.catalog_movies
+    found = row(await db.fetchrow(q.genre_get, genre_id))
     if found is None:
         raise NotFound(f"no genre {genre_id}")
     return found
 
 
-async def create_genre(conn: asyncpg.Connection, name: str, actor_id: int, ip: str | None = None) -> dict[str, Any]:
+async def create_genre(conn: asyncpg.Connection, sql: Queries,
+                       name: str, actor_id: int, ip: str | None = None) -> dict[str, Any]:
     """Add a genre (names are unique, ignoring case)."""
+    q = sql.catalog_movies
     with db_errors("a genre of that name exists"):
-        genre_id = await conn.fetchval(_q().genre_insert, name)
+        genre_id = await conn.fetchval(q.genre_insert, name)
     await audit.record(conn, actor_id, "genre.create", {"genre_id": genre_id, "name": name}, ip)
-    return await get_genre(conn, genre_id)
+    return await get_genre(conn, sql, genre_id)
 
 
-async def rename_genre(conn: asyncpg.Connection, genre_id: int, name: str, actor_id: int,
+async def rename_genre(conn: asyncpg.Connection, sql: Queries, genre_id: int, name: str, actor_id: int,
                        ip: str | None = None) -> dict[str, Any]:
     """Rename a genre."""
+    q = sql.catalog_movies
     with db_errors("a genre of that name exists"):
-        if await conn.fetchval(_q().genre_rename, genre_id, name) is None:
+        if await conn.fetchval(q.genre_rename, genre_id, name) is None:
             raise NotFound(f"no genre {genre_id}")
     await audit.record(conn, actor_id, "genre.update", {"genre_id": genre_id, "name": name}, ip)
-    return await get_genre(conn, genre_id)
+    return await get_genre(conn, sql, genre_id)
 
 
-async def delete_genre(conn: asyncpg.Connection, genre_id: int, actor_id: int, ip: str | None = None) -> None:
+async def delete_genre(conn: asyncpg.Connection, sql: Queries,
+                       genre_id: int, actor_id: int, ip: str | None = None) -> None:
     """Remove a genre; its movies simply lose the tag."""
-    if await conn.fetchval(_q().genre_delete, genre_id) is None:
+    q = sql.catalog_movies
+    if await conn.fetchval(q.genre_delete, genre_id) is None:
         raise NotFound(f"no genre {genre_id}")
     await audit.record(conn, actor_id, "genre.delete", {"genre_id": genre_id}, ip)
 
 
 # Movies ---------------------------------------------------------------------
 
-async def get_movie(db: Db, movie_id: int) -> dict[str, Any]:
+async def get_movie(db: Db, sql: Queries, movie_id: int) -> dict[str, Any]:
     """A movie with its genres; NotFound when unknown."""
-    found = row(await db.fetchrow(_q().movie_get, movie_id))
+    q = sql.catalog_movies
+    found = row(await db.fetchrow(q.movie_get, movie_id))
     if found is None:
         raise NotFound(f"no movie {movie_id}")
     return found
 
 
-async def movie_page(db: Db, movie_id: int) -> dict[str, Any]:
+async def movie_page(db: Db, sql: Queries, movie_id: int) -> dict[str, Any]:
     """A movie with genres and its upcoming screenings grouped by cinema."""
-    movie = await get_movie(db, movie_id)
+    q = sql.catalog_movies
+    movie = await get_movie(db, sql, movie_id)
     cinemas: dict[int, dict[str, Any]] = {}
     now = dt.datetime.now(dt.timezone.utc)
-    for r in await db.fetch(_q().movie_upcoming, movie_id, now):
+    for r in await db.fetch(q.movie_upcoming, movie_id, now):
         cinema = cinemas.setdefault(r["cinema_id"], {
             "cinema": {"id": r["cinema_id"], "name": r["cinema_name"], "city": r["city"]}, "screenings": []})
         cinema["screenings"].append({k: r[k] for k in ("id", "starts_at", "ends_at", "prices", "auditorium_id",
@@ -84,54 +91,60 @@ async def movie_page(db: Db, movie_id: int) -> dict[str, Any]:
     return movie
 
 
-async def search_movies(db: Db, query: Mapping[str, Any]) -> dict[str, Any]:
+async def search_movies(db: Db, sql: Queries, query: Mapping[str, Any]) -> dict[str, Any]:
     """Movies by title words, genre (id or name) and "showing between" from/to, paged."""
+    q = sql.catalog_movies
     start, end = time_range(query)
     genre = query.get("genre")
     genre_id = int(genre) if genre and genre.isdigit() and len(genre) <= 18 else None
     genre_name = genre if genre and genre_id is None else None
     limit, offset = query.get("limit", 50), query.get("offset", 0)
-    rows = await db.fetch(_q().movie_search, query.get("q") or None, genre_id, genre_name,
+    rows = await db.fetch(q.movie_search, query.get("q") or None, genre_id, genre_name,
                           bool(start or end), start, end, limit, offset)
     total = rows[0]["total"] if rows else 0
     movies = [{k: v for k, v in r.items() if k != "total"} for r in rows]
     return {"movies": movies, "total": total, "limit": limit, "offset": offset}
 
 
-async def create_movie(conn: asyncpg.Connection, data: Mapping[str, Any], actor_id: int,
+async def create_movie(conn: asyncpg.Connection, sql: Queries, data: Mapping[str, Any], actor_id: int,
                        ip: str | None = None) -> dict[str, Any]:
     """Add a movie with its genres (unknown genre ids are a 404 naming genre_ids)."""
+    q = sql.catalog_movies
     values = {**DEFAULTS, **{k: v for k, v in data.items() if k in FIELDS}}
     with db_errors():
-        movie_id = await conn.fetchval(_q().movie_insert, *_db_values(values))
-    await _set_genres(conn, movie_id, data.get("genre_ids", []))
+        movie_id = await conn.fetchval(q.movie_insert, *_db_values(values))
+    await _set_genres(conn, sql, movie_id, data.get("genre_ids", []))
     await audit.record(conn, actor_id, "movie.create", {"movie_id": movie_id, **dict(data)}, ip)
-    return await get_movie(conn, movie_id)
+    return await get_movie(conn, sql, movie_id)
 
 
-async def update_movie(conn: asyncpg.Connection, movie_id: int, changes: Mapping[str, Any], actor_id: int,
+async def update_movie(conn: asyncpg.Connection, sql: Queries,
+                       movie_id: int, changes: Mapping[str, Any], actor_id: int,
                        ip: str | None = None) -> dict[str, Any]:
     """Change some fields of a movie; genre_ids, when given, replaces its genres."""
-    current = row(await conn.fetchrow(_q().movie_lock, movie_id))
+    q = sql.catalog_movies
+    current = row(await conn.fetchrow(q.movie_lock, movie_id))
     if current is None:
         raise NotFound(f"no movie {movie_id}")
     new = merged({**current, "release_date": _iso(current["release_date"])}, changes)
     with db_errors():
-        await conn.execute(_q().movie_update, movie_id, *_db_values(new))
+        await conn.execute(q.movie_update, movie_id, *_db_values(new))
     if "genre_ids" in changes:
-        await conn.execute(_q().movie_genres_clear, movie_id)
-        await _set_genres(conn, movie_id, changes["genre_ids"])
+        await conn.execute(q.movie_genres_clear, movie_id)
+        await _set_genres(conn, sql, movie_id, changes["genre_ids"])
     await audit.record(conn, actor_id, "movie.update", {"movie_id": movie_id, **dict(changes)}, ip)
-    return await get_movie(conn, movie_id)
+    return await get_movie(conn, sql, movie_id)
 
 
-async def delete_movie(conn: asyncpg.Connection, movie_id: int, actor_id: int, ip: str | None = None) -> None:
+async def delete_movie(conn: asyncpg.Connection, sql: Queries,
+                       movie_id: int, actor_id: int, ip: str | None = None) -> None:
     """Remove a movie that was never scheduled (409 in_use otherwise)."""
-    if await conn.fetchrow(_q().movie_lock, movie_id) is None:
+    q = sql.catalog_movies
+    if await conn.fetchrow(q.movie_lock, movie_id) is None:
         raise NotFound(f"no movie {movie_id}")
-    if await conn.fetchval(_q().movie_has_screenings, movie_id):
+    if await conn.fetchval(q.movie_has_screenings, movie_id):
         raise InUse("the movie has screenings; it cannot be deleted")
-    await conn.execute(_q().movie_delete, movie_id)
+    await conn.execute(q.movie_delete, movie_id)
     await audit.record(conn, actor_id, "movie.delete", {"movie_id": movie_id}, ip)
 
 
@@ -147,12 +160,13 @@ def _db_values(values: Mapping[str, Any]) -> list[Any]:
     return out
 
 
-async def _set_genres(conn: asyncpg.Connection, movie_id: int, genre_ids: Sequence[int]) -> None:
+async def _set_genres(conn: asyncpg.Connection, sql: Queries, movie_id: int, genre_ids: Sequence[int]) -> None:
+    q = sql.catalog_movies
     ids = sorted({int(g) for g in genre_ids})
     if not ids:
         return
-    known = set(await conn.fetchval(_q().genres_known, ids))
+    known = set(await conn.fetchval(q.genres_known, ids))
     unknown = [g for g in ids if g not in known]
     if unknown:
         raise NotFound(f"no genre {unknown[0]}", field="genre_ids")
-    await conn.execute(_q().movie_genres_add, movie_id, ids)
+    await conn.execute(q.movie_genres_add, movie_id, ids)

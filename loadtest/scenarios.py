@@ -19,8 +19,8 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 
-from server.loadtest.client import Moviegoer, RoomClosed, SeatMap, SeatView
-from server.loadtest.metrics import Metrics
+from loadtest.client import Moviegoer, RoomClosed, SeatMap, SeatView
+from loadtest.metrics import Metrics
 
 SCENARIOS = ("rush", "fanout", "connections", "soak")
 WRITER_RATE = 8.0  # commands/s per writer: below the room's default limit of 10/s

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from server.loadtest import invariants, report, setup
-from server.loadtest.live_view import LiveView
-from server.loadtest.metrics import Metrics
-from server.loadtest.scenarios import Options, Process, Share, raise_fd_limit
+from loadtest import invariants, report, setup
+from loadtest.live_view import LiveView
+from loadtest.metrics import Metrics
+from loadtest.scenarios import Options, Process, Share, raise_fd_limit
 
 MAX_CLIENTS = 100_000
 MAX_SECONDS = 3_600.0

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from server.loadtest.metrics import Metrics
+from loadtest.metrics import Metrics
 
 LATENCY_LABELS = {
     "connect": "connect (upgrade -> first snapshot)",

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from server.loadtest.metrics import Metrics
+from loadtest.metrics import Metrics
 
 CARD_OK = "4242424242424242"  # the sandbox's always-succeeding test card
 # Room error codes that are an expected outcome of a rush (a conflict), not a failure.

@@ -18,11 +18,10 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-from server.config import ROOT
+from server.keyspace import KeySpace
 from server.live.holds import KEY_NAMES
 from server.live.scripts import Scripts
 from server.queries import load_queries
-from server.redis_store import KeySpace
 
 SOLD_TWICE = "seat_sold_twice"
 SOLD_CACHE = "sold_cache_mismatch"
@@ -114,7 +113,7 @@ async def _holds(redis: Redis, space: KeySpace, screenings: list[int]) -> list[V
 async def check(database_url: str, redis_url: str, key_prefix: str, screenings: list[int],
                 settle_seconds: float = SETTLE_SECONDS) -> list[Violation]:
     """Every invariant over these screenings; an empty list means all hold."""
-    sql = load_queries(ROOT / "sql" / "queries").loadtest
+    sql = load_queries().loadtest  # the app's loader: this program runs without the app
     space = KeySpace(key_prefix)
     conn = await asyncpg.connect(database_url)
     redis = Redis.from_url(redis_url)

@@ -1,10 +1,10 @@
-"""One room socket: the reader loop, its rate limit, and direct, never-awaited writes.
+"""A room socket: the socket core plus direct, never-awaited writes and the slow-consumer rule.
 
-The reader parses, checks and runs one command at a time. Nothing awaits a send: every frame
-(replies, snapshots, the room's broadcasts) is complete WebSocket frame bytes written straight
-to the socket's transport, so the room's tick writes the same bytes to thousands of sockets
-without a task wake-up per socket. aiohttp writes its own frames (ping, pong, close) the same way,
-synchronously and whole, since compression is off (see ws.py): frames never interleave.
+Nothing awaits a send: every frame (replies, snapshots, the room's broadcasts) is complete
+WebSocket frame bytes written straight to the socket's transport, so the room's tick writes the
+same bytes to thousands of sockets without a task wake-up per socket. aiohttp writes its own
+frames (ping, pong, close) the same way, synchronously and whole, since compression is off (see
+handlers.py): frames never interleave.
 
 The transport's unsent bytes are the slow-consumer signal. A socket with more than
 send_queue_frames x BEHIND_BYTES_PER_FRAME unsent is *behind*: the room's deltas are no longer
@@ -15,87 +15,51 @@ closed with CLOSE_TOO_SLOW. Either way a slow peer never holds the room back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from redis.exceptions import RedisError
 
 from server.config import Settings
 from server.domain.tokens import Identity
 from server.errors import DomainError
 from server.live import protocol as p
-from server.live.commands import COMMANDS, Command
-
-if TYPE_CHECKING:
-    from server.live.rooms import RoomHub
+from server.live.holds import owner_of
+from server.live.rooms import RoomHub
+from server.ws.commands import CommandSet
+from server.ws.core import Session, close_within
 
 log = logging.getLogger(__name__)
-CLOSE_SECONDS = 5.0  # longest a close may take before the transport is simply closed
 
 
-async def close_within(ws: web.WebSocketResponse, code: int, reason: str, seconds: float = CLOSE_SECONDS) -> None:
-    """Close a socket, and if the peer will not take the close frame in time, cut the connection."""
-    try:
-        await asyncio.wait_for(ws.close(code=code, message=reason.encode()), seconds)
-    except (asyncio.TimeoutError, ConnectionError):
-        # A peer that reads nothing keeps even a closing transport open (it waits to flush);
-        # shutting the socket down ends it, so the handler and a graceful shutdown can finish.
-        sock = ws.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up."""
-
-    __slots__ = ("rate", "burst", "tokens", "stamp")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one (`now` is time.monotonic())."""
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
-class Connection:
+class RoomConnection(Session):
     """A client watching (and perhaps holding seats in) one screening's room."""
 
     # Slots: a worker keeps thousands of these for idle watchers, and each dict costs memory.
     __slots__ = (
-        "ws", "hub", "holds", "screening_id", "identity", "settings", "jwt_secret", "auth_pending",
+        "hub", "holds", "screening_id", "settings", "jwt_secret", "auth_pending", "owner",
         "_transport", "_me", "_limit_frames", "_limit_bytes", "_grace", "_held", "_again", "_task",
-        "_behind_since", "_caught_up_at", "_bucket", "_flood_limit", "_flood_start", "_flood_count",
-        "_last_id", "_closing", "_close_task", "_close_next", "__weakref__",
+        "_behind_since", "_caught_up_at", "_close_task", "__weakref__",
     )
 
     def __init__(
         self, ws: web.WebSocketResponse, transport: Any, hub: RoomHub, screening_id: int,
-        identity: Identity | None, *, settings: Settings, jwt_secret: str, auth_pending: bool,
+        identity: Identity | None, commands: CommandSet, *, settings: Settings, jwt_secret: str,
+        auth_pending: bool,
     ) -> None:
-        self.ws = ws
+        super().__init__(ws, identity, commands, settings.websocket, slot=hub.redis_slot)
         self.hub = hub
         self.holds = hub.holds
         self.screening_id = screening_id
-        self.identity = identity
         self.settings = settings
         self.jwt_secret = jwt_secret
         self.auth_pending = auth_pending and identity is None
         limits = settings.websocket
         self._transport = transport  # the upgraded request's asyncio transport
+        # The hold owner of this socket's user ("u<id>"), or None for an anonymous watcher.
+        self.owner = owner_of(identity.user_id) if identity is not None else None
         self._me = self._tag()
         self._limit_frames = limits.send_queue_frames
         self._limit_bytes = limits.send_queue_frames * p.BEHIND_BYTES_PER_FRAME
@@ -107,20 +71,9 @@ class Connection:
         self._task: asyncio.Task[None] | None = None  # a resync or catch-up, only while one runs
         self._behind_since: float | None = None  # fell behind; its catch-up snapshot not yet sent
         self._caught_up_at: float | None = None
-        self._bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
-        self._flood_limit = p.FLOOD_FACTOR * limits.command_burst
-        self._flood_start, self._flood_count = 0.0, 0
-        self._last_id = 0
-        self._closing = False
         self._close_task: asyncio.Task[None] | None = None
-        self._close_next: tuple[int, str] | None = None
 
     # --- identity -------------------------------------------------------------------------
-
-    @property
-    def owner(self) -> str | None:
-        """The hold owner of this socket's user ("u<id>"), or None for an anonymous watcher."""
-        return f"u{self.identity.user_id}" if self.identity else None
 
     def me(self) -> str | None:
         """This user's opaque owner tag in this screening's events."""
@@ -138,6 +91,7 @@ class Connection:
     def authenticate(self, identity: Identity) -> None:
         """Adopt the identity from an auth message; a snapshot follows since `mine` changed."""
         self.identity = identity
+        self.owner = owner_of(identity.user_id)
         self._me = self._tag()
         self.auth_pending = False
         self.resync()
@@ -161,15 +115,7 @@ class Connection:
             # The first snapshot is fetched here, in the handler's own task: no task per socket.
             await self._send_snapshot()
             if not self._closing:
-                async for msg in self.ws:
-                    if self._closing:
-                        break
-                    if msg.type is WSMsgType.TEXT:
-                        await self._on_frame(msg.data)
-                    elif msg.type is WSMsgType.BINARY:
-                        await self._on_frame(None)
-                    elif msg.type is WSMsgType.ERROR:
-                        break  # e.g. a frame above max_msg_size: aiohttp already closed with 1009
+                await self.read()
         finally:
             if timer is not None:
                 timer.cancel()
@@ -190,10 +136,6 @@ class Connection:
         self._held = None
         self.hub.leave(self)  # out of the room at once, even if the peer is slow to hear the close
         self._close_task = asyncio.ensure_future(close_within(self.ws, code, reason))
-
-    def close_after_reply(self, code: int, reason: str) -> None:
-        """Close with `code` once the reply to the current command has been sent."""
-        self._close_next = (code, reason)
 
     def _auth_expired(self) -> None:
         if self.identity is None:
@@ -305,83 +247,3 @@ class Connection:
         async with self.hub.redis_slot:
             snap = await self.holds.snapshot(self.screening_id, self.owner)
         return p.snapshot_message(snap)
-
-    # --- incoming -------------------------------------------------------------------------
-
-    def _admit(self) -> bool:
-        """Token bucket per frame; far beyond it within a second closes the socket."""
-        now = time.monotonic()
-        if now - self._flood_start >= 1.0:
-            self._flood_start, self._flood_count = now, 0
-        self._flood_count += 1
-        if self._flood_count > self._flood_limit:
-            self.close(p.CLOSE_FLOOD, "flood")
-            return False
-        return self._bucket.take(now)
-
-    async def _on_frame(self, text: str | None) -> None:
-        admitted = self._admit()
-        if self._closing:
-            return
-        if text is None:
-            self.send(p.error_frame(None, p.BINARY_NOT_SUPPORTED, "send JSON text frames"))
-            return
-        try:
-            msg = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            self.send(p.error_frame(None, p.INVALID_JSON, "malformed JSON"))
-            return
-        msg_id = msg.get("id") if isinstance(msg, dict) else None
-        msg_id = msg_id if type(msg_id) is int and 0 < msg_id <= p.MAX_ID else None
-        if not admitted:
-            self.send(p.error_frame(msg_id, p.RATE_LIMITED, "too many commands; slow down"))
-            return
-        command = self._check(msg, msg_id)
-        if command is not None:
-            self.send(await self._run(command, msg))
-            if self._close_next is not None:
-                self.close(*self._close_next)
-
-    def _check(self, msg: Any, msg_id: int | None) -> Command | None:
-        """Id, type, schema and auth checks, each with its own error; the command when all pass."""
-        if not isinstance(msg, dict):
-            self.send(p.error_frame(None, p.INVALID, "a command is a JSON object"))
-            return None
-        if msg_id is None:
-            self.send(p.error_frame(None, p.INVALID, "id must be a positive integer", field="id"))
-            return None
-        if msg_id <= self._last_id:
-            self.send(p.error_frame(msg_id, p.BAD_ID, f"id must be greater than {self._last_id}", field="id"))
-            return None
-        self._last_id = msg_id
-        command = COMMANDS.get(msg.get("type")) if isinstance(msg.get("type"), str) else None
-        if command is None:
-            self.send(p.error_frame(msg_id, p.UNKNOWN_COMMAND, "unknown command", field="type"))
-            return None
-        problem = p.schema_problem(command.validate, msg)
-        if problem is not None:
-            self.send(p.error_frame(msg_id, p.INVALID, problem[0], field=problem[1]))
-            return None
-        if command.needs_user and self.identity is None:
-            self.send(p.error_frame(msg_id, p.UNAUTHORIZED, "log in (or send auth) before holding seats"))
-            return None
-        return command
-
-    async def _run(self, command: Command, msg: dict[str, Any]) -> bytes:
-        """Run a checked command; every failure becomes an error reply, mapped here only."""
-        msg_id = msg["id"]
-        try:
-            if command.uses_redis:
-                async with self.hub.redis_slot:
-                    result = await command.handler(self, msg)
-            else:
-                result = await command.handler(self, msg)
-            return p.result_frame(msg_id, result)
-        except DomainError as exc:
-            return p.error_frame(msg_id, exc.code, exc.message, field=exc.field, **exc.extra)
-        except (RedisError, OSError):
-            log.warning("room %s: %s failed", self.screening_id, command.name, exc_info=True)
-            return p.error_frame(msg_id, p.UNAVAILABLE, "seat service unavailable; try again")
-        except Exception:
-            log.exception("room %s: %s crashed", self.screening_id, command.name)
-            return p.error_frame(msg_id, p.INTERNAL, "internal error")

@@ -1,4 +1,4 @@
-"""CLI: python -m server.loadtest rush|fanout|connections|soak|check [options] (also `houseful-loadtest`).
+"""CLI: python -m loadtest rush|fanout|connections|soak|check [options] (also `houseful-loadtest`).
 
 Exit status: 0 passed; 1 an invariant is broken (named in the output); 2 the run could not
 start; 3 the run finished with errors (failed requests, dropped sockets).
@@ -10,9 +10,9 @@ import asyncio
 import os
 import sys
 
-from server.loadtest.runner import RunError, is_loopback, run
-from server.loadtest.scenarios import SCENARIOS, Options
-from server.loadtest.setup import SetupError
+from loadtest.runner import RunError, is_loopback, run
+from loadtest.scenarios import SCENARIOS, Options
+from loadtest.setup import SetupError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +116,7 @@ def options(args: argparse.Namespace) -> Options:
 
 
 async def _check_only(args: argparse.Namespace) -> int:
-    from server.loadtest import invariants
+    from loadtest import invariants
 
     if args.screening is None or not args.database_url or not args.redis_url or args.key_prefix is None:
         print("check needs --screening and the target's --database-url, --redis-url, --key-prefix", file=sys.stderr)
@@ -127,7 +127,7 @@ async def _check_only(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m server.loadtest` and `houseful-loadtest`."""
+    """Entry point of `python -m loadtest` and `houseful-loadtest`."""
     args = _parser().parse_args(argv)
     _local_defaults(args)
     if args.scenario == "check":

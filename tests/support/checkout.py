@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from server import keys
-from server.checkout.context import checkout_of
 from server.checkout.state import Checkout
 
 SUCCESS = "4242 4242 4242 4242"
@@ -21,7 +20,7 @@ DONE = {"paid", "failed", "expired", "cancelled", "refunded"}
 
 def co_of(client: Any) -> Checkout:
     """Checkout's dependencies inside the test server's app."""
-    return checkout_of(client.app)
+    return client.app[keys.CHECKOUT]
 
 
 async def hold(client: Any, user: dict[str, Any], screening_id: int, seat_ids: list[int]) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from redis.asyncio import Redis
 
 from server.config import Settings
 from server.db import create_pool
+from server.keyspace import KeySpace
 from server.live.holds import HoldStore
-from server.redis_store import KeySpace, create_redis
+from server.queries import load_queries
+from server.redis_client import create_redis
 
 MakeStore = Callable[..., Awaitable[HoldStore]]
 
@@ -20,13 +22,14 @@ MakeStore = Callable[..., Awaitable[HoldStore]]
 async def make_store(settings: Settings) -> AsyncIterator[MakeStore]:
     """Build HoldStores (each like one worker) sharing the run's Redis and PostgreSQL."""
     pool = await create_pool(settings)
+    queries = load_queries()
     clients: list[Redis] = []
 
     async def make(**overrides: dict[str, Any]) -> HoldStore:
         configured = settings.replace(**overrides) if overrides else settings
         client = create_redis(configured)
         clients.append(client)
-        store = HoldStore(client, pool, configured, configured.auth.jwt_secret)
+        store = HoldStore(client, pool, configured, configured.auth.jwt_secret, queries.live)
         await store.load_scripts()
         return store
 

@@ -1,0 +1,19 @@
+"""A provider's webhook, received: verified, refused if it is a replay, then applied once."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from server.checkout.confirm import handle_event
+from server.checkout.payments import ReplayedWebhook
+from server.checkout.state import Checkout
+
+
+async def receive_webhook(co: Checkout, headers: Mapping[str, str], body: bytes) -> str:
+    """Verify a delivery, refuse an exact replay (409), apply the event; returns the order's status."""
+    event = co.provider.verify_callback(headers, body)
+    # Remember each signed delivery for longer than it stays fresh: an exact copy is a replay.
+    seen = co.keyspace.key("webhook", "seen", event.event_id, event.signed_at)
+    ttl = 2 * co.settings.checkout.webhook_tolerance_seconds + 60
+    if not await co.redis.set(seen, b"1", nx=True, ex=ttl):
+        raise ReplayedWebhook("this webhook delivery was already received")
+    return await handle_event(co, event)

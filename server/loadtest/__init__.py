@@ -1,1 +1,0 @@
-"""The rush-release load tool: python -m server.loadtest rush|fanout|connections|soak|check."""

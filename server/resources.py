@@ -1,0 +1,119 @@
+"""The app's resources, one cleanup context each, listed in RESOURCES in dependency order.
+
+Each context builds its object from the ones before it, puts it under its AppKey, and closes
+it after the app stops. Background tasks stop by flag or cancellation within a bounded time.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator, Callable
+
+from aiohttp import web
+
+from server import keys
+from server.background import stop_within
+from server.cache import CatalogCache
+from server.checkout.payments import ProviderDeps, derive_webhook_secret
+from server.checkout.providers import make_provider
+from server.checkout.reconciler import run_reconciler
+from server.checkout.state import Checkout
+from server.checkout.tickets import ticket_secret
+from server.db import create_pool
+from server.keyspace import KeySpace
+from server.live.dashboard import DashboardHub
+from server.live.holds import HoldStore
+from server.live.rooms import RoomHub
+from server.live.sweeper import run_sweeper
+from server.redis_client import create_redis
+from server.services.catalog import CatalogAdmin
+
+Resource = Callable[[web.Application], AsyncIterator[None]]
+
+
+async def pool_context(app: web.Application) -> AsyncIterator[None]:
+    """The PostgreSQL pool."""
+    app[keys.DB] = await create_pool(app[keys.SETTINGS])
+    yield
+    await app[keys.DB].close()
+
+
+async def redis_context(app: web.Application) -> AsyncIterator[None]:
+    """The Redis client (a blocking pool: a rush queues for a connection instead of failing)."""
+    app[keys.REDIS] = create_redis(app[keys.SETTINGS])
+    yield
+    await app[keys.REDIS].aclose()
+
+
+async def cache_context(app: web.Application) -> AsyncIterator[None]:
+    """The public catalog cache, over the Redis client."""
+    settings = app[keys.SETTINGS]
+    app[keys.CACHE] = CatalogCache(app[keys.REDIS], KeySpace(settings.redis.key_prefix),
+                                   settings.cache.catalog_seconds)
+    yield
+
+
+async def holds_context(app: web.Application) -> AsyncIterator[None]:
+    """The HoldStore (its Lua scripts loaded) and the expiry sweeper."""
+    settings = app[keys.SETTINGS]
+    store = HoldStore(app[keys.REDIS], app[keys.DB], settings, app[keys.JWT_SECRET], app[keys.QUERIES].live)
+    await store.load_scripts()
+    app[keys.HOLDS] = store
+    sweeper = asyncio.create_task(run_sweeper(store, settings.holds.sweep_interval_ms), name="holds-sweeper")
+    yield
+    await stop_within([sweeper])
+
+
+async def rooms_context(app: web.Application) -> AsyncIterator[None]:
+    """This worker's RoomHub: the rooms' pub/sub listener and coalescing tick."""
+    hub = RoomHub(app[keys.REDIS], app[keys.HOLDS], app[keys.SETTINGS])
+    app[keys.ROOMS] = hub
+    await hub.start()
+    yield
+    await hub.close()
+
+
+async def dashboard_context(app: web.Application) -> AsyncIterator[None]:
+    """This worker's DashboardHub: the staff feed's figures and its subscription."""
+    settings = app[keys.SETTINGS]
+    app[keys.DASHBOARD] = DashboardHub(
+        pool=app[keys.DB], queries=app[keys.QUERIES].dashboard, redis=app[keys.REDIS],
+        holds=app[keys.HOLDS], keyspace=KeySpace(settings.redis.key_prefix),
+        tick_ms=settings.websocket.dashboard_tick_ms, currency=settings.checkout.currency,
+    )
+    yield
+    await app[keys.DASHBOARD].close()
+
+
+async def checkout_context(app: web.Application) -> AsyncIterator[None]:
+    """The payment provider (started and stopped by its hooks), the Checkout and the reconciler."""
+    settings = app[keys.SETTINGS]
+    keyspace = KeySpace(settings.redis.key_prefix)
+    secret = derive_webhook_secret(settings.checkout.webhook_secret, app[keys.JWT_SECRET])
+    provider = make_provider(settings.checkout.payment_provider,
+                             ProviderDeps(app[keys.REDIS], keyspace, secret, settings.checkout))
+    app[keys.PAYMENTS] = provider
+    checkout = Checkout(
+        pool=app[keys.DB], redis=app[keys.REDIS], sql=app[keys.QUERIES].checkout, holds=app[keys.HOLDS],
+        provider=provider, settings=settings, keyspace=keyspace, ticket_secret=ticket_secret(app[keys.JWT_SECRET]),
+    )
+    app[keys.CHECKOUT] = checkout
+    await provider.start()
+    reconciler = asyncio.create_task(
+        run_reconciler(checkout, settings.checkout.reconcile_interval_seconds), name="checkout-reconciler")
+    yield
+    await stop_within([reconciler])
+    await provider.stop()
+
+
+async def catalog_context(app: web.Application) -> AsyncIterator[None]:
+    """The catalog service: admin writes and what follows them (live seats, refunds)."""
+    app[keys.CATALOG] = CatalogAdmin(app[keys.DB], app[keys.QUERIES], app[keys.CACHE], app[keys.HOLDS],
+                                     app[keys.CHECKOUT])
+    yield
+
+
+# Each one only uses what the ones before it made.
+RESOURCES: tuple[Resource, ...] = (
+    pool_context, redis_context, cache_context, holds_context, rooms_context, dashboard_context,
+    checkout_context, catalog_context,
+)

@@ -1,0 +1,1 @@
+"""Workflows that span features: the edge calls these; they call the domain."""

@@ -1,0 +1,1 @@
+"""The WebSocket edge: one socket core (core.py) and the two command sets registered on it."""
