@@ -25,6 +25,7 @@ MESSAGES = {
 
 
 def _provider(request: web.Request) -> SandboxProvider:
+    """The sandbox provider; with any other provider configured this page does not exist (404)."""
     provider = request.app[keys.PAYMENTS]
     if not isinstance(provider, SandboxProvider):
         raise web.HTTPNotFound()

@@ -1,6 +1,6 @@
 // Sales reports for staff and admins: filters -> /api/reports/sales -> one table with totals;
 // admins also get CSV export links carrying the same filters.
-import { api, listOf, me } from "./api.js";
+import { api, hasRole, listOf, me } from "./api.js";
 import { h, $, clear, fmtDateTime, showFormError, loginUrl } from "./dom.js";
 
 const form = $("#report-form");
@@ -91,8 +91,8 @@ async function fillCinemas(selected) {
 async function init() {
   const user = await me();
   if (!user) { location.assign(loginUrl()); return; }
-  if (user.role !== "staff" && user.role !== "admin") { $("#reports-error").textContent = "Only staff can read sales reports."; form.hidden = true; return; }
-  $("#exports").hidden = user.role !== "admin";
+  if (!hasRole(user, "staff")) { $("#reports-error").textContent = "Only staff can read sales reports."; form.hidden = true; return; }
+  $("#exports").hidden = !hasRole(user, "admin");
   // Filters live in the URL so a report can be bookmarked or shared between staff.
   const wanted = new URLSearchParams(location.search);
   form.elements.from.value = wanted.get("from") || utcDay(-6);

@@ -1,5 +1,5 @@
 // Admin: one generic list + form per resource (cinemas, auditoriums, movies, genres, screenings, users).
-import { api, listOf, me } from "./api.js";
+import { api, hasRole, listOf, me } from "./api.js";
 import { h, $, $$, clear, money, fmtDateTime, showFormError, loginUrl } from "./dom.js";
 
 const KINDS = ["standard", "vip", "wheelchair", "companion"];
@@ -215,7 +215,7 @@ async function show(name) {
 async function init() {
   const user = await me();
   if (!user) { location.assign(loginUrl()); return; }
-  if (user.role !== "admin") { $("#admin-error").textContent = "Only admins can change the catalog."; return; }
+  if (!hasRole(user, "admin")) { $("#admin-error").textContent = "Only admins can change the catalog."; return; }
   for (const tab of $$(".tabs [role=tab]")) tab.addEventListener("click", () => show(tab.dataset.tab));
   const wanted = location.hash.slice(1);
   show(RESOURCES[wanted] ? wanted : "cinemas");

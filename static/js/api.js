@@ -57,6 +57,11 @@ export function me({ fresh = false } = {}) {
 
 export function forgetMe() { mePromise = Promise.resolve(null); }
 
+// Roles weakest first, as the server ranks them (server/domain/tokens.py): an admin is also staff.
+// Pages use it only to show or hide what the API would refuse anyway.
+const ROLE_RANK = { customer: 1, staff: 2, admin: 3 };
+export function hasRole(user, role) { return Boolean(user) && (ROLE_RANK[user.role] || 0) >= ROLE_RANK[role]; }
+
 // Pull a list out of either a bare array or {items|<name>: [...]} responses.
 export function listOf(data, ...names) {
   if (Array.isArray(data)) return data;

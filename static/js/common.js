@@ -1,17 +1,15 @@
 // Runs on every page: the nav reflects who is logged in, and the logout button works.
-import { api, me, forgetMe } from "./api.js";
+import { api, hasRole, me, forgetMe } from "./api.js";
 import { $$ } from "./dom.js";
 
 async function updateNav() {
   const user = await me();
-  const role = user ? user.role : null;
-  const rank = { customer: 1, staff: 2, admin: 3 }[role] || 0;
-  document.body.dataset.role = role || "";
+  document.body.dataset.role = user ? user.role : "";
   for (const li of $$("[data-when]")) {
     const when = li.dataset.when;
     li.hidden = !(
       (when === "guest" && !user) || (when === "user" && user) ||
-      (when === "staff" && rank >= 2) || (when === "admin" && rank >= 3)
+      (when === "staff" && hasRole(user, "staff")) || (when === "admin" && hasRole(user, "admin"))
     );
   }
 }

@@ -1,5 +1,5 @@
 // Staff dashboard: occupancy per screening, live from /ws/dashboard (no reloads), with filters.
-import { api, listOf, me, refreshSession } from "./api.js";
+import { api, hasRole, listOf, me, refreshSession } from "./api.js";
 import { h, $, clear, money, fmtTime, loginUrl } from "./dom.js";
 import { LiveRoom, roomUrl } from "./room.js";
 
@@ -79,7 +79,7 @@ function update(frame) {
 
 async function init() {
   const user = await me();
-  if (!user || !["staff", "admin"].includes(user.role)) {
+  if (!hasRole(user, "staff")) {
     $("#dash-error").textContent = user ? "The dashboard is for staff." : "Please log in as staff.";
     if (!user) location.assign(loginUrl());
     return;
