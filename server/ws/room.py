@@ -137,6 +137,10 @@ class RoomConnection(Session):
         self.hub.leave(self)  # out of the room at once, even if the peer is slow to hear the close
         self._close_task = asyncio.ensure_future(close_within(self.ws, code, reason))
 
+    def where(self) -> str:
+        """What the logs call this socket: its room."""
+        return f"room {self.screening_id}"
+
     def _auth_expired(self) -> None:
         if self.identity is None:
             self.close(p.CLOSE_AUTH, "auth timeout")
