@@ -26,7 +26,7 @@ async def ticket_qr(request: web.Request) -> web.Response:
     user = request[keys.USER]
     code = await views.ticket_code_for(request.app[keys.CHECKOUT], int(request.match_info["id"]), user.user_id,
                                        staff=user.has_role("staff"))
-    return web.Response(text=tickets.qr_svg(code), content_type="image/svg+xml",
+    return web.Response(body=tickets.qr_svg(code), content_type="image/svg+xml",
                         headers={"Cache-Control": "private, max-age=3600"})
 
 

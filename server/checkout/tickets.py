@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import io
 import re
 from typing import Any
 
@@ -18,6 +19,8 @@ from server.checkout.order_keys import ALPHABET, normalise_order_key
 from server.checkout.state import Checkout
 
 VERSION = "HF1"
+# One drawing for both forms: white quiet zone so the code scans on any page background.
+_DRAWING = {"scale": 4, "border": 2, "dark": "#000", "light": "#fff"}
 _CODE = re.compile(r"^HF1\.(\d{1,18})\.([0-9A-HJKMNP-TV-Z]{8,12})\.([0-9A-HJKMNP-TV-Z]{16})$")
 
 
@@ -49,15 +52,17 @@ def read_code(secret: bytes, code: str) -> tuple[int, str] | None:
 
 
 @functools.lru_cache(maxsize=4096)  # a code's picture never changes, and drawing one costs ~10 ms
-def qr_svg(code: str) -> str:
-    """The code as a standalone SVG document."""
-    return segno.make(code, error="m").svg_inline(scale=4, border=2)
+def qr_svg(code: str) -> bytes:
+    """The code as a standalone SVG document (with its namespace: an <img> cannot draw one without)."""
+    out = io.BytesIO()
+    segno.make(code, error="m").save(out, kind="svg", xmldecl=True, **_DRAWING)
+    return out.getvalue()
 
 
 @functools.lru_cache(maxsize=4096)
 def qr_data_uri(code: str) -> str:
     """The code as an SVG data URI, ready for an <img src>."""
-    return segno.make(code, error="m").svg_data_uri(scale=4, border=2)
+    return segno.make(code, error="m").svg_data_uri(**_DRAWING)
 
 
 def _seat(row: Any) -> dict[str, Any]:
