@@ -102,7 +102,7 @@ async def _holds(redis: Redis, space: KeySpace, screenings: list[int]) -> list[V
         if overdue:
             out.append(Violation(HOLD_TTL, sid, f"owners past their deadline after a sweep: {sorted(overdue)[:10]}"))
         holds = await redis.hgetall(keys[KEY_NAMES.index("holds")])
-        selling = _ids(await redis.smembers(keys[KEY_NAMES.index("selling")]))
+        selling = _ids(await redis.hkeys(keys[KEY_NAMES.index("sales")]))
         orphaned = sorted(int(seat) for seat, owner in holds.items()
                           if owner not in deadlines and int(seat) not in selling)
         if orphaned:

@@ -150,7 +150,7 @@ async def test_feed_shows_holds_and_houseful_on_and_off(make_client, pg, make_us
     assert row["houseful"] is False and row["free"] == 1
 
     # A sale moves seats from held to sold and the takings follow (read from PostgreSQL).
-    await holds.lock_for_sale(sid, owner, [seats["A1"], seats["A2"]])
+    await holds.lock_for_sale(sid, owner, [seats["A1"], seats["A2"]], "ORDER1")
     await sell(pg, buyer["id"], sid, {seats["A1"]: 1000, seats["A2"]: 1000})
     await holds.mark_sold(sid, owner, [seats["A1"], seats["A2"]])
     row = await update_until(ws, sid, lambda r: r["sold"] == 2)

@@ -1,4 +1,4 @@
-"""Sold seats from PostgreSQL, and the hold -> selling -> sold steps checkout uses."""
+"""Sold seats from PostgreSQL, and the hold -> locked for a sale -> sold steps checkout uses."""
 from __future__ import annotations
 
 import secrets
@@ -66,7 +66,7 @@ async def test_lock_sell_unlock_and_refund(store, make_screening, redis) -> None
     sid, seat = s["screening_id"], s["seats"]
     await store.hold(sid, "u1", [seat["A1"], seat["A2"]])
     async with listen(store, redis, sid) as events:
-        assert await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A2"], seat["A3"]]) is None
+        assert await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A2"], seat["A3"]], "ORDER1") is None
         event = await events.next()
         assert (event["type"], event["seats"]) == ("held", [seat["A3"]])  # the free seat joined the sale
         # Seats being sold do not expire, and their owner cannot release them mid-sale.
@@ -77,7 +77,7 @@ async def test_lock_sell_unlock_and_refund(store, make_screening, redis) -> None
         version = await store.mark_sold(sid, "u1", [seat["A1"], seat["A2"]])
         event = await events.next()
         assert (event["type"], sorted(event["seats"]), event["v"]) == ("sold", [seat["A1"], seat["A2"]], version)
-        await store.unlock(sid, "u1", [seat["A3"]])
+        await store.unlock(sid, "u1", [seat["A3"]], "ORDER1")
         event = await events.next()
         assert (event["type"], event["seats"]) == ("released", [seat["A3"]])
         version = await store.free_sold(sid, [seat["A1"]])
@@ -95,7 +95,7 @@ async def test_lock_for_sale_reports_lost_seats_and_changes_nothing(store, make_
     await store.mark_sold(sid, "u3", [seat["A9"]])
     before = await dump(redis, settings, sid)
     with pytest.raises(SeatTaken) as caught:
-        await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A5"], seat["A9"], seat["A10"]])
+        await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A5"], seat["A9"], seat["A10"]], "ORDER1")
     assert sorted(seats_of(caught.value)) == [seat["A5"], seat["A9"]]
     assert await dump(redis, settings, sid) == before
 
@@ -107,9 +107,31 @@ async def test_a_hold_lost_to_expiry_is_lost_at_lock_time(store, make_screening,
     await redis.zadd(store.keys_of(sid)[5], {"u1": 1})  # u1's hold ran out ...
     await store.hold(sid, "u2", [seat["A2"]])  # ... and u2 took a seat
     with pytest.raises(SeatTaken) as caught:
-        await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A2"]])
+        await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A2"]], "ORDER1")
     assert seats_of(caught.value) == [seat["A2"]]
-    await store.lock_for_sale(sid, "u1", [seat["A1"]])  # a still-free seat can be re-taken
+    await store.lock_for_sale(sid, "u1", [seat["A1"]], "ORDER1")  # a still-free seat can be re-taken
+
+
+async def test_two_sales_of_one_owner_never_share_a_seat(store, make_screening, redis, settings) -> None:
+    # One customer, two orders for the same held seats (two tabs), both paid at once.
+    s = await make_screening(orphan_rule=False)
+    sid, seat = s["screening_id"], s["seats"]
+    await store.hold(sid, "u1", [seat["A1"], seat["A2"]])
+    async with listen(store, redis, sid) as events:
+        await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A2"]], "FIRST")
+        await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A2"]], "FIRST")  # the same sale again: fine
+        before = await dump(redis, settings, sid)
+        with pytest.raises(SeatTaken) as caught:
+            await store.lock_for_sale(sid, "u1", [seat["A1"], seat["A2"], seat["A3"]], "SECOND")
+        assert sorted(seats_of(caught.value)) == [seat["A1"], seat["A2"]]
+        # The loser gives back only what it holds for itself: the winner's seats stay held.
+        await store.unlock(sid, "u1", [seat["A1"], seat["A2"], seat["A3"]], "SECOND")
+        assert await dump(redis, settings, sid) == before
+        await store.mark_sold(sid, "u1", [seat["A1"], seat["A2"]])
+        event = await events.next()
+        assert (event["type"], sorted(event["seats"])) == ("sold", [seat["A1"], seat["A2"]])
+    snap = await store.snapshot(sid, None)
+    assert sorted(snap["sold"]) == [seat["A1"], seat["A2"]] and snap["held"] == []
 
 
 async def test_rebuild_sold_follows_postgres(store, make_screening, pg, redis) -> None:

@@ -2,12 +2,14 @@
 
 The steps, in order, each safe to run again:
   record_authorisation  pending -> authorised (PostgreSQL, row lock)
-  lock_seats            HoldStore.lock_for_sale: held by the buyer or still free -> "selling"
+  lock_seats            HoldStore.lock_for_sale: held by the buyer (or still free), and locked
+                        for no other order -> locked for this order
   commit_tickets        one transaction: tickets inserted + order paid (the unique live
                         (screening, seat) index is the final guard)
   settle_money          capture
   settle_seats          HoldStore.mark_sold (broadcast)
-Seats lost on the way -> fail_sale: order failed with the reason, money voided, seats unlocked.
+Seats lost on the way -> fail_sale: order failed with the reason naming the seats, money voided,
+and the seats held for this order released (never seats another order of the buyer is selling).
 Duplicate webhooks and retries meet the row lock and the status check and change nothing.
 """
 from __future__ import annotations
@@ -90,7 +92,7 @@ async def confirm_order(co: Checkout, order_id: int) -> str:
             return (await co.pool.fetchrow(co.sql.order_get, order_id))["status"]
     except asyncpg.UniqueViolationError:
         # Redis said free but PostgreSQL has a live ticket: PostgreSQL wins, Redis is rebuilt.
-        return await fail_sale(co, order_id, "seat_taken", rebuild=True)
+        return await fail_sale(co, order_id, "seat_taken", await _sold_elsewhere(co, order_id), rebuild=True)
     except ScreeningGone:
         return await fail_sale(co, order_id, "screening_cancelled")
     await settle_money(co, order_id)
@@ -99,9 +101,15 @@ async def confirm_order(co: Checkout, order_id: int) -> str:
 
 
 async def lock_seats(co: Checkout, order_id: int) -> None:
-    """Step 2: the seats pass from hold to "selling" in one Lua step (SeatTaken if lost)."""
+    """Step 2: the seats pass from hold to locked for this order in one Lua step (SeatTaken if lost)."""
     order = await co.pool.fetchrow(co.sql.order_get, order_id)
-    await co.holds.lock_for_sale(order["screening_id"], owner_of(order["user_id"]), list(order["seat_ids"]))
+    await co.holds.lock_for_sale(order["screening_id"], owner_of(order["user_id"]), list(order["seat_ids"]),
+                                 order["order_key"])
+
+
+async def _sold_elsewhere(co: Checkout, order_id: int) -> list[int]:
+    """The order's seats that another order holds live tickets for."""
+    return [r["seat_id"] for r in await co.pool.fetch(co.sql.order_seats_sold_elsewhere, order_id)]
 
 
 async def commit_tickets(co: Checkout, order_id: int) -> bool:

@@ -78,7 +78,7 @@ async def settle_seats(co: Checkout, order_id: int) -> None:
 
 
 async def _seat_step(co: Checkout, order: Any) -> None:
-    sid, seats, status = order["screening_id"], list(order["seat_ids"]), order["status"]
+    sid, seats, status, sale = order["screening_id"], list(order["seat_ids"]), order["status"], order["order_key"]
     owner = owner_of(order["user_id"])
     if status == "paid":
         try:
@@ -87,8 +87,8 @@ async def _seat_step(co: Checkout, order: Any) -> None:
             # The seats' layout is gone or changed: reload sold seats from PostgreSQL instead.
             await co.holds.rebuild_sold(sid)
     elif status in ("failed", "expired"):
-        await co.holds.unlock(sid, owner, seats)
+        await co.holds.unlock(sid, owner, seats, sale)
     elif status in ("cancelled", "refunded"):
-        # Undone before its own mark_sold ran, the sale's "selling" hold must go as well.
-        await co.holds.unlock(sid, owner, seats)
+        # Undone before its own mark_sold ran, the hold locked for this sale must go as well.
+        await co.holds.unlock(sid, owner, seats, sale)
         await co.holds.free_sold(sid, seats)

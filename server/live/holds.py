@@ -28,7 +28,7 @@ from server.live.layout import KIND_CODES, load_layout, load_sold
 from server.live.scripts import Scripts
 
 # The order of KEYS every script receives (see lua/common.lua); the channel comes last.
-KEY_NAMES = ("meta", "layout", "segs", "holds", "owners", "deadlines", "sold", "selling", "version")
+KEY_NAMES = ("meta", "layout", "segs", "holds", "owners", "deadlines", "sold", "sales", "version")
 MAX_ID = 2**53  # ids travel through Lua numbers (doubles)
 SALE_BATCH = 1_000  # most seats one mark_sold / free_sold / unlock may name
 WARM_LOCK_MS = 5_000
@@ -300,13 +300,16 @@ class HoldStore:
         reply = await self.scripts.call(self.redis, "sweep", self.keys_of(sid), [])
         return _ids(orjson.loads(reply)["ok"])
 
-    # --- checkout (invariant 5): hold -> selling -> sold ---------------------------------
+    # --- checkout (invariant 5): hold -> locked for a sale -> sold ------------------------
 
-    async def lock_for_sale(self, screening_id: int, owner: str, seat_ids: Sequence[int]) -> None:
-        """Lock seats (mine or free) for a sale, exempt from expiry; SeatTaken(seats=lost) otherwise."""
-        sid, who = _screening_id(screening_id), _owner(owner)
+    async def lock_for_sale(self, screening_id: int, owner: str, seat_ids: Sequence[int], sale: str) -> None:
+        """Lock seats (mine or free, and locked for no other sale) for `sale`, exempt from expiry.
+
+        SeatTaken(seats=lost) otherwise, also for seats another sale of the same owner holds.
+        """
+        sid, who, sale = _screening_id(screening_id), _owner(owner), _owner(sale)
         seats = _seat_ids(seat_ids, self.settings.holds.max_seats_per_customer, LimitExceeded)
-        await self._run("lock_for_sale", sid, [*self._hold_args(sid, who)[:5], *seats])
+        await self._run("lock_for_sale", sid, [*self._hold_args(sid, who)[:5], sale, *seats])
 
     async def mark_sold(self, screening_id: int, owner: str, seat_ids: Sequence[int]) -> int:
         """Tickets are committed: the seats are sold (publishes "sold"); returns the version."""
@@ -314,11 +317,11 @@ class HoldStore:
         seats = _seat_ids(seat_ids, SALE_BATCH)
         return (await self._run("mark_sold", sid, [who, self.owner_tag(sid, who), *seats]))["version"]
 
-    async def unlock(self, screening_id: int, owner: str, seat_ids: Sequence[int]) -> None:
-        """The sale failed: release the owner's seats locked for it."""
-        sid, who = _screening_id(screening_id), _owner(owner)
+    async def unlock(self, screening_id: int, owner: str, seat_ids: Sequence[int], sale: str) -> None:
+        """The sale failed: release the owner's seats held for it (never those another sale locked)."""
+        sid, who, sale = _screening_id(screening_id), _owner(owner), _owner(sale)
         seats = _seat_ids(seat_ids, SALE_BATCH)
-        await self._run("unlock", sid, [who, self.owner_tag(sid, who), *seats])
+        await self._run("unlock", sid, [who, self.owner_tag(sid, who), sale, *seats])
 
     async def free_sold(self, screening_id: int, seat_ids: Sequence[int]) -> int:
         """Tickets were cancelled or refunded: the seats are free again (publishes "freed")."""

@@ -71,6 +71,12 @@ UPDATE orders SET seats_pending = false WHERE id = $1 AND status = $2 AND seats_
 INSERT INTO ticket (order_id, screening_id, seat_id, price)
 SELECT $1, $2, seat, price FROM unnest($3::bigint[], $4::integer[]) AS t (seat, price)
 
+-- name: order_seats_sold_elsewhere
+-- The order's seats that another order holds live tickets for (named in its failure reason).
+SELECT t.seat_id FROM orders o JOIN ticket t ON t.screening_id = o.screening_id AND t.seat_id = any(o.seat_ids)
+WHERE o.id = $1 AND t.status = 'live' AND t.order_id <> o.id
+ORDER BY t.seat_id
+
 -- name: tickets_cancel
 UPDATE ticket SET status = 'cancelled' WHERE order_id = $1 AND status = 'live' RETURNING seat_id
 

@@ -8,11 +8,11 @@
 --   5 owners (hash)     owner -> "first_hold_ms|tag|seat,seat,..."
 --   6 deadlines (zset)  owner -> expiry ms
 --   7 sold (set)        sold seats, plus the member "-" so an empty set still exists
---   8 selling (set)     seats locked for a sale (held, exempt from expiry)
+--   8 sales (hash)      seat -> the sale (order key) it is locked for (held, exempt from expiry)
 --   9 version (string)  counter, bumped once per change
 --  10 channel           the event channel (a key here so sharded pub/sub stays in the slot)
 -- Results are JSON strings: {"ok":...} or {"err":"code","seats":[...]} or {"cold":1}.
-local META, LAYOUT, SEGS, HOLDS, OWNERS, DEADLINES, SOLD, SELLING, VERSION, CHANNEL =
+local META, LAYOUT, SEGS, HOLDS, OWNERS, DEADLINES, SOLD, SALES, VERSION, CHANNEL =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 
 local clock = redis.call('TIME')
@@ -134,7 +134,7 @@ local function expire_overdue()
     if rec then
       local keep, gone = {}, {}
       for _, s in ipairs(rec.seats) do
-        if redis.call('SISMEMBER', SELLING, s) == 1 then
+        if redis.call('HEXISTS', SALES, s) == 1 then
           keep[#keep + 1] = s
         elseif redis.call('HGET', HOLDS, s) == owner then
           redis.call('HDEL', HOLDS, s)

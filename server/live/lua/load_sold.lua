@@ -16,7 +16,7 @@ for _, id in ipairs(added) do
   local holder = redis.call('HGET', HOLDS, id)
   if holder then
     redis.call('HDEL', HOLDS, id)
-    redis.call('SREM', SELLING, id)
+    redis.call('HDEL', SALES, id)
     owner_drop(holder, {id})
   end
 end

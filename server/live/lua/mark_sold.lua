@@ -11,7 +11,7 @@ for _, id in ipairs(ids) do
       redis.call('HDEL', HOLDS, id)
       owner_drop(holder, {id})
     end
-    redis.call('SREM', SELLING, id)
+    redis.call('HDEL', SALES, id)
     redis.call('SADD', SOLD, id)
     sold[#sold + 1] = id
   end

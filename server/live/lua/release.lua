@@ -9,7 +9,7 @@ local rec = owner_get(owner)
 local gone = {}
 if mode == 'all' then
   for _, s in ipairs(rec and rec.seats or {}) do
-    if redis.call('SISMEMBER', SELLING, s) == 0 then gone[#gone + 1] = s end
+    if redis.call('HEXISTS', SALES, s) == 0 then gone[#gone + 1] = s end
   end
 else
   local _, unknown = seats_info(ids)
@@ -18,7 +18,7 @@ else
   local foreign = {}
   local holders = redis.call('HMGET', HOLDS, unpack(ids))
   for i, id in ipairs(ids) do
-    if holders[i] ~= owner or redis.call('SISMEMBER', SELLING, id) == 1 then
+    if holders[i] ~= owner or redis.call('HEXISTS', SALES, id) == 1 then
       foreign[#foreign + 1] = id
     end
   end

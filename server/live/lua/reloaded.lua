@@ -8,7 +8,7 @@ for _, id in ipairs(redis.call('HKEYS', HOLDS)) do
   if redis.call('HEXISTS', LAYOUT, id) == 0 then
     owner_drop(redis.call('HGET', HOLDS, id), {id})
     redis.call('HDEL', HOLDS, id)
-    redis.call('SREM', SELLING, id)
+    redis.call('HDEL', SALES, id)
     gone[#gone + 1] = id
   end
 end
