@@ -177,6 +177,20 @@ async def test_hold_expired_and_seat_taken_is_voided(make_client, make_user, mak
     assert seat in (await snapshot(client, s["screening_id"], rival))["mine"]
 
 
+async def test_a_payment_after_the_show_started_issues_no_ticket(client, make_user, make_screening, pg) -> None:
+    # Held and ordered before the start; the card goes through a few seconds after it.
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["B2"], s["seats"]["B3"]])
+    await pg.execute("UPDATE screening SET starts_at = now() - interval '5 seconds' WHERE id = $1", s["screening_id"])
+    await pay(client, created)
+    done = await wait_status(client, buyer, created["order_key"])
+    assert (done["status"], done["failure_reason"], done["tickets"]) == ("failed", "screening_closed", [])
+    payment = await payment_of(client, pg, created["order_key"])
+    assert (payment["status"], payment["captures"], payment["voids"]) == ("voided", 0, 1)
+    assert await live_tickets(pg, s["screening_id"]) == []
+
+
 async def _not_mine(holds, screening_id: int, user, seat: int) -> bool:
     return seat not in (await holds.my_holds(screening_id, f"u{user['id']}"))["seats"]
 

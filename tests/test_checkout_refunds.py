@@ -114,3 +114,38 @@ async def test_cancelling_a_screening_through_the_catalog_refunds_its_orders(cli
     assert await pg.fetchval("SELECT status FROM orders") == "refunded"
     assert (await payment_of(client, pg, p["key"]))["status"] == "refunded"
     assert await pg.fetchval("SELECT actor_id FROM order_event WHERE to_status = 'refunded'") == admin["id"]
+
+
+async def _check_in_one(client, p: dict[str, Any]) -> None:
+    """The door scans the order's first ticket."""
+    order = await (await client.get(f"/api/orders/{p['key']}", headers=p["buyer"]["headers"])).json()
+    resp = await client.post("/api/checkin", json={"code": order["tickets"][0]["code"]}, headers=p["staff"]["headers"])
+    assert (await resp.json())["result"] == "valid"
+
+
+async def test_a_checked_in_order_cannot_be_cancelled_by_its_customer(client, make_user, make_screening, pg) -> None:
+    p = await _paid(client, make_user, make_screening)
+    p["staff"] = await make_user("staff")
+    await _check_in_one(client, p)
+    resp = await client.post(f"/api/orders/{p['key']}/cancel", headers=p["buyer"]["headers"])
+    assert (resp.status, (await resp.json())["error"]["code"]) == (409, "checked_in")
+    assert await pg.fetchval("SELECT status FROM orders") == "paid"
+    assert await pg.fetchval("SELECT count(*) FROM ticket WHERE status = 'live'") == 2
+    assert (await payment_of(client, pg, p["key"]))["status"] == "captured"
+
+
+async def test_staff_refund_a_checked_in_order_only_on_purpose_and_it_is_audited(
+        client, make_user, make_screening, pg) -> None:
+    p = await _paid(client, make_user, make_screening)
+    p["staff"] = await make_user("staff")
+    await _check_in_one(client, p)
+    url = f"/api/orders/{p['key']}/refund"
+    resp = await client.post(url, headers=p["staff"]["headers"])
+    assert (resp.status, (await resp.json())["error"]["code"]) == (409, "checked_in")
+    assert await pg.fetchval("SELECT status FROM orders") == "paid"
+    resp = await client.post(url + "?include_checked_in=true", headers=p["staff"]["headers"])
+    assert resp.status == 200 and (await resp.json())["status"] == "refunded"
+    assert (await payment_of(client, pg, p["key"]))["status"] == "refunded"
+    audit = await pg.fetch("SELECT user_id, details ->> 'order_key' AS order_key, (details ->> 'checked_in')::int"
+                           " AS checked_in FROM user_action WHERE action = 'order.refund'")
+    assert [tuple(a) for a in audit] == [(p["staff"]["id"], p["key"], 1)]

@@ -26,6 +26,8 @@ ORDER_BODY = {
         "seat_ids": {"type": "array", "items": _ID, "minItems": 1, "maxItems": 100, "uniqueItems": True},
     },
 }
+REFUND_QUERY = {"type": "object", "additionalProperties": False, "properties": {
+    "include_checked_in": {"type": "boolean", "description": "refund even though tickets were used at the door"}}}
 SEAT = {"type": "object", "properties": {"seat_id": {"type": "integer"}, "row": {"type": "string"},
                                          "number": {"type": "integer"}, "kind": {"type": "string"},
                                          "price": {"type": "integer"}}}
@@ -96,7 +98,9 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 @endpoint("Cancel my paid order (until the cutoff before the show); the money is refunded",
-          tag="orders", role="customer", response=ORDER, errors=(404, 409))
+          tag="orders", role="customer", response=ORDER, errors=(404, 409),
+          description="409 cancel_closed after the cutoff; 409 checked_in once a ticket of the order was "
+                      "used at the door (staff can still refund it).")
 async def cancel_order(request: web.Request) -> web.Response:
     """POST /api/orders/{key}/cancel."""
     user = request[keys.USER]
@@ -105,12 +109,17 @@ async def cancel_order(request: web.Request) -> web.Response:
     return json_response(await views.order_for(co, order["order_key"], user.user_id, staff=False))
 
 
-@endpoint("Refund any paid order (staff)", tag="orders", role="staff", response=ORDER, errors=(404, 409))
+@endpoint("Refund any paid order (staff; audited)", tag="orders", role="staff", response=ORDER,
+          errors=(404, 409), query=REFUND_QUERY,
+          description="An order with a ticket already used at the door is refused with 409 checked_in unless "
+                      "include_checked_in=true says the refund is on purpose. Every refund is audited.")
 async def refund_order(request: web.Request) -> web.Response:
     """POST /api/orders/{key}/refund."""
     user = request[keys.USER]
     co = request.app[keys.CHECKOUT]
-    order = await _finish(orders.refund_order(co, user.user_id, _order_key(request)))
+    on_purpose = bool(request[keys.QUERY].get("include_checked_in", False))
+    order = await _finish(orders.refund_order(co, user.user_id, _order_key(request),
+                                              include_checked_in=on_purpose, ip=request.remote))
     return json_response(await views.order_for(co, order["order_key"], user.user_id, staff=True))
 
 

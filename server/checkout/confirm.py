@@ -21,7 +21,7 @@ import asyncpg
 from server.checkout import payments
 from server.checkout.payments import PaymentEvent
 from server.checkout.settle import settle_money, settle_seats
-from server.checkout.state import MONEY_RETURNED, Checkout, transition
+from server.checkout.state import MONEY_RETURNED, Checkout, now, transition
 from server.errors import DomainError, Unavailable
 from server.live.errors import seats_of
 from server.live.holds import owner_of
@@ -30,7 +30,11 @@ log = logging.getLogger(__name__)
 
 
 class ScreeningGone(Exception):
-    """The screening was cancelled while the buyer paid."""
+    """No sale may complete any more: the screening was cancelled, or it started, while the buyer paid."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 async def handle_event(co: Checkout, event: PaymentEvent) -> str:
@@ -93,8 +97,8 @@ async def confirm_order(co: Checkout, order_id: int) -> str:
     except asyncpg.UniqueViolationError:
         # Redis said free but PostgreSQL has a live ticket: PostgreSQL wins, Redis is rebuilt.
         return await fail_sale(co, order_id, "seat_taken", await _sold_elsewhere(co, order_id), rebuild=True)
-    except ScreeningGone:
-        return await fail_sale(co, order_id, "screening_cancelled")
+    except ScreeningGone as gone:
+        return await fail_sale(co, order_id, gone.reason)
     await settle_money(co, order_id)
     await settle_seats(co, order_id)
     return "paid"
@@ -120,7 +124,9 @@ async def commit_tickets(co: Checkout, order_id: int) -> bool:
             return False
         screening = await conn.fetchrow(co.sql.screening_for_order, order["screening_id"])
         if screening["status"] != "scheduled":
-            raise ScreeningGone()
+            raise ScreeningGone("screening_cancelled")
+        if screening["starts_at"] <= now():  # no tickets once the show has begun: the money goes back
+            raise ScreeningGone("screening_closed")
         await conn.execute(co.sql.tickets_insert, order_id, order["screening_id"],
                            order["seat_ids"], order["prices"])
         await transition(co, conn, order, "paid", reason="tickets issued", seats_pending=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Sequence
+from typing import Awaitable, Callable, Sequence
 
 import asyncpg
 
@@ -14,18 +14,18 @@ from server.checkout.confirm import on_authorised
 from server.checkout.order_keys import new_order_key
 from server.checkout.settle import settle_money, settle_seats
 from server.checkout.state import (
-    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, transition,
+    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, TicketUsed, now,
+    transition,
 )
+from server.domain import audit
 from server.errors import NotFound
 from server.live.errors import Houseful, NotHeld, ScreeningClosed, UnknownSeat
 from server.live.holds import owner_of
 
 log = logging.getLogger(__name__)
 KEY_ATTEMPTS = 5  # order-key collisions are astronomically rare; retry a few times anyway
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+# A rule checked on the locked order (and its screening) before it is cancelled or refunded.
+Check = Callable[[asyncpg.Connection, asyncpg.Record, asyncpg.Record], Awaitable[None]]
 
 
 def _same_request(order: asyncpg.Record, screening_id: int, seat_ids: list[int]) -> asyncpg.Record:
@@ -51,7 +51,7 @@ async def create_order(
     screening = await co.pool.fetchrow(co.sql.screening_for_order, screening_id)
     if screening is None:
         raise NotFound("no such screening", field="screening_id")
-    if screening["status"] != "scheduled" or screening["starts_at"] <= _now():
+    if screening["status"] != "scheduled" or screening["starts_at"] <= now():
         raise ScreeningClosed("this screening is no longer on sale")
     deadline = await _check_held(co, user_id, screening_id, seats)
     priced = await co.pool.fetch(co.sql.seats_priced, screening_id, seats)
@@ -122,21 +122,38 @@ async def cancel_order(co: Checkout, user_id: int, order_key: str) -> asyncpg.Re
     minutes = co.settings.checkout.cancel_cutoff_minutes
     cutoff = dt.timedelta(minutes=minutes)
 
-    def check(order: asyncpg.Record, screening: asyncpg.Record) -> None:
+    async def check(conn: asyncpg.Connection, order: asyncpg.Record, screening: asyncpg.Record) -> None:
         if order["user_id"] != user_id:
             raise NotFound("no such order")
-        if _now() > screening["starts_at"] - cutoff:
+        if now() > screening["starts_at"] - cutoff:
             raise CancelClosed(f"orders can be cancelled until {minutes} minutes before the show")
+        if await conn.fetchval(co.sql.order_checked_in_count, order["id"]):
+            raise TicketUsed("a ticket of this order was already used at the door, so the order can no "
+                             "longer be cancelled; the cinema's staff can help")
 
     return await _undo(co, order_key, "cancelled", user_id, "cancelled by the customer", check)
 
 
-async def refund_order(co: Checkout, actor_id: int | None, order_key: str, reason: str = "refunded by staff") -> asyncpg.Record:
-    """Staff refund any paid order, at any time."""
-    return await _undo(co, order_key, "refunded", actor_id, reason, None)
+async def refund_order(co: Checkout, actor_id: int | None, order_key: str, reason: str = "refunded by staff",
+                       include_checked_in: bool = False, ip: str | None = None) -> asyncpg.Record:
+    """Staff refund any paid order, at any time (audited).
+
+    An order with tickets already used at the door is refunded only on purpose (include_checked_in).
+    """
+    async def check(conn: asyncpg.Connection, order: asyncpg.Record, screening: asyncpg.Record) -> None:
+        used = await conn.fetchval(co.sql.order_checked_in_count, order["id"])
+        if used and not include_checked_in:
+            raise TicketUsed(f"{used} ticket(s) of this order were already used at the door; "
+                             "refund with include_checked_in=true to refund it anyway")
+        if order["status"] == "paid":
+            await audit.record(conn, actor_id, "order.refund", {
+                "order_key": order["order_key"], "amount": order["amount"], "reason": reason,
+                "checked_in": used}, ip)
+
+    return await _undo(co, order_key, "refunded", actor_id, reason, check)
 
 
-async def _undo(co: Checkout, order_key: str, to: str, actor_id: int | None, reason: str, check: Any) -> asyncpg.Record:
+async def _undo(co: Checkout, order_key: str, to: str, actor_id: int | None, reason: str, check: Check) -> asyncpg.Record:
     order = await mark_undone(co, order_key, to, actor_id, reason, check)
     await settle_money(co, order["id"])
     await settle_seats(co, order["id"])
@@ -144,7 +161,7 @@ async def _undo(co: Checkout, order_key: str, to: str, actor_id: int | None, rea
 
 
 async def mark_undone(co: Checkout, order_key: str, to: str, actor_id: int | None, reason: str,
-                      check: Any = None) -> asyncpg.Record:
+                      check: Check | None = None) -> asyncpg.Record:
     """Cancel the tickets and move a paid order to cancelled/refunded; refund and seats follow."""
     async with co.pool.acquire() as conn, conn.transaction():
         order = await conn.fetchrow(co.sql.order_lock_by_key, order_key)
@@ -152,7 +169,7 @@ async def mark_undone(co: Checkout, order_key: str, to: str, actor_id: int | Non
             raise NotFound("no such order")
         screening = await conn.fetchrow(co.sql.screening_for_order, order["screening_id"])
         if check is not None:
-            check(order, screening)
+            await check(conn, order, screening)
         if order["status"] in ("cancelled", "refunded"):
             raise AlreadyRefunded(f"this order was already {order['status']}")
         if order["status"] != "paid":
@@ -191,7 +208,7 @@ async def _hold_extended(co: Checkout, order: asyncpg.Record) -> bool:
     if deadline is None or not set(order["seat_ids"]) <= set(mine["seats"]):
         return False
     expires_at = dt.datetime.fromtimestamp(int(deadline) / 1000, dt.timezone.utc)
-    if expires_at <= _now():
+    if expires_at <= now():
         return False
     await co.pool.execute(co.sql.order_extend, order["id"], expires_at)
     return True
@@ -203,7 +220,7 @@ async def refund_screening(co: Checkout, screening_id: int, actor_id: int | None
     for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["paid"]):
         order = await co.pool.fetchrow(co.sql.order_get, row["id"])
         try:
-            await refund_order(co, actor_id, order["order_key"], "screening cancelled")
+            await refund_order(co, actor_id, order["order_key"], "screening cancelled", include_checked_in=True)
             refunded += 1
         except (AlreadyRefunded, NotCancellable):
             pass  # changed meanwhile (e.g. the buyer cancelled): nothing left to do

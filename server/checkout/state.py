@@ -1,6 +1,7 @@
 """What every checkout step shares: its dependencies, the order state machine and its errors."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ NotCancellable = error_class("NotCancellable", 409, "not_cancellable")
 CancelClosed = error_class("CancelClosed", 409, "cancel_closed")
 AlreadyRefunded = error_class("AlreadyRefunded", 409, "already_refunded")
 NoPrice = error_class("NoPrice", 409, "no_price")
+TicketUsed = error_class("TicketUsed", 409, "checked_in")  # a ticket of the order was used at the door
 
 # Which status may follow which (anything else is a bug, not a user error).
 TRANSITIONS: dict[str | None, frozenset[str]] = {
@@ -28,6 +30,11 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
 }
 # Statuses in which the buyer must get any authorised money back.
 MONEY_RETURNED = frozenset({"failed", "expired", "cancelled", "refunded"})
+
+
+def now() -> dt.datetime:
+    """The time every checkout rule reads (order, pay, cancel): one place to inject a clock."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,10 @@ SELECT t.seat_id FROM orders o JOIN ticket t ON t.screening_id = o.screening_id 
 WHERE o.id = $1 AND t.status = 'live' AND t.order_id <> o.id
 ORDER BY t.seat_id
 
+-- name: order_checked_in_count
+-- Live tickets of an order already used at the door.
+SELECT count(*) FROM ticket WHERE order_id = $1 AND status = 'live' AND checked_in_at IS NOT NULL
+
 -- name: tickets_cancel
 UPDATE ticket SET status = 'cancelled' WHERE order_id = $1 AND status = 'live' RETURNING seat_id
 
