@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from server import keys
 from tests.support.checkout import (
-    DECLINE, ERROR, NO_FUNDS, SLOW, get_order, hold, live_tickets, new_order, pay, payment_of, snapshot,
+    DECLINE, ERROR, NO_FUNDS, SLOW, get_order, hold, live_tickets, new_order, order, pay, payment_of, snapshot,
     wait_status,
 )
 
@@ -108,6 +109,34 @@ async def test_declined_cards_fail_the_order_and_keep_the_hold(client, make_user
         assert payment["captures"] == 0 and payment["authorisations"] == 0
         assert s["seats"][seat] in (await snapshot(client, s["screening_id"], buyer))["mine"]
     assert await live_tickets(pg, s["screening_id"]) == []
+
+
+async def test_a_declined_card_is_retried_on_the_same_held_seats(client, make_user, make_screening, pg) -> None:
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    seats = [s["seats"]["C1"], s["seats"]["C2"]]
+    created = await new_order(client, buyer, s["screening_id"], seats)
+    await pay(client, created, DECLINE)
+    failed = await wait_status(client, buyer, created["order_key"])
+    # The buyer is told in words, and that the seats are still theirs until the hold's deadline.
+    assert failed["failure_message"] == "Your card was declined — try another card."
+    mine = await snapshot(client, s["screening_id"], buyer)
+    assert sorted(mine["mine"]) == seats
+    assert failed["retry_until"] == dt.datetime.fromtimestamp(mine["deadline"] / 1000, dt.timezone.utc).isoformat()
+    # The retry is a new order for the same seats; asking twice (a double click) makes one.
+    retry_key = f"retry-{created['order_key']}"
+    again = await order(client, buyer, s["screening_id"], seats, key=retry_key)
+    assert again.status == 201
+    retried = await again.json()
+    twice = await order(client, buyer, s["screening_id"], seats, key=retry_key)
+    assert twice.status == 200 and (await twice.json())["order_key"] == retried["order_key"]
+    assert retried["status"] == "pending" and retried["payment_url"] != created["payment_url"]
+    await pay(client, retried)
+    paid = await wait_status(client, buyer, retried["order_key"])
+    assert paid["status"] == "paid" and sorted(t["seat_id"] for t in paid["tickets"]) == seats
+    # Now the seats are sold, the failed order offers no retry and says why.
+    after = await get_order(client, buyer, created["order_key"])
+    assert after["retry_until"] is None and "no longer held" in after["failure_message"]
 
 
 async def test_unknown_card_is_refused_on_the_page(client, make_user, make_screening) -> None:

@@ -43,7 +43,13 @@ ORDER = {"type": "object", "properties": {
                                           "refunded", "expired"]},
     "amount": {"type": "integer", "description": "minor units"}, "currency": {"type": "string"},
     "seats": {"type": "array", "items": SEAT}, "tickets": {"type": "array", "items": TICKET},
-    "failure_reason": {"type": ["string", "null"]}, "payment_url": {"type": "string"},
+    "failure_reason": {"type": ["string", "null"], "description": "machine code, e.g. card_declined or "
+                       "'seat_taken: seats 12, 13' (seat ids)"},
+    "failure_message": {"type": ["string", "null"], "description": "the failure in the buyer's words"},
+    "retry_until": {"type": ["string", "null"], "description": "single-order view: a declined or failed "
+                    "payment may be tried again on the same held seats until then (a new order with "
+                    "Idempotency-Key retry-<order key>); null when the seats are no longer held"},
+    "payment_url": {"type": "string"},
     "expires_at": {"type": "string"}, "screening": {"type": "object"}}}
 
 

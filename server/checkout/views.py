@@ -1,15 +1,48 @@
 """Orders and tickets as the buyer (or staff) sees them."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
 
-from server.checkout.state import Checkout
+from server.checkout.state import Checkout, now
 from server.checkout.tickets import qr_data_uri, ticket_code
 from server.errors import NotFound
+from server.live.holds import owner_of
 
 MY_ORDERS_LIMIT = 200
+NOTHING_CHARGED = "Nothing was charged."
+# What the buyer is told for each failure_reason code (the part before ":"), in their words.
+FAILURE_MESSAGES = {
+    "card_declined": "Your card was declined — try another card.",
+    "insufficient_funds": "Your card was declined for insufficient funds — try another card.",
+    "provider_error": "The payment could not be completed — please try again.",
+    "payment declined": "Your card was declined — try another card.",
+    "payment failed": "The payment could not be completed — please try again.",
+    "seat_taken": "{seats} went to another order before this payment went through. " + NOTHING_CHARGED,
+    "screening_closed": "The screening had already started, so no tickets could be issued. " + NOTHING_CHARGED,
+    "screening_cancelled": "The screening was cancelled. " + NOTHING_CHARGED,
+    "screening cancelled": "The screening was cancelled. " + NOTHING_CHARGED,
+    "hold expired": "The order expired before it was paid: your seats' hold ran out. " + NOTHING_CHARGED,
+}
+# Failures after which the same seats may be paid again (a new order) while the buyer holds them.
+RETRYABLE = frozenset({"card_declined", "insufficient_funds", "provider_error", "payment declined",
+                       "payment failed"})
+
+
+def _label(seat: asyncpg.Record | None, seat_id: int) -> str:
+    return f"Row {seat['row_label']} seat {seat['number']}" if seat else f"Seat {seat_id}"
+
+
+def failure_message(reason: str | None, seats: dict[int, asyncpg.Record]) -> str | None:
+    """A failure_reason ("seat_taken: seats 12, 13", "card_declined", ...) as the buyer reads it."""
+    if not reason:
+        return None
+    code, _, detail = reason.partition(":")
+    text = FAILURE_MESSAGES.get(code, "The order could not be completed. " + NOTHING_CHARGED)
+    ids = [int(part) for part in detail.replace("seats", "").split(",") if part.strip().isdigit()]
+    return text.format(seats=", ".join(_label(seats.get(i), i) for i in ids) if ids else "Your seats")
 
 
 def _order(row: asyncpg.Record, seats: dict[int, asyncpg.Record], tickets: list[dict[str, Any]]) -> dict[str, Any]:
@@ -23,6 +56,7 @@ def _order(row: asyncpg.Record, seats: dict[int, asyncpg.Record], tickets: list[
     out = {
         "order_key": row["order_key"], "status": row["status"], "amount": row["amount"],
         "currency": row["currency"], "seats": seat_list, "failure_reason": row["failure_reason"],
+        "failure_message": failure_message(row["failure_reason"], seats),
         "expires_at": row["expires_at"].isoformat(), "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
         "screening": {"id": row["screening_id"], "starts_at": row["starts_at"].isoformat(),
@@ -64,7 +98,29 @@ async def order_for(co: Checkout, order_key: str, user_id: int, staff: bool) -> 
         row = await conn.fetchrow(co.sql.order_view, order_key)
         if row is None or (row["user_id"] != user_id and not staff):
             raise NotFound("no such order")
-        return (await _render(co, conn, [row], with_qr=True))[0]
+        view = (await _render(co, conn, [row], with_qr=True))[0]
+    view["retry_until"] = await retry_until(co, row)
+    if view["retry_until"] is None and (row["failure_reason"] or "") in RETRYABLE and row["status"] == "failed":
+        view["failure_message"] += " Your seats are no longer held: choose them again to try another card."
+    return view
+
+
+async def retry_until(co: Checkout, row: asyncpg.Record) -> str | None:
+    """Until when a failed payment can be tried again on the same seats (the hold's deadline), or None.
+
+    A retry is a new order for the same seats (its Idempotency-Key `retry-<order key>`), possible
+    while the buyer still holds every seat of a payment that was declined or failed.
+    """
+    code = (row["failure_reason"] or "").partition(":")[0]
+    if row["status"] != "failed" or code not in RETRYABLE:
+        return None
+    if row["screening_status"] != "scheduled" or row["starts_at"] <= now():
+        return None
+    mine = await co.holds.my_holds(row["screening_id"], owner_of(row["user_id"]))
+    if mine["deadline"] is None or not set(row["seat_ids"]) <= set(mine["seats"]):
+        return None
+    deadline = dt.datetime.fromtimestamp(int(mine["deadline"]) / 1000, dt.timezone.utc)
+    return deadline.isoformat() if deadline > now() else None
 
 
 async def orders_of(co: Checkout, user_id: int) -> list[dict[str, Any]]:

@@ -10,7 +10,10 @@ let deadline = null;
 let room = null;
 
 // One key per attempt at buying this set of seats: a retry or double click reuses it, so the
-// server creates one order; a different set of seats gets a fresh key.
+// server creates one order; a different set of seats gets a fresh key, and so does an attempt
+// whose order already failed or expired (the same key would only bring that order back).
+function forgetKey() { sessionStorage.removeItem(KEY_STORE); }
+
 function idempotencyKey(ids) {
   const wanted = ids.slice().sort((a, b) => a - b).join(",");
   try {
@@ -62,7 +65,12 @@ $("#pay").addEventListener("click", async () => {
   $("#checkout-error").textContent = "";
   try {
     const body = { screening_id: screeningId, seat_ids: seatIds };
-    const result = await api("/api/orders", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey(seatIds) } });
+    const create = () => api("/api/orders", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey(seatIds) } });
+    let result = await create();
+    if (["failed", "expired"].includes((result.order || result).status)) {
+      forgetKey();  // that attempt is over (e.g. a declined card): this click is a new one
+      result = await create();
+    }
     const order = result.order || result;
     const url = result.payment_url || order.payment_url;
     room?.close();

@@ -1,18 +1,55 @@
 // Result page after the payment page: follow the order until it is final, then show the tickets.
+// A declined card leaves the seats held: while they are, "Try another card" pays them in a new
+// order (Idempotency-Key retry-<this order's key>, so a double click makes one order).
 import { api } from "./api.js";
-import { $, clear, loginUrl } from "./dom.js";
+import { $, clear, fmtTime, h, loginUrl } from "./dom.js";
 import { orderCard, FINAL } from "./orders-view.js";
 
 const key = document.getElementById("main").dataset.orderKey;
 const started = Date.now();
+let retryTimer = null;
 
 const HEADLINE = {
   paid: ["Enjoy the film! Your tickets are below — show the QR code at the door.", "ok"],
-  failed: ["The payment did not go through, so nothing was charged. Your seats have been released.", "error"],
   expired: ["The order expired before it was paid. Choose your seats again.", "error"],
   cancelled: ["This order was cancelled.", "info"],
   refunded: ["This order was refunded.", "info"],
 };
+
+function headline(order) {
+  if (order.status !== "failed") return HEADLINE[order.status] || ["Confirming your payment…", "info"];
+  const text = order.failure_message || "The payment did not go through. Nothing was charged.";
+  const held = order.retry_until ? ` Your seats are still held for you until ${fmtTime(order.retry_until)}.` : "";
+  return [text + held, "error"];
+}
+
+// A new order for the same held seats, then straight to its payment page.
+async function retry(order, button, note) {
+  button.disabled = true;
+  note.textContent = "";
+  try {
+    const body = { screening_id: order.screening.id, seat_ids: order.seats.map((s) => s.seat_id) };
+    const created = await api("/api/orders", { method: "POST", body, headers: { "Idempotency-Key": `retry-${order.order_key}` } });
+    if (created.payment_url) { location.assign(created.payment_url); return; }
+    location.assign(`/orders/${created.order_key}`);
+  } catch (err) {
+    note.textContent = err.code === "not_held" ? "Your seats are no longer held — choose them again." : err.message;
+    button.disabled = false;
+  }
+}
+
+function retryOffer(order) {
+  const box = clear($("#order-retry"));
+  clearTimeout(retryTimer);
+  box.hidden = !order.retry_until;
+  if (!order.retry_until) return;
+  const button = h("button", { type: "button", id: "retry-payment", text: "Try another card" });
+  const note = h("span", { class: "form-error", role: "alert" });
+  button.addEventListener("click", () => retry(order, button, note));
+  box.append(button, " ", h("a", { class: "button button-ghost", href: `/screenings/${order.screening.id}`, text: "Change seats" }), note);
+  // When the hold runs out the offer goes: ask the server again just after the deadline.
+  retryTimer = setTimeout(poll, Math.max(0, new Date(order.retry_until).getTime() - Date.now()) + 1000);
+}
 
 async function poll() {
   let order;
@@ -26,11 +63,12 @@ async function poll() {
     return;
   }
   clear($("#order")).append(orderCard(order, { onChange: poll }));
-  const [text, kind] = HEADLINE[order.status] || ["Confirming your payment…", "info"];
+  const [text, kind] = headline(order);
   const status = $("#order-status");
   status.textContent = text;
   status.dataset.kind = kind;
   document.body.dataset.orderStatus = order.status;
+  retryOffer(order);
   if (!FINAL.has(order.status) && Date.now() - started < 120000) setTimeout(poll, 700);
 }
 

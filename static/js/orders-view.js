@@ -41,7 +41,7 @@ export function orderCard(order, { onChange } = {}) {
     seats.length ? h("ul", { class: "selection-list" }, seats.map((t) => h("li", {},
       h("span", { text: seatText(t) }),
       h("span", { text: t.status === "cancelled" ? "cancelled" : t.checked_in_at ? "checked in" : money(t.price) })))) : null,
-    order.failure_reason ? h("p", { class: "form-error", text: order.failure_reason }) : null,
+    order.failure_reason ? h("p", { class: "form-error failure", text: order.failure_message || order.failure_reason }) : null,
     order.status === "pending" && order.payment_url ? h("p", {}, h("a", { class: "button", href: order.payment_url, text: "Continue to payment" })) : null);
   const card = h("article", { class: "card order", dataset: { orderKey: order.order_key, status: order.status } }, info);
   if (order.status === "paid" && live.length) card.append(h("div", { class: "qr-list" }, live.map(ticketQr)));
