@@ -97,6 +97,28 @@ async def test_pending_order_past_expiry_is_expired_and_its_session_closed(clien
     assert resp.status == 400  # the session is closed: no money can be taken for a dead order
 
 
+async def test_the_grace_spares_in_flight_steps_but_a_deadline_is_a_deadline(client, make_user, make_screening,
+                                                                           pg) -> None:
+    # docs/checkout.md "Crash safety": authorised and unsettled orders are left alone while
+    # touched within the grace (a live request may be finishing them); a pending order is judged
+    # by its hold's deadline only, however recently it was touched.
+    o = await _authorised_order(client, make_user, make_screening, pg)
+    co = co_of(client)
+    await confirm.record_authorisation(co, o["id"])  # a webhook is confirming it right now
+    s = await make_screening(orphan_rule=False)
+    late = await make_user()
+    created = await new_order(client, late, s["screening_id"], [s["seats"]["C2"]])
+    await client.app[keys.HOLDS].release(s["screening_id"], f"u{late['id']}", None)  # the hold ran out
+    await pg.execute("UPDATE orders SET expires_at = now() - interval '1 second', updated_at = now()"
+                     " WHERE order_key = $1", created["order_key"])
+    done = await reconcile(co, grace_seconds=60)
+    assert (done["confirmed"], done["expired"]) == (0, 1)
+    statuses = dict(await pg.fetch("SELECT order_key, status FROM orders"))
+    assert statuses == {o["key"]: "authorised", created["order_key"]: "expired"}
+    await reconcile(co, grace_seconds=0)  # once the grace is over, the stuck confirmation is finished
+    await _assert_paid_and_consistent(client, pg, o)
+
+
 async def test_paid_just_before_expiry_is_confirmed_not_expired(client, make_user, make_screening, pg) -> None:
     o = await _authorised_order(client, make_user, make_screening, pg)
     await pg.execute("UPDATE orders SET expires_at = now() - interval '1 second'")

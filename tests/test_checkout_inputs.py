@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import time
 
 import orjson
@@ -178,3 +180,23 @@ async def test_payment_providers_are_built_by_name(client) -> None:
     await asyncio.wait_for(sandbox.stop(), 10)
     with pytest.raises(ConfigError, match="unknown provider 'stripe' .known: sandbox"):
         make_provider("stripe", deps)
+
+
+async def test_the_webhook_secret_is_derived_exactly_as_documented(client) -> None:
+    # docs/checkout.md: the lowercase hex digest of HMAC-SHA256(key = the JWT secret's UTF-8 bytes,
+    # message = b"houseful:payment-webhook"); its 64 ASCII characters (not the 32 raw bytes) are the key.
+    jwt = client.app[keys.JWT_SECRET].encode("utf-8")
+    digest = hmac.new(jwt, b"houseful:payment-webhook", hashlib.sha256)
+    body = orjson.dumps({"id": "evt_doc", "type": "payment.authorised", "created": int(time.time()),
+                         "data": {"payment_id": "sbx_" + "0" * 32, "reference": "NOSUCHORDER", "amount": 1,
+                                  "currency": "GBP", "reason": None}})
+
+    async def send(key: bytes, event_time: int) -> int:
+        mac = hmac.new(key, f"{event_time}.".encode() + body, hashlib.sha256).hexdigest()
+        resp = await client.post("/api/payments/webhook", data=body, headers={
+            "Content-Type": "application/json", payments.SIGNATURE_HEADER: f"t={event_time},v1={mac}"})
+        return resp.status
+
+    now = int(time.time())
+    assert await send(digest.digest(), now) == 400  # the raw digest is not the key
+    assert await send(digest.hexdigest().encode("ascii"), now) == 200  # the hex text is (an unknown payment: ignored)

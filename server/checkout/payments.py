@@ -109,7 +109,11 @@ class PaymentProvider(Protocol):
 
 
 def derive_webhook_secret(configured: str, jwt_secret: str) -> str:
-    """The configured webhook secret, or one derived from the JWT secret (never the JWT secret itself)."""
+    """The configured webhook secret, or one derived from the JWT secret (never the JWT secret itself).
+
+    Derived: the lowercase hex digest of HMAC-SHA256(jwt_secret as UTF-8, b"houseful:payment-webhook");
+    signatures use the secret's UTF-8 bytes as their key (docs/checkout.md, "Webhook format").
+    """
     if configured:
         return configured
     return hmac.new(jwt_secret.encode(), b"houseful:payment-webhook", hashlib.sha256).hexdigest()

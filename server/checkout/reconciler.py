@@ -13,7 +13,7 @@ from typing import Any
 from server.checkout.confirm import confirm_order
 from server.checkout.orders import expire_order
 from server.checkout.settle import settle_money, settle_seats
-from server.checkout.state import Checkout
+from server.checkout.state import Checkout, now
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 60.0  # how old a half-finished order must be before we finish it for them
@@ -28,7 +28,7 @@ async def reconcile(co: Checkout, grace_seconds: float = GRACE_SECONDS) -> dict[
     for row in await co.pool.fetch(co.sql.orders_stuck_authorised, grace_seconds, BATCH):
         await _guard(confirm_order(co, row["id"]), "confirm", row["id"])
         done["confirmed"] += 1
-    for row in await co.pool.fetch(co.sql.orders_pending_expired, BATCH):
+    for row in await co.pool.fetch(co.sql.orders_pending_expired, now(), BATCH):
         await _guard(expire_order(co, row["id"]), "expire", row["id"])
         done["expired"] += 1
     for row in await co.pool.fetch(co.sql.orders_unsettled, grace_seconds, BATCH):

@@ -123,7 +123,8 @@ WHERE status = 'authorised' AND updated_at < now() - make_interval(secs => $1)
 ORDER BY updated_at LIMIT $2
 
 -- name: orders_pending_expired
-SELECT id FROM orders WHERE status = 'pending' AND expires_at < now() ORDER BY expires_at LIMIT $1
+-- Pending orders past their hold's deadline ($1: the checkout's now). No grace: see docs/checkout.md.
+SELECT id FROM orders WHERE status = 'pending' AND expires_at < $1 ORDER BY expires_at LIMIT $2
 
 -- name: orders_unsettled
 SELECT id FROM orders
