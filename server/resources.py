@@ -90,7 +90,7 @@ async def checkout_context(app: web.Application) -> AsyncIterator[None]:
     keyspace = KeySpace(settings.redis.key_prefix)
     secret = derive_webhook_secret(settings.checkout.webhook_secret, app[keys.JWT_SECRET])
     provider = make_provider(settings.checkout.payment_provider,
-                             ProviderDeps(app[keys.REDIS], keyspace, secret, settings.checkout))
+                             ProviderDeps(app[keys.DB], app[keys.QUERIES], secret, settings.checkout))
     app[keys.PAYMENTS] = provider
     checkout = Checkout(
         pool=app[keys.DB], redis=app[keys.REDIS], sql=app[keys.QUERIES].checkout, holds=app[keys.HOLDS],

@@ -20,8 +20,8 @@ from server.config import Settings, load_settings
 from server.domain.tokens import issue_access
 
 TABLES = (
-    "ticket, order_event, orders, screening, movie_genre, movie, genre, seat, auditorium, "
-    "cinema, user_action, app_user"
+    "sandbox_webhook, sandbox_payment, ticket, order_event, orders, screening, movie_genre, movie, genre, "
+    "seat, auditorium, cinema, user_action, app_user"
 )
 
 

@@ -14,7 +14,6 @@ from server.checkout import payments
 from server.checkout.payments import ProviderDeps
 from server.checkout.providers import make_provider
 from server.config import ConfigError
-from server.keyspace import KeySpace
 from tests.support.checkout import get_order, hold, new_order, order, pay, payment_of, wait_status
 
 
@@ -172,8 +171,7 @@ async def test_webhook_for_unknown_payment_is_acknowledged_and_ignored(client, p
 
 
 async def test_payment_providers_are_built_by_name(client) -> None:
-    deps = ProviderDeps(client.app[keys.REDIS], KeySpace("hftest:registry:"), "secret",
-                        client.app[keys.SETTINGS].checkout)
+    deps = ProviderDeps(client.app[keys.DB], client.app[keys.QUERIES], "secret", client.app[keys.SETTINGS].checkout)
     sandbox = make_provider("sandbox", deps)
     assert sandbox.name == "sandbox"
     await sandbox.start()  # its webhook deliveries run until stop, which returns promptly

@@ -12,6 +12,7 @@ import asyncpg
 
 from server.checkout.confirm import on_authorised
 from server.checkout.order_keys import new_order_key
+from server.checkout.payments import UnknownPayment
 from server.checkout.settle import settle_money, settle_seats
 from server.checkout.state import (
     AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, TicketUsed, now,
@@ -190,7 +191,7 @@ async def expire_order(co: Checkout, order_id: int, follow_hold: bool = True,
     ref = order["payment_ref"]
     if follow_hold and ref and await co.provider.status(ref) == "created" and await _hold_extended(co, order):
         return "pending"  # still unpaid, but the buyer kept the seats: wait for the new deadline
-    state = await co.provider.cancel(ref) if ref else "cancelled"
+    state = await _close_session(co, order)
     if state in ("authorised", "captured"):
         return await on_authorised(co, order_id)  # paid just in time: confirm (or void) it
     async with co.pool.acquire() as conn, conn.transaction():
@@ -199,6 +200,22 @@ async def expire_order(co: Checkout, order_id: int, follow_hold: bool = True,
             return order["status"]
         to, reason = ("failed", f"payment {state}") if state in ("declined", "failed") else ("expired", reason)
         return (await transition(co, conn, order, to, reason=reason))["status"]
+
+
+async def _close_session(co: Checkout, order: asyncpg.Record) -> str:
+    """Close the order's payment session at the provider; the payment's state after.
+
+    A payment the provider does not know was never authorised (it cannot hold money it has no
+    record of), so it counts as closed: the order expires rather than waiting forever.
+    """
+    if not order["payment_ref"]:
+        return "cancelled"  # the session was never recorded: nothing to close
+    try:
+        return await co.provider.cancel(order["payment_ref"])
+    except UnknownPayment:
+        log.warning("order %s: the provider does not know payment %s; expiring it as never paid",
+                    order["order_key"], order["payment_ref"])
+        return "cancelled"
 
 
 async def _hold_extended(co: Checkout, order: asyncpg.Record) -> bool:

@@ -10,14 +10,14 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Mapping, Protocol
 
+import asyncpg
 import orjson
-from redis.asyncio import Redis
 
 from server.config import CheckoutSettings
 from server.errors import error_class
-from server.keyspace import KeySpace
 
 SIGNATURE_HEADER = "Houseful-Signature"
 
@@ -28,6 +28,12 @@ ReplayedWebhook = error_class("ReplayedWebhook", 409, "replayed_webhook")
 ProviderError = error_class("ProviderError", 502, "payment_provider_error")
 # void() on money already taken: the caller must refund instead.
 AlreadyCaptured = error_class("AlreadyCaptured", 409, "already_captured")
+
+
+class UnknownPayment(ProviderError):  # type: ignore[misc, valid-type]
+    """The provider has no record of the payment: it never authorised anything (nothing to void)."""
+
+    code = "unknown_payment"
 
 # Event kinds a webhook may carry.
 AUTHORISED = "payment.authorised"
@@ -58,10 +64,15 @@ class PaymentEvent:
 
 @dataclass(frozen=True)
 class ProviderDeps:
-    """What a provider adapter may be built from."""
+    """What a provider adapter may be built from.
 
-    redis: Redis
-    keyspace: KeySpace
+    A provider's own state is the provider's: a real one keeps it at the provider, the sandbox in
+    its own PostgreSQL tables (`pool`, `queries.sandbox`) — never in the app's Redis, which may
+    be lost (docs/architecture.md, invariant 8).
+    """
+
+    pool: asyncpg.Pool
+    queries: SimpleNamespace  # every named query file (app[keys.QUERIES]); an adapter uses its own
     webhook_secret: str
     settings: CheckoutSettings
 
@@ -95,7 +106,8 @@ class PaymentProvider(Protocol):
         """Close an unpaid session so it can no longer be paid; returns the payment's state after.
 
         "cancelled" when it was still unpaid; otherwise its state (e.g. "authorised": the buyer
-        paid just in time, so the caller confirms rather than expires the order).
+        paid just in time, so the caller confirms rather than expires the order). UnknownPayment
+        when the provider has no such payment (then nothing was ever authorised).
         """
 
     async def refund(self, payment_ref: str, amount: int) -> None:

@@ -1,9 +1,10 @@
 """The built-in sandbox payment provider: behaves like a real one, with test cards.
 
-Its state lives in Redis (one hash per payment, an outbox of webhook deliveries), all under
-the `{sbx}` hash tag so its Lua scripts stay on one Cluster slot. The buyer pays on a hosted
-page (server/api/sandbox_pay.py); the result reaches the app only through a signed webhook
-POSTed over HTTP and retried with backoff until the app answers 2xx.
+It stands in for an external provider, so its state is its own books in PostgreSQL (tables
+sandbox_payment and sandbox_webhook, queries in sql/queries/sandbox.sql), never the app's Redis:
+a Redis restart loses no payment, counter or queued webhook, as it would lose nothing at a real
+bank. The buyer pays on a hosted page (server/api/sandbox_pay.py); the result reaches the app
+only through a signed webhook POSTed over HTTP and retried with backoff until the app answers 2xx.
 """
 from __future__ import annotations
 
@@ -12,25 +13,28 @@ import logging
 import re
 import secrets
 import time
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 import aiohttp
+import asyncpg
 import orjson
-from redis.asyncio import Redis
 
 from server.background import stop_within
 from server.checkout import payments
-from server.checkout.payments import AlreadyCaptured, PaymentEvent, PaymentSession, ProviderDeps, ProviderError
+from server.checkout.payments import (
+    AlreadyCaptured, PaymentEvent, PaymentSession, ProviderDeps, ProviderError, UnknownPayment,
+)
 from server.config import CheckoutSettings
-from server.keyspace import KeySpace
 
 log = logging.getLogger(__name__)
 PAGE_PATH = "/pay/sandbox/"
 PAYMENT_ID = re.compile(r"^sbx_[0-9a-f]{32}$")
-KEEP_SECONDS = 90 * 86_400  # payments stay refundable this long
 MAX_ATTEMPTS = 40  # ~ half an hour of capped retries, then the delivery is dead-lettered
 DELIVERY_TIMEOUT = 30.0  # a slower answer is retried (and the app applies the duplicate idempotently)
-LEASE_MS = 30_000  # a claimed delivery is retried by another worker if this one dies mid-send
+LEASE_SECONDS = 30.0  # a claimed delivery is retried by another worker if this one dies mid-send
+IDLE_POLL_SECONDS = 1.0  # longest wait between looks at the outbox (other workers' retries, leases)
+COUNTERS = ("authorisations", "captures", "voids", "refunds")
 
 # card number -> (payment status, webhook kind, reason, slow?)
 TEST_CARDS: dict[str, tuple[str, str, str | None, bool]] = {
@@ -48,37 +52,6 @@ CARD_LABELS = {
     "4000000000000119": "fails with a provider error",
 }
 
-# Move the payment from one state to another, atomically; ARGV[1] names a counter to bump.
-_TRANSITION = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {0, ''} end
-for i = 2, #ARGV, 2 do
-  if ARGV[i] == status then
-    redis.call('HSET', KEYS[1], 'status', ARGV[i + 1])
-    if ARGV[1] ~= '' then redis.call('HINCRBY', KEYS[1], ARGV[1], 1) end
-    return {1, ARGV[i + 1]}
-  end
-end
-return {0, status}
-"""
-# The buyer submits a card: record the outcome and queue its webhook in one step.
-_SUBMIT = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'created' then return status or '' end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'last4', ARGV[5], 'webhook_url', ARGV[4])
-if ARGV[1] == 'authorised' then redis.call('HINCRBY', KEYS[1], 'authorisations', 1) end
-redis.call('HSET', KEYS[3], 'body', ARGV[2], 'url', ARGV[4], 'attempts', 0)
-redis.call('EXPIRE', KEYS[3], ARGV[6])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[7])
-return 'ok'
-"""
-# Claim due deliveries by pushing their due time a lease ahead.
-_CLAIM = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id) end
-return ids
-"""
-
 
 def card_digits(text: str) -> str:
     """The digits of a typed card number (spaces and dashes ignored)."""
@@ -86,26 +59,24 @@ def card_digits(text: str) -> str:
 
 
 class SandboxProvider:
-    """A PaymentProvider whose bank is a Redis hash and whose cards are the TEST_CARDS."""
+    """A PaymentProvider whose bank is two PostgreSQL tables and whose cards are the TEST_CARDS."""
 
     name = "sandbox"
 
-    def __init__(self, redis: Redis, keyspace: KeySpace, secret: str, settings: CheckoutSettings) -> None:
-        self.redis = redis
-        self.ks = keyspace
+    def __init__(self, pool: asyncpg.Pool, sql: SimpleNamespace, secret: str, settings: CheckoutSettings) -> None:
+        """`sql`: the named queries of sql/queries/sandbox.sql."""
+        self.pool = pool
+        self.sql = sql
         self.secret = secret
         self.settings = settings
         self.wake = asyncio.Event()
         self.stopping = False
         self._deliveries: asyncio.Task[None] | None = None
-        self._transition = redis.register_script(_TRANSITION)
-        self._submit = redis.register_script(_SUBMIT)
-        self._claim = redis.register_script(_CLAIM)
 
     @classmethod
     def create(cls, deps: ProviderDeps) -> SandboxProvider:
         """The registry's factory (server/checkout/providers.py)."""
-        return cls(deps.redis, deps.keyspace, deps.webhook_secret, deps.settings)
+        return cls(deps.pool, deps.queries.sandbox, deps.webhook_secret, deps.settings)
 
     async def start(self) -> None:
         """Deliver webhooks in the background for the app's life."""
@@ -120,65 +91,48 @@ class SandboxProvider:
         if task is not None:
             await stop_within([task])
 
-    def _payment_key(self, ref: str) -> str:
-        return self.ks.key("{sbx}", "payment", ref)
-
-    def _event_key(self, event_id: str) -> str:
-        return self.ks.key("{sbx}", "event", event_id)
-
-    @property
-    def _outbox(self) -> str:
-        return self.ks.key("{sbx}", "outbox")
-
     # --- the PaymentProvider interface -------------------------------------------------
 
     async def authorise(self, reference: str, amount: int, currency: str, return_url: str) -> PaymentSession:
         """Open a payment session for `amount`; the buyer pays on its hosted page."""
         ref = "sbx_" + secrets.token_hex(16)
-        key = self._payment_key(ref)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"reference": reference, "amount": amount, "currency": currency,
-                                    "return_url": return_url, "status": "created",
-                                    "created_ms": int(time.time() * 1000)})
-            pipe.expire(key, KEEP_SECONDS)
-            await pipe.execute()
+        await self.pool.execute(self.sql.payment_create, ref, reference, amount, currency, return_url)
         return PaymentSession(ref, PAGE_PATH + ref)
 
-    async def _move(self, ref: str, counter: str, *pairs: str) -> tuple[bool, str]:
-        changed, status = await self._transition(keys=[self._payment_key(ref)], args=[counter, *pairs])
-        status = status.decode() if isinstance(status, bytes) else status
-        if not status:
-            raise ProviderError(f"unknown payment {ref}")
-        return bool(changed), status
+    async def _move(self, ref: str, counter: str, *pairs: tuple[str, str]) -> str:
+        """Compare-and-set the payment's status along the first matching (from, to) pair; its status after."""
+        row = await self.pool.fetchrow(self.sql.payment_move, ref, [a for a, _ in pairs], [b for _, b in pairs],
+                                       counter)
+        if row["status"] is None:
+            raise UnknownPayment(f"unknown payment {ref}")
+        return row["moved"] or row["status"]
 
     async def capture(self, payment_ref: str, amount: int) -> None:
         """Take the money; capturing a captured payment again changes nothing."""
-        _, status = await self._move(payment_ref, "captures", "authorised", "captured")
+        status = await self._move(payment_ref, "captures", ("authorised", "captured"))
         if status not in ("captured", "refunded"):
             raise ProviderError(f"cannot capture a {status} payment")
 
     async def void(self, payment_ref: str) -> str:
         """Release the authorisation (or close an unpaid session)."""
-        _, status = await self._move(payment_ref, "voids", "authorised", "voided", "created", "cancelled")
+        status = await self._move(payment_ref, "voids", ("authorised", "voided"), ("created", "cancelled"))
         if status in ("captured", "refunded"):
             raise AlreadyCaptured("the payment was captured; refund it")
         return status
 
     async def cancel(self, payment_ref: str) -> str:
         """Close the session if still unpaid; else report its state."""
-        _, status = await self._move(payment_ref, "", "created", "cancelled")
-        return status
+        return await self._move(payment_ref, "", ("created", "cancelled"))
 
     async def refund(self, payment_ref: str, amount: int) -> None:
         """Return captured money; refunding twice changes nothing."""
-        _, status = await self._move(payment_ref, "refunds", "captured", "refunded")
+        status = await self._move(payment_ref, "refunds", ("captured", "refunded"))
         if status != "refunded":
             raise ProviderError(f"cannot refund a {status} payment")
 
     async def status(self, payment_ref: str) -> str:
-        """The payment's state as the provider sees it."""
-        raw = await self.redis.hget(self._payment_key(payment_ref), "status")
-        return raw.decode() if raw else "unknown"
+        """The payment's state as the provider sees it ("unknown" if it has no such payment)."""
+        return await self.pool.fetchval(self.sql.payment_status, payment_ref) or "unknown"
 
     def verify_callback(self, headers: Mapping[str, str], body: bytes) -> PaymentEvent:
         """Verify the HMAC signature and freshness, then parse the event."""
@@ -192,16 +146,11 @@ class SandboxProvider:
         """The payment as the hosted page shows it (None if unknown), with its counters."""
         if not PAYMENT_ID.match(payment_ref):
             return None
-        raw = await self.redis.hgetall(self._payment_key(payment_ref))
-        if not raw:
-            return None
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        for name in ("amount", "authorisations", "captures", "voids", "refunds"):
-            data[name] = int(data.get(name, 0))
-        return data
+        row = await self.pool.fetchrow(self.sql.payment_get, payment_ref)
+        return dict(row) if row is not None else None
 
     async def submit_card(self, payment_ref: str, card: str, webhook_url: str) -> str:
-        """The buyer pays with a test card: record the outcome and queue the webhook.
+        """The buyer pays with a test card: record the outcome and queue the webhook, in one statement.
 
         Returns the payment's new status, or raises ProviderError for an unknown card or a
         payment that is no longer open.
@@ -219,14 +168,11 @@ class SandboxProvider:
             "data": {"payment_id": payment_ref, "reference": found["reference"], "amount": found["amount"],
                      "currency": found["currency"], "reason": reason},
         })
-        due = int((time.time() + (self.settings.sandbox_slow_seconds if slow else 0)) * 1000)
-        result = await self._submit(
-            keys=[self._payment_key(payment_ref), self._outbox, self._event_key(event_id)],
-            args=[status, body, due, webhook_url, digits[-4:], KEEP_SECONDS, event_id],
-        )
-        result = result.decode() if isinstance(result, bytes) else result
-        if result != "ok":
-            raise ProviderError(f"this payment is already {result}")
+        delay = self.settings.sandbox_slow_seconds if slow else 0.0
+        row = await self.pool.fetchrow(self.sql.payment_submit, payment_ref, status, digits[-4:], webhook_url,
+                                       event_id, body, delay)
+        if row["queued"] is None:
+            raise ProviderError(f"this payment is already {row['status']}")
         self.wake.set()
         return status
 
@@ -234,18 +180,12 @@ class SandboxProvider:
 
     async def deliver_due(self, session: aiohttp.ClientSession, limit: int = 50) -> int:
         """Send every due webhook once; returns how many were acknowledged."""
-        now = int(time.time() * 1000)
-        ids = await self._claim(keys=[self._outbox], args=[now, LEASE_MS, limit])
-        results = await asyncio.gather(*(self._deliver(session, i.decode()) for i in ids))
+        claimed = await self.pool.fetch(self.sql.webhooks_claim, LEASE_SECONDS, limit)
+        results = await asyncio.gather(*(self._deliver(session, row) for row in claimed))
         return sum(results)
 
-    async def _deliver(self, session: aiohttp.ClientSession, event_id: str) -> bool:
-        key = self._event_key(event_id)
-        raw = await self.redis.hgetall(key)
-        if not raw:
-            await self.redis.zrem(self._outbox, event_id)
-            return False
-        body, url, attempts = raw[b"body"], raw[b"url"].decode(), int(raw[b"attempts"])
+    async def _deliver(self, session: aiohttp.ClientSession, row: asyncpg.Record) -> bool:
+        event_id, body, url = row["event_id"], bytes(row["body"]), row["url"]
         # Signed at send time: a retry is a new, fresh request; a captured copy goes stale.
         headers = {payments.SIGNATURE_HEADER: payments.sign(self.secret, int(time.time()), body),
                    "Content-Type": "application/json"}
@@ -257,43 +197,42 @@ class SandboxProvider:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             ok, detail = False, type(exc).__name__
         if ok:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zrem(self._outbox, event_id)
-                pipe.delete(key)
-                await pipe.execute()
+            await self.pool.execute(self.sql.webhook_delivered, event_id)
             return True
-        await self._retry_later(event_id, attempts + 1, detail)
+        await self._retry_later(event_id, row["attempts"] + 1, detail)
         return False
 
     async def _retry_later(self, event_id: str, attempts: int, detail: str) -> None:
-        key = self._event_key(event_id)
         if attempts >= MAX_ATTEMPTS:
             log.error("webhook %s dead-lettered after %d attempts (%s)", event_id, attempts, detail)
-            await self.redis.zrem(self._outbox, event_id)
-            await self.redis.hset(key, mapping={"attempts": attempts, "dead": 1})
+            await self.pool.execute(self.sql.webhook_dead, event_id, attempts)
             return
         delay = min(60.0, self.settings.webhook_retry_seconds * 2 ** (attempts - 1))
         log.info("webhook %s not acknowledged (%s); retry %d in %.2fs", event_id, detail, attempts, delay)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "attempts", attempts)
-            pipe.zadd(self._outbox, {event_id: int((time.time() + delay) * 1000)})
-            await pipe.execute()
+        await self.pool.execute(self.sql.webhook_retry, event_id, attempts, delay)
 
-    async def run_deliveries(self, poll_seconds: float = 0.1) -> None:
-        """Deliver webhooks for the app's life: woken by a new payment, or polled for retries."""
+    async def _next_wait(self) -> float:
+        """How long to sleep before the next round: until the next due delivery, at most a second."""
+        due_in = await self.pool.fetchval(self.sql.webhook_next_due)
+        return IDLE_POLL_SECONDS if due_in is None else min(IDLE_POLL_SECONDS, max(0.01, due_in))
+
+    async def run_deliveries(self) -> None:
+        """Deliver webhooks for the app's life: woken by a new payment, else when the next one is due."""
         async with aiohttp.ClientSession() as session:
             # A stop flag, not only cancellation: aiohttp's request timer can turn a cancel that
             # coincides with its own timeout into TimeoutError, which the retry path swallows.
             while not self.stopping:
                 self.wake.clear()
+                wait = IDLE_POLL_SECONDS
                 try:
                     await self.deliver_due(session)
-                except Exception:  # Redis blips must not end the delivery loop
+                    wait = await self._next_wait()
+                except Exception:  # a PostgreSQL blip must not end the delivery loop
                     log.exception("webhook delivery round failed")
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
                 # cancellation that lands as the wait ends, and shutdown then waits forever.
                 try:
-                    async with asyncio.timeout(poll_seconds):
+                    async with asyncio.timeout(wait):
                         await self.wake.wait()
                 except TimeoutError:
                     pass

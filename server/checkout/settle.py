@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from server.checkout.payments import AlreadyCaptured, ProviderError
+from server.checkout.payments import AlreadyCaptured, ProviderError, UnknownPayment
 from server.checkout.state import MONEY_RETURNED, Checkout
 from server.errors import DomainError
 from server.live.holds import owner_of
@@ -47,6 +47,11 @@ async def return_money(co: Checkout, order_id: int) -> None:
             return
         except AlreadyCaptured:
             pass  # a capture raced us (e.g. a cancel during confirmation): refund instead
+        except UnknownPayment:
+            # The provider holds nothing for a payment it does not know: nothing left to release.
+            log.warning("order %s: provider does not know payment %s; nothing to void", order["order_key"], ref)
+            await co.pool.execute(co.sql.order_mark_voided, order_id)
+            return
     try:
         await co.provider.refund(ref, order["amount"])
     except ProviderError:
