@@ -104,6 +104,9 @@ class CheckoutSettings:
     # HMAC secret shared with the payment provider for webhooks; empty = derived from the JWT secret.
     webhook_secret: str = ""
     reconcile_interval_seconds: int = field(default=30, **_range(1, 86_400))
+    # How long an authorised or unsettled order is left to the request working on it before the
+    # reconciler finishes it (pending orders have no grace: their hold's deadline is theirs).
+    reconcile_grace_seconds: float = field(default=60.0, **_range(0, 86_400))
     # Webhooks signed more than this long ago (or ahead) are rejected as stale.
     webhook_tolerance_seconds: int = field(default=300, **_range(1, 86_400))
     # Sandbox provider: first webhook retry delay (doubles per attempt, capped at a minute) ...

@@ -1,5 +1,28 @@
-"""Domain errors: raised by the domain, mapped to HTTP or WebSocket error codes at the edges."""
+"""Domain errors: raised by the domain, mapped to HTTP or WebSocket error codes at the edges.
+
+Also which exceptions mean "a store is out" (STORE_OUTAGES): the edges map those, in one place
+each (the errors middleware, the socket core), to 503 / `unavailable` with a Retry-After.
+"""
 from __future__ import annotations
+
+import asyncpg
+from redis.exceptions import RedisError
+
+# How long a client is told to wait before trying again after a store outage (seconds).
+RETRY_AFTER_SECONDS = 5
+# A store that cannot answer right now — down, restarting, unreachable, out of connections, or
+# slower than its timeout. Not a bug and not the caller's fault: the same request may work when
+# tried again, and the pools reconnect by themselves once the store is back.
+STORE_OUTAGES: tuple[type[BaseException], ...] = (
+    RedisError,  # connection refused/reset, timeouts, LOADING after a restart, OOM
+    OSError,  # a refused or reset connection while asyncpg (re)connects
+    TimeoutError,  # asyncpg's command_timeout, a pool acquire that waited too long
+    asyncpg.PostgresConnectionError,  # the connection died mid-query (ConnectionDoesNotExistError)
+    asyncpg.CannotConnectNowError,  # the server is starting up or shutting down
+    asyncpg.AdminShutdownError,  # pg_ctl stop (fast/immediate) terminated our connection
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 class DomainError(Exception):
@@ -53,6 +76,7 @@ class RateLimited(DomainError):
 
 class Unavailable(DomainError):
     status, code = 503, "unavailable"
+    retry_after = RETRY_AFTER_SECONDS
 
 
 def error_class(name: str, status: int, code: str) -> type[DomainError]:

@@ -8,7 +8,7 @@ from aiohttp import web
 from server import keys
 from server.api.http import Handler, error_body, json_response
 from server.domain.tokens import ACCESS_COOKIE, Identity, read_access
-from server.errors import DomainError, RateLimited
+from server.errors import RETRY_AFTER_SECONDS, STORE_OUTAGES, DomainError
 from server.origin import origin_allowed
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except DomainError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        retry_after = getattr(exc, "retry_after", None)  # rate limits and outages say when to come back
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
         return json_response({"error": exc.to_dict()}, exc.status, headers)
     except web.HTTPException as exc:
         if exc.status < 400 or not _wants_json(request):
@@ -44,8 +45,16 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         message = exc.reason if exc.status != 413 else "request body too large"
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return json_response(error_body(code, message), exc.status, headers)
-    except (ConnectionResetError, TimeoutError) as exc:
-        raise web.HTTPServiceUnavailable() from exc
+    except STORE_OUTAGES as exc:
+        # PostgreSQL or Redis is down or restarting: not a bug, try again shortly. The pools
+        # reconnect by themselves, so the same request works once the store is back.
+        log.warning("store unavailable on %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if not _wants_json(request):
+            return web.Response(text="Houseful is briefly unavailable; please try again in a moment.",
+                                status=503, headers=headers)
+        return json_response(error_body("unavailable", "a data store is briefly unavailable; try again shortly"),
+                             503, headers)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response(error_body("internal", "internal server error"), 500)

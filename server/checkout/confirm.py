@@ -21,7 +21,7 @@ import asyncpg
 from server.checkout import payments
 from server.checkout.payments import PaymentEvent
 from server.checkout.settle import settle_money, settle_seats
-from server.checkout.state import MONEY_RETURNED, Checkout, now, transition
+from server.checkout.state import Checkout, now, transition
 from server.errors import DomainError, Unavailable
 from server.live.errors import seats_of
 from server.live.holds import owner_of
@@ -54,9 +54,12 @@ async def on_authorised(co: Checkout, order_id: int) -> str:
     status = await record_authorisation(co, order_id)
     if status == "authorised":
         return await confirm_order(co, order_id)
-    if status in MONEY_RETURNED:
-        # Authorised after the order ended (e.g. expired): nobody may keep that money.
-        await settle_money(co, order_id)
+    # Already decided: a redelivered webhook finishes whatever an interrupted first delivery left
+    # owed (capture, void or refund, the Redis step), so an outage heals on the provider's retry
+    # without waiting for the reconciler. Authorised after the order ended (e.g. expired), the
+    # money goes back: nobody may keep it. Both steps are no-ops when nothing is owed.
+    await settle_money(co, order_id)
+    await settle_seats(co, order_id)
     return status
 
 

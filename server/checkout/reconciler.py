@@ -2,7 +2,8 @@
 
 Runs at start-up and every checkout.reconcile_interval_seconds. Each pass re-runs the same
 idempotent step functions the live path uses, so running it twice, or alongside a live
-confirmation, is harmless. `grace_seconds` leaves in-flight work to its own request.
+confirmation, is harmless. `grace_seconds` (checkout.reconcile_grace_seconds) leaves in-flight
+work to its own request; pending orders are judged by their hold's deadline alone.
 """
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ from server.checkout.settle import settle_money, settle_seats
 from server.checkout.state import Checkout, now
 
 log = logging.getLogger(__name__)
-GRACE_SECONDS = 60.0  # how old a half-finished order must be before we finish it for them
 BATCH = 200
 SOLD_CHECK_WINDOW = 86_400.0  # screenings with sales changes this recent get their sold cache checked
 LOCK_NAME = "reconciler"
 
 
-async def reconcile(co: Checkout, grace_seconds: float = GRACE_SECONDS) -> dict[str, int]:
+async def reconcile(co: Checkout, grace_seconds: float | None = None) -> dict[str, int]:
     """One pass over every kind of stuck order; returns how many of each were handled."""
+    if grace_seconds is None:
+        grace_seconds = co.settings.checkout.reconcile_grace_seconds
     done = {"confirmed": 0, "expired": 0, "settled": 0, "sold_rebuilt": 0}
     for row in await co.pool.fetch(co.sql.orders_stuck_authorised, grace_seconds, BATCH):
         await _guard(confirm_order(co, row["id"]), "confirm", row["id"])

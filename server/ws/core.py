@@ -19,21 +19,17 @@ import socket
 import time
 from typing import Any, Callable
 
-import asyncpg
 import orjson
 from aiohttp import WSMsgType, web
-from redis.exceptions import RedisError
 
 from server.config import WebSocketSettings
 from server.domain.tokens import Identity
-from server.errors import DomainError
+from server.errors import STORE_OUTAGES, DomainError
 from server.live import protocol as p
 from server.ws.commands import Command, CommandSet
 
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 5.0  # longest a close may take before the transport is simply closed
-# A store that failed: the command may work if tried again (`unavailable`), it is not a bug.
-STORE_ERRORS = (RedisError, OSError, asyncpg.PostgresError)
 
 
 async def close_within(ws: web.WebSocketResponse, code: int, reason: str, seconds: float = CLOSE_SECONDS) -> None:
@@ -205,7 +201,7 @@ class Session:
             return p.result_frame(msg_id, result)
         except DomainError as exc:
             return p.error_frame(msg_id, exc.code, exc.message, field=exc.field, **exc.extra)
-        except STORE_ERRORS:
+        except STORE_OUTAGES:  # the command may work if tried again (`unavailable`): not a bug
             log.warning("%s: %s failed", self.where(), command.name, exc_info=True)
             return p.error_frame(msg_id, p.UNAVAILABLE, self.commands.unavailable)
         except Exception:

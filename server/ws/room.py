@@ -20,11 +20,10 @@ import time
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from server.config import Settings
 from server.domain.tokens import Identity
-from server.errors import DomainError
+from server.errors import STORE_OUTAGES, DomainError
 from server.live import protocol as p
 from server.live.holds import owner_of
 from server.live.rooms import RoomHub
@@ -102,7 +101,7 @@ class RoomConnection(Session):
         """Join the room, read until the peer goes, then leave; returns when the socket is done."""
         try:
             await self.hub.join(self)
-        except (RedisError, OSError, asyncio.TimeoutError, DomainError):
+        except (*STORE_OUTAGES, DomainError):
             log.warning("room %s: cannot open", self.screening_id, exc_info=True)
             await self.ws.close(code=p.CLOSE_INTERNAL, message=b"room unavailable")
             return
@@ -203,7 +202,7 @@ class RoomConnection(Session):
                     return  # closed, or fell behind meanwhile: the catch-up sends a newer one
                 if not self._again:
                     break
-        except (RedisError, OSError, DomainError):
+        except (*STORE_OUTAGES, DomainError):
             log.warning("room %s: no snapshot for a socket", self.screening_id, exc_info=True)
             self.close(p.CLOSE_INTERNAL, "snapshot unavailable")
             return

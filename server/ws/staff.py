@@ -16,10 +16,11 @@ from aiohttp import WSMsgType, web
 
 from server.config import WebSocketSettings
 from server.domain.tokens import Identity, read_access
+from server.errors import STORE_OUTAGES
 from server.live import protocol as p
 from server.live.dashboard import DashboardHub, Filter, Viewer
 from server.ws.commands import CommandSet
-from server.ws.core import STORE_ERRORS, Session, close_within, request_id
+from server.ws.core import Session, close_within, request_id
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class StaffConnection(Session):
                                 "tick_ms": self.tick_ms, "filter": self.viewer.filter.describe()}))
             try:
                 listing = await self.hub.show(self.viewer, self.viewer.filter)
-            except STORE_ERRORS as exc:
+            except STORE_OUTAGES as exc:
                 log.warning("dashboard: cannot list occupancy: %r", exc)
                 self.close(p.CLOSE_INTERNAL, "occupancy unavailable")
                 return
