@@ -5,7 +5,12 @@
 3. every paid order has its tickets; every order that did not end paid was voided or refunded
    and keeps no live ticket;
 4. no hold outlived its TTL: after running the sweep script, no owner has a deadline in the past
-   and every held seat belongs to an owner with a deadline (or is locked for a sale).
+   and every held seat belongs to an owner with a deadline (or is locked for a sale);
+5. no order stuck: none pending long past its hold's deadline, none authorised or owing a money or
+   seat step long after its last change;
+6. the provider agrees (when its books are readable, i.e. the sandbox's tables): every paid order's
+   payment captured once, no failed or expired order's payment authorised or captured, every
+   cancelled or refunded order's payment refunded (or voided), no spare session holding money.
 Each broken invariant is reported by name; the CLI exits non-zero when any is.
 """
 from __future__ import annotations
@@ -28,8 +33,13 @@ SOLD_CACHE = "sold_cache_mismatch"
 PAID_TICKETS = "paid_order_without_tickets"
 MONEY_RETURNED = "failed_order_not_refunded"
 HOLD_TTL = "hold_outlived_ttl"
-NAMES = (SOLD_TWICE, SOLD_CACHE, PAID_TICKETS, MONEY_RETURNED, HOLD_TTL)
+ORDER_STUCK = "order_stuck"
+PROVIDER = "provider_disagrees"
+NAMES = (SOLD_TWICE, SOLD_CACHE, PAID_TICKETS, MONEY_RETURNED, HOLD_TTL, ORDER_STUCK, PROVIDER)
 SETTLE_SECONDS = 20.0  # how long to wait for in-flight orders before judging money and seats
+# An order unfinished this long past its deadline or last change is stuck: longer than the default
+# reconciler interval (30 s) plus its grace (60 s), so a healthy deployment never trips it.
+STUCK_SECONDS = 120.0
 
 
 @dataclass
@@ -110,8 +120,24 @@ async def _holds(redis: Redis, space: KeySpace, screenings: list[int]) -> list[V
     return out
 
 
+async def _orders(conn: asyncpg.Connection, sql: Any, screenings: list[int], stuck_seconds: float) -> list[Violation]:
+    """Orders left unfinished, and orders whose money the provider sees otherwise."""
+    found = [Violation(ORDER_STUCK, row["screening_id"],
+                       f"order {row['order_key']} is {row['status']} (authorised={row['authorised']}, "
+                       f"captured={row['captured']}, voided={row['voided']}, seats_pending={row['seats_pending']}, "
+                       f"expires {row['expires_at'].isoformat()}, last change {row['updated_at'].isoformat()})")
+             for row in await conn.fetch(sql.stuck_orders, screenings, stuck_seconds)]
+    if await conn.fetchval(sql.sandbox_present):
+        found += [Violation(PROVIDER, row["screening_id"],
+                            f"order {row['order_key']} is {row['status']} but payment {row['payment_id']} is "
+                            f"{row['payment_status']} (captures={row['captures']}, voids={row['voids']}, "
+                            f"refunds={row['refunds']})")
+                  for row in await conn.fetch(sql.provider_disagrees, screenings)]
+    return found
+
+
 async def check(database_url: str, redis_url: str, key_prefix: str, screenings: list[int],
-                settle_seconds: float = SETTLE_SECONDS) -> list[Violation]:
+                settle_seconds: float = SETTLE_SECONDS, stuck_seconds: float = STUCK_SECONDS) -> list[Violation]:
     """Every invariant over these screenings; an empty list means all hold."""
     sql = load_queries().loadtest  # the app's loader: this program runs without the app
     space = KeySpace(key_prefix)
@@ -134,6 +160,7 @@ async def check(database_url: str, redis_url: str, key_prefix: str, screenings: 
                                    f"voided={row['voided']}, refunded={row['refunded']}, "
                                    f"live tickets={row['live_tickets']})"))
         found += await _holds(redis, space, screenings)
+        found += await _orders(conn, sql, screenings, stuck_seconds)
         return found
     finally:
         await conn.close()

@@ -14,7 +14,10 @@ from loadtest import invariants
 from loadtest.report import LATENCY_LABELS, SUMMARY_KEYS
 from loadtest.runner import run
 from loadtest.scenarios import Options
+from server import keys
+from server.checkout.confirm import mark_failed, record_authorisation
 from server.config import ROOT, Settings
+from tests.support.checkout import DEAD_WEBHOOK, SUCCESS, co_of, new_order
 
 MakeClient = Callable[..., Awaitable[Any]]
 
@@ -108,3 +111,27 @@ async def test_checker_names_a_double_sale_made_behind_the_servers_back(
         await pg.execute("DELETE FROM order_event WHERE order_id IN (SELECT id FROM orders WHERE order_key = 'DVPE0001')")
         await pg.execute("DELETE FROM orders WHERE order_key = 'DVPE0001'")
         await pg.execute("CREATE UNIQUE INDEX ticket_live_seat_uq ON ticket (screening_id, seat_id) WHERE status = 'live'")
+
+
+async def test_checker_names_a_stuck_order_and_money_the_provider_still_holds(
+    client: Any, make_user: Any, make_screening: Any, settings: Settings, pg: asyncpg.Connection,
+) -> None:
+    s = await make_screening(orphan_rule=False)
+    sid, co = s["screening_id"], co_of(client)
+    made = []
+    for seat in ("A1", "A2"):  # two buyers whose cards were authorised; no webhook ever came
+        buyer = await make_user()
+        created = await new_order(client, buyer, sid, [s["seats"][seat]])
+        row = await pg.fetchrow("SELECT id, payment_ref FROM orders WHERE order_key = $1", created["order_key"])
+        await client.app[keys.PAYMENTS].submit_card(row["payment_ref"], SUCCESS, DEAD_WEBHOOK)
+        await record_authorisation(co, row["id"])
+        made.append(row["id"])
+    await mark_failed(co, made[1], "seat_taken")  # failed, but its authorisation never voided
+    await pg.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
+
+    found = await invariants.check(settings.database.url, settings.redis.url, settings.redis.key_prefix, [sid],
+                                   settle_seconds=0, stuck_seconds=60)
+    assert sorted(v.invariant for v in found) == sorted([
+        invariants.MONEY_RETURNED, invariants.ORDER_STUCK, invariants.ORDER_STUCK, invariants.PROVIDER])
+    assert "is authorised" in next(v.detail for v in found if v.invariant == invariants.ORDER_STUCK)
+    assert "payment" in next(v.detail for v in found if v.invariant == invariants.PROVIDER)

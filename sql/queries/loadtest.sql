@@ -45,3 +45,38 @@ SELECT count(*)
 FROM orders
 WHERE screening_id = any($1::bigint[])
   AND (status IN ('pending', 'authorised') OR seats_pending OR (status = 'paid' AND NOT captured))
+
+-- name: stuck_orders
+-- Orders left unfinished: pending more than $2 seconds past their hold's deadline, or authorised /
+-- owing a money or seat step and unchanged for $2 seconds (the reconciler should have finished them).
+SELECT order_key, screening_id, status, authorised, captured, voided, refunded, seats_pending,
+       expires_at, updated_at
+FROM orders
+WHERE screening_id = any($1::bigint[])
+  AND ((status = 'pending' AND expires_at < now() - make_interval(secs => $2))
+    OR ((status = 'authorised' OR seats_pending OR (status = 'paid' AND NOT captured)
+         OR (authorised AND status IN ('failed', 'expired', 'cancelled', 'refunded')
+             AND NOT voided AND NOT refunded))
+        AND updated_at < now() - make_interval(secs => $2)))
+ORDER BY updated_at
+
+-- name: sandbox_present
+-- The sandbox provider's books exist (a deployment with a real provider has none to compare).
+SELECT to_regclass('sandbox_payment') IS NOT NULL
+
+-- name: provider_disagrees
+-- Money as the provider sees it agrees with each finished order: paid = captured once; failed or
+-- expired = nothing authorised or captured; cancelled/refunded = refunded (or voided, if undone
+-- before the capture). Sessions never recorded on an order (a double click's spare) hold no money.
+SELECT o.order_key, o.screening_id, o.status, p.id AS payment_id, p.status AS payment_status,
+       p.captures, p.voids, p.refunds
+FROM orders o JOIN sandbox_payment p ON p.reference = o.order_key
+WHERE o.screening_id = any($1::bigint[])
+  AND CASE
+        WHEN p.id IS DISTINCT FROM o.payment_ref THEN p.status IN ('authorised', 'captured')
+        WHEN o.status = 'paid' THEN NOT (p.status = 'captured' AND p.captures = 1)
+        WHEN o.status IN ('failed', 'expired') THEN p.status IN ('authorised', 'captured', 'refunded')
+        WHEN o.status IN ('cancelled', 'refunded') THEN p.status NOT IN ('refunded', 'voided')
+        ELSE false
+      END
+ORDER BY o.id
