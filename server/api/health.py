@@ -7,6 +7,7 @@ from aiohttp import web
 
 from server import keys
 from server.api.http import endpoint, json_response
+from server.errors import RETRY_AFTER_SECONDS
 
 HEALTH_SCHEMA = {
     "type": "object",
@@ -31,5 +32,5 @@ async def health(request: web.Request) -> web.Response:
     if body["status"] != "ok":
         down = [name for name in ("postgres", "redis") if body[name] == "down"]
         body["error"] = {"code": "unavailable", "message": "down: " + ", ".join(down)}
-        return json_response(body, 503)
+        return json_response(body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     return json_response(body)
