@@ -87,6 +87,8 @@ def start_postgres(data: Path, host: str, port: int) -> None:
 
 
 def start_redis(data: Path, host: str, port: int) -> None:
+    # No persistence, on purpose: Redis holds only live state that may be lost (money lives in
+    # PostgreSQL); an empty restart is the tested case (docs/faults.md).
     if not shutil.which("redis-server"):
         apt_install("redis-server")
     rdir = data / "redis"
