@@ -24,7 +24,8 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 _REASONS = {400: "Bad input", 401: "Not logged in", 403: "Not allowed", 404: "Not found",
-            409: "Conflict", 413: "Body too large", 429: "Too many requests", 503: "Unavailable"}
+            409: "Conflict", 413: "Body too large", 429: "Too many requests",
+            503: "A data store is briefly unavailable: retry after Retry-After seconds"}
 
 
 def _path_params(resource: web.AbstractResource) -> list[tuple[str, str]]:
@@ -66,7 +67,7 @@ def _operation(spec: EndpointSpec, path_params: list[tuple[str, str]]) -> dict[s
     if spec.response is not None:
         ok["content"] = {"application/json": {"schema": spec.response}}
     responses: dict[str, Any] = {str(spec.status): ok}
-    codes = set(spec.errors)
+    codes = set(spec.errors) | {503}  # any call may meet a store outage (docs/faults.md)
     if spec.body is not None or spec.query is not None or path_params:
         codes.add(400)
     if path_params:
