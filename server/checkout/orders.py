@@ -154,7 +154,8 @@ async def refund_order(co: Checkout, actor_id: int | None, order_key: str, reaso
     return await _undo(co, order_key, "refunded", actor_id, reason, check)
 
 
-async def _undo(co: Checkout, order_key: str, to: str, actor_id: int | None, reason: str, check: Check) -> asyncpg.Record:
+async def _undo(co: Checkout, order_key: str, to: str, actor_id: int | None, reason: str,
+                check: Check) -> asyncpg.Record:
     order = await mark_undone(co, order_key, to, actor_id, reason, check)
     await settle_money(co, order["id"])
     await settle_seats(co, order["id"])
