@@ -62,9 +62,9 @@ async def deployment() -> AsyncIterator[SimpleNamespace]:
 
 
 def _burst(d: SimpleNamespace) -> Options:
-    """A soak: 24 customers hold, buy (some then cancel) or release, again and again for 12 s."""
+    """A soak: 24 customers hold, buy (some then cancel) or release, again and again for 14 s."""
     return Options(
-        scenario="soak", target=d.server.base, clients=24, arrival_s=1.0, duration_s=12.0, seats=2,
+        scenario="soak", target=d.server.base, clients=24, arrival_s=1.0, duration_s=14.0, seats=2,
         checkout_fraction=0.7, cancel_fraction=0.4, think_ms=50, rows=10, per_row=10, seed=3,
         admin_email=d.server.admin_email, admin_password=d.server.admin_password, check=False,
         json_path=None, html_path=None, live=False)
