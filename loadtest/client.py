@@ -331,7 +331,7 @@ class Moviegoer:
                 reply = await self.command("hold_best", count=k)
             code = self._outcome(reply)
             if code is None:
-                self.mine = [*self.mine, *reply["result"]["seats"]]
+                self.mine = list(dict.fromkeys([*self.mine, *reply["result"]["seats"]]))  # a seat held again counts once
                 self.metrics.count("holds")
                 self.metrics.count("seats_held", len(reply["result"]["seats"]))
                 return True

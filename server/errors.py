@@ -22,7 +22,27 @@ STORE_OUTAGES: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,  # pg_ctl stop (fast/immediate) terminated our connection
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # asyncpg's protocol state machine when the server ends the session under a running query
+    # ("cannot switch to state N; another operation is in progress", MagicStack/asyncpg#1069).
+    asyncpg.InternalClientError,
 )
+
+
+def is_store_outage(exc: BaseException | None) -> bool:
+    """Whether an exception means a store is out: one of STORE_OUTAGES, or raised while handling one.
+
+    The second case is real: when PostgreSQL ends a session inside `async with conn.transaction()`,
+    the transaction's exit fails with "the underlying connection is closed" (an InterfaceError,
+    which otherwise signals misuse) on top of the error that ended the session.
+    """
+    for _ in range(8):  # a chain is short; never loop on a cycle
+        if exc is None:
+            return False
+        if isinstance(exc, STORE_OUTAGES) or (
+                isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class DomainError(Exception):

@@ -8,7 +8,7 @@ from aiohttp import web
 from server import keys
 from server.api.http import Handler, error_body, json_response
 from server.domain.tokens import ACCESS_COOKIE, Identity, read_access
-from server.errors import RETRY_AFTER_SECONDS, STORE_OUTAGES, DomainError
+from server.errors import RETRY_AFTER_SECONDS, DomainError, is_store_outage
 from server.origin import origin_allowed
 
 log = logging.getLogger(__name__)
@@ -45,19 +45,25 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         message = exc.reason if exc.status != 413 else "request body too large"
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return json_response(error_body(code, message), exc.status, headers)
-    except STORE_OUTAGES as exc:
-        # PostgreSQL or Redis is down or restarting: not a bug, try again shortly. The pools
-        # reconnect by themselves, so the same request works once the store is back.
-        log.warning("store unavailable on %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        if not _wants_json(request):
-            return web.Response(text="Houseful is briefly unavailable; please try again in a moment.",
-                                status=503, headers=headers)
-        return json_response(error_body("unavailable", "a data store is briefly unavailable; try again shortly"),
-                             503, headers)
-    except Exception:
+    except Exception as exc:
+        if is_store_outage(exc):
+            return _unavailable(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response(error_body("internal", "internal server error"), 500)
+
+
+def _unavailable(request: web.Request, exc: Exception) -> web.Response:
+    """PostgreSQL or Redis is down or restarting: not a bug, try again shortly (503 + Retry-After).
+
+    The pools reconnect by themselves, so the same request works once the store is back.
+    """
+    log.warning("store unavailable on %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if not _wants_json(request):
+        return web.Response(text="Houseful is briefly unavailable; please try again in a moment.",
+                            status=503, headers=headers)
+    return json_response(error_body("unavailable", "a data store is briefly unavailable; try again shortly"),
+                         503, headers)
 
 
 @web.middleware

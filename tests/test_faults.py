@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,7 +44,7 @@ STUCK_SECONDS = 10.0  # > holds ttl + reconcile interval + grace: anything older
 
 
 @pytest.fixture
-async def deployment() -> AsyncIterator[SimpleNamespace]:
+async def deployment(request: pytest.FixtureRequest) -> AsyncIterator[SimpleNamespace]:
     """Private PostgreSQL + Redis and a real server on them; everything stopped by pid afterwards."""
     folder = temp_folder()
     pg, redis = PrivatePostgres(folder), PrivateRedis(folder)
@@ -58,6 +59,9 @@ async def deployment() -> AsyncIterator[SimpleNamespace]:
         server.stop()
         redis.stop()
         pg.stop("immediate")
+        ARTIFACTS.mkdir(exist_ok=True)
+        if server.log.exists():  # kept for reading after the run (tests/artifacts is git-ignored)
+            shutil.copy(server.log, ARTIFACTS / f"{request.node.name}-server.log")
         remove(folder)
 
 
@@ -167,6 +171,9 @@ async def _faulted_burst(d: SimpleNamespace, fault: Callable[[], None], restore:
     (ARTIFACTS / f"faults-{name}.json").write_text(json.dumps(figures, indent=2, default=str))
     assert found == [], figures["violations"]
     assert figures["first_sale_after_restore_s"] is not None, "nothing was sold after the store came back"
+    # Not one 500 during the whole burst, not only to the probes: the server logged no unhandled error.
+    crashes = [line for line in d.server.log.read_text().splitlines() if "unhandled error" in line or "crashed" in line]
+    assert crashes == [], crashes
     return figures
 
 

@@ -1,6 +1,7 @@
 """A provider's webhook, received: verified, refused if it is a replay, then applied once."""
 from __future__ import annotations
 
+import contextlib
 from typing import Mapping
 
 from server.checkout.confirm import handle_event
@@ -16,4 +17,12 @@ async def receive_webhook(co: Checkout, headers: Mapping[str, str], body: bytes)
     ttl = 2 * co.settings.checkout.webhook_tolerance_seconds + 60
     if not await co.redis.set(seen, b"1", nx=True, ex=ttl):
         raise ReplayedWebhook("this webhook delivery was already received")
-    return await handle_event(co, event)
+    try:
+        return await handle_event(co, event)
+    except BaseException:
+        # Not applied (e.g. PostgreSQL is out: 503): the same signed request, sent again, must be
+        # accepted, not refused as a replay. Best effort: if Redis is the store that is out, the
+        # memory is gone anyway.
+        with contextlib.suppress(Exception):
+            await co.redis.delete(seen)
+        raise

@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 
 from server.config import WebSocketSettings
 from server.domain.tokens import Identity
-from server.errors import STORE_OUTAGES, DomainError
+from server.errors import DomainError, is_store_outage
 from server.live import protocol as p
 from server.ws.commands import Command, CommandSet
 
@@ -201,9 +201,9 @@ class Session:
             return p.result_frame(msg_id, result)
         except DomainError as exc:
             return p.error_frame(msg_id, exc.code, exc.message, field=exc.field, **exc.extra)
-        except STORE_OUTAGES:  # the command may work if tried again (`unavailable`): not a bug
-            log.warning("%s: %s failed", self.where(), command.name, exc_info=True)
-            return p.error_frame(msg_id, p.UNAVAILABLE, self.commands.unavailable)
-        except Exception:
+        except Exception as exc:
+            if is_store_outage(exc):  # the command may work if tried again (`unavailable`): not a bug
+                log.warning("%s: %s failed", self.where(), command.name, exc_info=True)
+                return p.error_frame(msg_id, p.UNAVAILABLE, self.commands.unavailable)
             log.exception("%s: %s crashed", self.where(), command.name)
             return p.error_frame(msg_id, p.INTERNAL, "internal error")
