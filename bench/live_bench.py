@@ -17,6 +17,7 @@ import orjson
 from hdrh.histogram import HdrHistogram
 
 from bench import harness
+from server.clock import SystemClock
 from server.config import Settings
 from server.live.holds import HoldStore
 from server.loadtest.client import Moviegoer, SeatMap
@@ -91,7 +92,7 @@ async def holds_direct(settings: Settings, secret: str, screening_id: int, seats
     loop = Loop()
     redis = create_redis(settings.replace(redis={"max_connections": max(len(owners) + 4, 8)}))
     pool = await asyncpg.create_pool(settings.database.url, min_size=1, max_size=2)
-    store = HoldStore(redis, pool, settings, secret)
+    store = HoldStore(redis, pool, settings, secret, clock=SystemClock())
     try:
         await store.load_scripts()
         await store.warm(screening_id)

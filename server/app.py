@@ -6,6 +6,7 @@ import logging
 from aiohttp import web
 
 from server import keys
+from server.clock import Clock, SystemClock
 from server.config import ROOT, Settings, jwt_secret
 from server.db import pool_context
 from server.middleware import errors_middleware, identity_middleware, security_headers
@@ -16,13 +17,14 @@ from server.routes import setup_routes
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the app: settings, resources in dependency order, middlewares and routes."""
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """Build the app: settings, its clock (the system's unless a test gives one), resources, routes."""
     app = web.Application(
         middlewares=[errors_middleware, identity_middleware],
         client_max_size=settings.server.max_body_bytes,
     )
     app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or SystemClock()
     app[keys.JWT_SECRET] = jwt_secret(settings)
     app[keys.QUERIES] = load_queries(ROOT / "sql" / "queries")
     # Resources, each one cleanup context, in dependency order.

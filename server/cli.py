@@ -10,13 +10,14 @@ import os
 import signal
 import sys
 
+from server.clock import Clock, from_environment
 from server.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("houseful")
 LISTEN_BACKLOG = 4096  # pending connections the listening socket queues (see _serve_worker)
 
 
-async def prepare(settings: Settings, demo: bool) -> None:
+async def prepare(settings: Settings, demo: bool, clock: Clock) -> None:
     """Create the database if needed, migrate, make sure an admin exists, load demo data if empty."""
     from server import db
     from server.domain import accounts
@@ -30,18 +31,18 @@ async def prepare(settings: Settings, demo: bool) -> None:
         if demo:
             from server import demo as demo_data
 
-            if await demo_data.load_if_empty(pool):
+            if await demo_data.load_if_empty(pool, clock):
                 log.info("loaded demo data")
     finally:
         await pool.close()
 
 
-async def _serve_worker(settings: Settings) -> None:
+async def _serve_worker(settings: Settings, clock: Clock) -> None:
     from aiohttp import web
 
     from server.app import create_app
 
-    runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
+    runner = web.AppRunner(create_app(settings, clock), access_log=None, shutdown_timeout=5)
     await runner.setup()
     # reuse_port lets several worker processes share one listening port (the kernel balances).
     # A deep accept queue: aiohttp's default of 128 drops the SYNs of a rush (thousands of sockets
@@ -60,14 +61,14 @@ async def _serve_worker(settings: Settings) -> None:
         await runner.cleanup()
 
 
-def _serve(settings: Settings, demo: bool, workers: int) -> None:
+def _serve(settings: Settings, demo: bool, workers: int, clock: Clock) -> None:
     """Prepare once, then run `workers` processes on the same port (the parent supervises)."""
-    _run(prepare(settings, demo))
+    _run(prepare(settings, demo, clock))
     if workers == 1:
-        _run(_serve_worker(settings))
+        _run(_serve_worker(settings, clock))
         return
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker_main, args=(settings,), daemon=False) for _ in range(workers)]
+    procs = [ctx.Process(target=_worker_main, args=(settings, clock), daemon=False) for _ in range(workers)]
     for proc in procs:
         proc.start()
 
@@ -82,9 +83,9 @@ def _serve(settings: Settings, demo: bool, workers: int) -> None:
         proc.join()
 
 
-def _worker_main(settings: Settings) -> None:
+def _worker_main(settings: Settings, clock: Clock) -> None:
     logging.basicConfig(level=settings.server.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _run(_serve_worker(settings))
+    _run(_serve_worker(settings, clock))
 
 
 def _run(coro: object) -> None:
@@ -109,14 +110,14 @@ async def _create_admin(settings: Settings, email: str, name: str, password: str
         await pool.close()
 
 
-async def _demo(settings: Settings) -> None:
+async def _demo(settings: Settings, clock: Clock) -> None:
     from server import db, demo
 
     await db.ensure_database(settings.database.url)
     await db.migrate(settings.database.url)
     pool = await db.create_pool(settings)
     try:
-        loaded = await demo.load_if_empty(pool)
+        loaded = await demo.load_if_empty(pool, clock)
         print("demo data loaded" if loaded else "database already has a catalog; nothing loaded")
     finally:
         await pool.close()
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.replace(server={"port": args.port})
         if not 1 <= args.workers <= 64:
             parser.error("--workers must be between 1 and 64")
-        _serve(settings, args.demo, args.workers)
+        _serve(settings, args.demo, args.workers, from_environment())
     elif args.command == "migrate":
         from server import db
 
@@ -168,5 +169,5 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"admin {args.email} is ready")
     elif args.command == "demo-data":
-        _run(_demo(settings))
+        _run(_demo(settings, from_environment()))
     return 0

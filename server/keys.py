@@ -7,6 +7,7 @@ import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
 
+from server.clock import Clock
 from server.config import Settings
 from server.queries import Queries
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from server.live.dashboard import DashboardHub
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+# The one wall clock (server/clock.py): SystemClock in production, a ShiftedClock in tests.
+CLOCK: web.AppKey[Clock] = web.AppKey("clock", Clock)
 DB: web.AppKey[asyncpg.Pool] = web.AppKey("db", asyncpg.Pool)
 REDIS: web.AppKey[Redis] = web.AppKey("redis", Redis)
 QUERIES: web.AppKey[Queries] = web.AppKey("queries", Queries)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import orjson
 
 from server import keys
 from server.checkout import payments
+from tests.clocks import around_midnight
 from tests.test_checkout_support import get_order, hold, new_order, order, pay, payment_of, wait_status
 
 
@@ -89,8 +89,9 @@ async def test_someone_elses_order_is_not_found(client, make_user, make_screenin
     assert (await client.get(f"/api/orders/{key[:5]}-{key[5:]}", headers=buyer["headers"])).status == 200
 
 
-def _event(payment_ref: str, reference: str, kind: str = payments.AUTHORISED, event_id: str = "evt_test1") -> bytes:
-    return orjson.dumps({"id": event_id, "type": kind, "created": int(time.time()),
+def _event(payment_ref: str, reference: str, kind: str = payments.AUTHORISED, event_id: str = "evt_test1", *,
+           created: float) -> bytes:
+    return orjson.dumps({"id": event_id, "type": kind, "created": int(created),
                          "data": {"payment_id": payment_ref, "reference": reference, "reason": None}})
 
 
@@ -101,7 +102,8 @@ async def _post(client, body: bytes, signature: str | None):
     return await client.post("/api/payments/webhook", data=body, headers=headers)
 
 
-async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_user, make_screening, pg) -> None:
+@around_midnight  # signatures are fresh or stale by the server's clock, not the wall's
+async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_user, make_screening, pg, clock) -> None:
     s = await make_screening(orphan_rule=False)
     buyer = await make_user()
     created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C1"]])
@@ -110,20 +112,20 @@ async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_us
     assert paid["status"] == "paid"
     provider = client.app[keys.PAYMENTS]
     ref = await pg.fetchval("SELECT payment_ref FROM orders WHERE order_key = $1", created["order_key"])
-    body = _event(ref, created["order_key"])
+    body = _event(ref, created["order_key"], created=clock.time())
     before = await _counts(pg)
 
-    forged = await _post(client, body, payments.sign("not-the-secret", int(time.time()), body))
+    forged = await _post(client, body, payments.sign("not-the-secret", int(clock.time()), body))
     assert (forged.status, (await forged.json())["error"]["code"]) == (400, "bad_signature")
     assert (await _post(client, body, None)).status == 400
     tampered = await _post(client, body.replace(b"evt_test1", b"evt_test2"),
-                           payments.sign(provider.secret, int(time.time()), body))
+                           payments.sign(provider.secret, int(clock.time()), body))
     assert tampered.status == 400
-    stale = await _post(client, body, payments.sign(provider.secret, int(time.time()) - 3600, body))
+    stale = await _post(client, body, payments.sign(provider.secret, int(clock.time()) - 3600, body))
     assert (stale.status, (await stale.json())["error"]["code"]) == (400, "stale_webhook")
 
     # A genuine redelivery of the authorisation: acknowledged, and nothing happens twice.
-    signature = payments.sign(provider.secret, int(time.time()), body)
+    signature = payments.sign(provider.secret, int(clock.time()), body)
     duplicate = await _post(client, body, signature)
     assert duplicate.status == 200 and (await duplicate.json())["status"] == "paid"
     # The exact same signed request again is a replay.
@@ -135,7 +137,7 @@ async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_us
     assert (await get_order(client, buyer, created["order_key"]))["status"] == "paid"
 
 
-async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, make_screening, pg) -> None:
+async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, make_screening, pg, clock) -> None:
     s = await make_screening(orphan_rule=False)
     buyer = await make_user()
     created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C2"], s["seats"]["C3"]])
@@ -143,8 +145,8 @@ async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, mak
     ref = await pg.fetchval("SELECT payment_ref FROM orders WHERE order_key = $1", created["order_key"])
     # The buyer pays, but the provider's own webhook goes nowhere; we deliver copies ourselves.
     await provider.submit_card(ref, "4242424242424242", "http://127.0.0.1:9/unused")
-    body = _event(ref, created["order_key"], event_id="evt_dup")
-    replies = await asyncio.gather(*(_post(client, body, payments.sign(provider.secret, int(time.time()) - i, body))
+    body = _event(ref, created["order_key"], event_id="evt_dup", created=clock.time())
+    replies = await asyncio.gather(*(_post(client, body, payments.sign(provider.secret, int(clock.time()) - i, body))
                                      for i in range(6)))
     assert all(r.status == 200 for r in replies)
     assert (await get_order(client, buyer, created["order_key"]))["status"] == "paid"
@@ -154,8 +156,8 @@ async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, mak
     assert await pg.fetchval("SELECT count(*) FROM order_event WHERE to_status = 'paid'") == 1
 
 
-async def test_webhook_for_unknown_payment_is_acknowledged_and_ignored(client, pg) -> None:
+async def test_webhook_for_unknown_payment_is_acknowledged_and_ignored(client, pg, clock) -> None:
     provider = client.app[keys.PAYMENTS]
-    body = _event("sbx_" + "0" * 32, "ABCDEFGHJK")
-    resp = await _post(client, body, payments.sign(provider.secret, int(time.time()), body))
+    body = _event("sbx_" + "0" * 32, "ABCDEFGHJK", created=clock.time())
+    resp = await _post(client, body, payments.sign(provider.secret, int(clock.time()), body))
     assert resp.status == 200 and (await resp.json())["status"] == "ignored"

@@ -58,7 +58,7 @@ async def record_authorisation(co: Checkout, order_id: int) -> str:
     async with co.pool.acquire() as conn, conn.transaction():
         order = await conn.fetchrow(co.sql.order_lock, order_id)
         if not order["authorised"]:
-            await conn.execute(co.sql.order_mark_authorised, order_id)
+            await conn.execute(co.sql.order_mark_authorised, order_id, co.clock.now())
         if order["status"] == "pending":
             order = await transition(co, conn, order, "authorised", reason="payment authorised")
         return order["status"]
@@ -113,7 +113,7 @@ async def commit_tickets(co: Checkout, order_id: int) -> bool:
         if screening["status"] != "scheduled":
             raise ScreeningGone()
         await conn.execute(co.sql.tickets_insert, order_id, order["screening_id"],
-                           order["seat_ids"], order["prices"])
+                           order["seat_ids"], order["prices"], co.clock.now())
         await transition(co, conn, order, "paid", reason="tickets issued", seats_pending=True)
     return True
 

@@ -27,7 +27,8 @@ def make_provider(app: web.Application) -> PaymentProvider:
     name = settings.checkout.payment_provider
     secret = derive_webhook_secret(settings.checkout.webhook_secret, app[keys.JWT_SECRET])
     if name == "sandbox":
-        return SandboxProvider(app[keys.REDIS], KeySpace(settings.redis.key_prefix), secret, settings.checkout)
+        return SandboxProvider(app[keys.REDIS], KeySpace(settings.redis.key_prefix), secret, settings.checkout,
+                               app[keys.CLOCK])
     raise ConfigError(f"setting checkout.payment_provider: unknown provider {name!r}")
 
 
@@ -37,7 +38,7 @@ def checkout_of(app: web.Application) -> Checkout:
     return Checkout(
         pool=app[keys.DB], redis=app[keys.REDIS], sql=app[keys.QUERIES].checkout, holds=app[keys.HOLDS],
         provider=app[keys.PAYMENTS], settings=settings, keyspace=KeySpace(settings.redis.key_prefix),
-        ticket_secret=ticket_secret(app[keys.JWT_SECRET]),
+        ticket_secret=ticket_secret(app[keys.JWT_SECRET]), clock=app[keys.CLOCK],
     )
 
 

@@ -24,10 +24,6 @@ log = logging.getLogger(__name__)
 KEY_ATTEMPTS = 5  # order-key collisions are astronomically rare; retry a few times anyway
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _same_request(order: asyncpg.Record, screening_id: int, seat_ids: list[int]) -> asyncpg.Record:
     if order["screening_id"] != screening_id or sorted(order["seat_ids"]) != seat_ids:
         raise IdempotencyMismatch("this Idempotency-Key was already used for a different order")
@@ -45,7 +41,7 @@ async def create_order(
     screening = await co.pool.fetchrow(co.sql.screening_for_order, screening_id)
     if screening is None:
         raise NotFound("no such screening", field="screening_id")
-    if screening["status"] != "scheduled" or screening["starts_at"] <= _now():
+    if screening["status"] != "scheduled" or screening["starts_at"] <= co.clock.now():
         raise ScreeningClosed("this screening is no longer on sale")
     deadline = await _check_held(co, user_id, screening_id, seats)
     priced = await co.pool.fetch(co.sql.seats_priced, screening_id, seats)
@@ -72,13 +68,15 @@ async def _check_held(co: Checkout, user_id: int, screening_id: int, seats: list
 async def _insert(co: Checkout, user_id: int, screening_id: int, seats: list[int], prices: list[int],
                   idempotency_key: str, expires_at: dt.datetime) -> tuple[asyncpg.Record, bool]:
     currency = co.settings.checkout.currency
+    now = co.clock.now()
     async with co.pool.acquire() as conn, conn.transaction():
         row = None
         for _ in range(KEY_ATTEMPTS):
             try:
                 async with conn.transaction():  # a savepoint, so a key collision can be retried
                     row = await conn.fetchrow(co.sql.order_insert, new_order_key(), user_id, screening_id,
-                                              sum(prices), currency, seats, prices, idempotency_key, expires_at)
+                                              sum(prices), currency, seats, prices, idempotency_key, expires_at,
+                                              now)
                 break
             except asyncpg.UniqueViolationError:
                 continue
@@ -90,8 +88,8 @@ async def _insert(co: Checkout, user_id: int, screening_id: int, seats: list[int
             return _same_request(existing, screening_id, seats), False
         session = await co.provider.authorise(row["order_key"], row["amount"], currency,
                                               f"/orders/{row['order_key']}")
-        row = await conn.fetchrow(co.sql.order_set_payment, row["id"], session.payment_ref, session.payment_url)
-        await conn.execute(co.sql.order_event_insert, row["id"], None, "pending", user_id, "order created")
+        row = await conn.fetchrow(co.sql.order_set_payment, row["id"], session.payment_ref, session.payment_url, now)
+        await conn.execute(co.sql.order_event_insert, row["id"], None, "pending", user_id, "order created", now)
     return row, True
 
 
@@ -103,7 +101,7 @@ async def cancel_order(co: Checkout, user_id: int, order_key: str) -> asyncpg.Re
     def check(order: asyncpg.Record, screening: asyncpg.Record) -> None:
         if order["user_id"] != user_id:
             raise NotFound("no such order")
-        if _now() > screening["starts_at"] - cutoff:
+        if co.clock.now() > screening["starts_at"] - cutoff:
             raise CancelClosed(f"orders can be cancelled until {minutes} minutes before the show")
 
     return await _undo(co, order_key, "cancelled", user_id, "cancelled by the customer", check)
@@ -169,9 +167,10 @@ async def _hold_extended(co: Checkout, order: asyncpg.Record) -> bool:
     if deadline is None or not set(order["seat_ids"]) <= set(mine["seats"]):
         return False
     expires_at = dt.datetime.fromtimestamp(int(deadline) / 1000, dt.timezone.utc)
-    if expires_at <= _now():
+    now = co.clock.now()
+    if expires_at <= now:
         return False
-    await co.pool.execute(co.sql.order_extend, order["id"], expires_at)
+    await co.pool.execute(co.sql.order_extend, order["id"], expires_at, now)
     return True
 
 

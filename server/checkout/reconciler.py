@@ -24,17 +24,18 @@ LOCK_NAME = "reconciler"
 async def reconcile(co: Checkout, grace_seconds: float = GRACE_SECONDS) -> dict[str, int]:
     """One pass over every kind of stuck order; returns how many of each were handled."""
     done = {"confirmed": 0, "expired": 0, "settled": 0, "sold_rebuilt": 0}
-    for row in await co.pool.fetch(co.sql.orders_stuck_authorised, grace_seconds, BATCH):
+    now = co.clock.now()
+    for row in await co.pool.fetch(co.sql.orders_stuck_authorised, grace_seconds, BATCH, now):
         await _guard(confirm_order(co, row["id"]), "confirm", row["id"])
         done["confirmed"] += 1
-    for row in await co.pool.fetch(co.sql.orders_pending_expired, BATCH):
+    for row in await co.pool.fetch(co.sql.orders_pending_expired, BATCH, now):
         await _guard(expire_order(co, row["id"]), "expire", row["id"])
         done["expired"] += 1
-    for row in await co.pool.fetch(co.sql.orders_unsettled, grace_seconds, BATCH):
+    for row in await co.pool.fetch(co.sql.orders_unsettled, grace_seconds, BATCH, now):
         await _guard(settle_money(co, row["id"]), "settle money of", row["id"])
         await _guard(settle_seats(co, row["id"]), "settle seats of", row["id"])
         done["settled"] += 1
-    for row in await co.pool.fetch(co.sql.screenings_recently_sold, SOLD_CHECK_WINDOW, BATCH):
+    for row in await co.pool.fetch(co.sql.screenings_recently_sold, SOLD_CHECK_WINDOW, BATCH, now):
         if await _guard(check_sold_cache(co, row["screening_id"]), "check sold cache of screening",
                         row["screening_id"]):
             done["sold_rebuilt"] += 1

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import re
 import secrets
-import time
 from typing import Any, Mapping
 
 import aiohttp
@@ -20,6 +19,7 @@ from redis.asyncio import Redis
 
 from server.checkout import payments
 from server.checkout.payments import AlreadyCaptured, PaymentEvent, PaymentSession, ProviderError
+from server.clock import Clock
 from server.config import CheckoutSettings
 from server.redis_store import KeySpace
 
@@ -89,8 +89,10 @@ class SandboxProvider:
 
     name = "sandbox"
 
-    def __init__(self, redis: Redis, keyspace: KeySpace, secret: str, settings: CheckoutSettings) -> None:
+    def __init__(self, redis: Redis, keyspace: KeySpace, secret: str, settings: CheckoutSettings,
+                 clock: Clock) -> None:
         self.redis = redis
+        self.clock = clock  # the app's: signatures must be fresh by the clock that checks them
         self.ks = keyspace
         self.secret = secret
         self.settings = settings
@@ -119,7 +121,7 @@ class SandboxProvider:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"reference": reference, "amount": amount, "currency": currency,
                                     "return_url": return_url, "status": "created",
-                                    "created_ms": int(time.time() * 1000)})
+                                    "created_ms": self.clock.ms()})
             pipe.expire(key, KEEP_SECONDS)
             await pipe.execute()
         return PaymentSession(ref, PAGE_PATH + ref)
@@ -163,7 +165,7 @@ class SandboxProvider:
     def verify_callback(self, headers: Mapping[str, str], body: bytes) -> PaymentEvent:
         """Verify the HMAC signature and freshness, then parse the event."""
         signed_at = payments.verify(self.secret, headers.get(payments.SIGNATURE_HEADER), body,
-                                    self.settings.webhook_tolerance_seconds)
+                                    self.settings.webhook_tolerance_seconds, self.clock.time())
         return payments.parse_event(body, signed_at)
 
     # --- the hosted page ---------------------------------------------------------------
@@ -195,11 +197,11 @@ class SandboxProvider:
         status, kind, reason, slow = TEST_CARDS[digits]
         event_id = "evt_" + secrets.token_hex(12)
         body = orjson.dumps({
-            "id": event_id, "type": kind, "created": int(time.time()),
+            "id": event_id, "type": kind, "created": int(self.clock.time()),
             "data": {"payment_id": payment_ref, "reference": found["reference"], "amount": found["amount"],
                      "currency": found["currency"], "reason": reason},
         })
-        due = int((time.time() + (self.settings.sandbox_slow_seconds if slow else 0)) * 1000)
+        due = int((self.clock.time() + (self.settings.sandbox_slow_seconds if slow else 0)) * 1000)
         result = await self._submit(
             keys=[self._payment_key(payment_ref), self._outbox, self._event_key(event_id)],
             args=[status, body, due, webhook_url, digits[-4:], KEEP_SECONDS, event_id],
@@ -214,7 +216,7 @@ class SandboxProvider:
 
     async def deliver_due(self, session: aiohttp.ClientSession, limit: int = 50) -> int:
         """Send every due webhook once; returns how many were acknowledged."""
-        now = int(time.time() * 1000)
+        now = self.clock.ms()
         ids = await self._claim(keys=[self._outbox], args=[now, LEASE_MS, limit])
         results = await asyncio.gather(*(self._deliver(session, i.decode()) for i in ids))
         return sum(results)
@@ -227,7 +229,7 @@ class SandboxProvider:
             return False
         body, url, attempts = raw[b"body"], raw[b"url"].decode(), int(raw[b"attempts"])
         # Signed at send time: a retry is a new, fresh request; a captured copy goes stale.
-        headers = {payments.SIGNATURE_HEADER: payments.sign(self.secret, int(time.time()), body),
+        headers = {payments.SIGNATURE_HEADER: payments.sign(self.secret, int(self.clock.time()), body),
                    "Content-Type": "application/json"}
         try:
             async with session.post(url, data=body, headers=headers,
@@ -256,7 +258,7 @@ class SandboxProvider:
         log.info("webhook %s not acknowledged (%s); retry %d in %.2fs", event_id, detail, attempts, delay)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, "attempts", attempts)
-            pipe.zadd(self._outbox, {event_id: int((time.time() + delay) * 1000)})
+            pipe.zadd(self._outbox, {event_id: int((self.clock.time() + delay) * 1000)})
             await pipe.execute()
 
     def stop(self) -> None:

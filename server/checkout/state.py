@@ -9,6 +9,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from server.checkout.payments import PaymentProvider
+from server.clock import Clock
 from server.config import Settings
 from server.errors import error_class
 from server.redis_store import KeySpace
@@ -42,6 +43,7 @@ class Checkout:
     settings: Settings
     keyspace: KeySpace
     ticket_secret: bytes
+    clock: Clock  # the app's clock: order times, deadlines, the cancel cutoff, the reconciler
 
 
 def owner_of(user_id: int) -> str:
@@ -63,6 +65,7 @@ async def transition(
     if to not in TRANSITIONS.get(order["status"], frozenset()):
         raise RuntimeError(f"order {order['id']}: {order['status']} -> {to} is not a valid transition")
     failure = reason if to in ("failed", "expired") else None  # what the buyer is told went wrong
-    updated = await conn.fetchrow(co.sql.order_transition, order["id"], to, failure, seats_pending)
-    await conn.execute(co.sql.order_event_insert, order["id"], order["status"], to, actor_id, reason)
+    now = co.clock.now()
+    updated = await conn.fetchrow(co.sql.order_transition, order["id"], to, failure, seats_pending, now)
+    await conn.execute(co.sql.order_event_insert, order["id"], order["status"], to, actor_id, reason, now)
     return updated

@@ -28,7 +28,7 @@ def _order(row: asyncpg.Record, seats: dict[int, asyncpg.Record], tickets: list[
         "screening": {"id": row["screening_id"], "starts_at": row["starts_at"].isoformat(),
                       "ends_at": row["ends_at"].isoformat(), "status": row["screening_status"],
                       "movie_title": row["movie_title"], "cinema": row["cinema"], "city": row["city"],
-                      "auditorium": row["auditorium"]},
+                      "auditorium": row["auditorium"], "time_zone": row["time_zone"]},
         "tickets": tickets,
     }
     if row["status"] == "pending":

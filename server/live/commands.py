@@ -47,7 +47,7 @@ def command(
          needs_user=False, uses_redis=False)
 async def auth(conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
     """Log the socket in with an access token; an invalid one closes it (CLOSE_AUTH)."""
-    identity = read_access(msg["token"], conn.jwt_secret)
+    identity = read_access(msg["token"], conn.jwt_secret, now=conn.holds.clock.time())
     if identity is None:
         conn.close_after_reply(p.CLOSE_AUTH, "invalid token")
         raise Unauthorized("invalid or expired token")
@@ -60,7 +60,7 @@ async def auth(conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
 @command("ping", needs_user=False, uses_redis=False)
 async def ping(conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
     """Liveness and clock: the server's time in unix ms."""
-    return {"pong": True, "server_time": p.now_ms()}
+    return {"pong": True, "server_time": conn.holds.clock.ms()}
 
 
 @command("snapshot", needs_user=False, uses_redis=False)  # Connection.snapshot takes its own Redis slot

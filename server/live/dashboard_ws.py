@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
 from server import keys
+from server.clock import Clock
 from server.api.http import ROLE_RANK
 from server.domain.tokens import Identity, read_access
 from server.errors import DomainError, Forbidden, InvalidInput
@@ -61,7 +62,7 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     origin = request.headers.get("Origin")
     if origin is not None and not origin_allowed(request, origin.rstrip("/")):
         raise Forbidden("this origin may not open the dashboard")
-    flt = filter_from_query(request.query)
+    flt = await request.app[keys.DASHBOARD].resolve(filter_from_query(request.query))
     ws = web.WebSocketResponse(
         heartbeat=settings.heartbeat_seconds, max_msg_size=settings.max_message_bytes,
         timeout=CLOSE_TIMEOUT,  # how long a close waits for the peer's close frame
@@ -76,7 +77,8 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     try:
         user, auth_id = request.get(keys.USER), 0
         if user is None:
-            user, auth_id = await _first_auth(ws, request.app[keys.JWT_SECRET], settings.auth_timeout_seconds)
+            user, auth_id = await _first_auth(ws, request.app[keys.JWT_SECRET], settings.auth_timeout_seconds,
+                                              request.app[keys.CLOCK])
         if user is None:
             return ws
         if ROLE_RANK[user.role] < ROLE_RANK["staff"]:
@@ -116,7 +118,8 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, user: Identity
             await asyncio.gather(*closing, return_exceptions=True)
 
 
-async def _first_auth(ws: web.WebSocketResponse, secret: str, timeout: float) -> tuple[Identity | None, int]:
+async def _first_auth(ws: web.WebSocketResponse, secret: str, timeout: float,
+                      clock: Clock) -> tuple[Identity | None, int]:
     """Anonymous upgrade: the first message must be {"type":"auth","token":...} in time.
 
     As in the rooms, the message may carry an `id`; it is then answered with a result.
@@ -134,7 +137,7 @@ async def _first_auth(ws: web.WebSocketResponse, secret: str, timeout: float) ->
         except orjson.JSONDecodeError:
             data = None
         if isinstance(data, dict) and data.get("type") == "auth" and isinstance(data.get("token"), str):
-            user = read_access(data["token"], secret)
+            user = read_access(data["token"], secret, now=clock.time())
             given = data.get("id")
             if isinstance(given, int) and not isinstance(given, bool) and 1 <= given <= p.MAX_ID:
                 msg_id = given
@@ -194,7 +197,8 @@ async def _command(raw: str, hub: DashboardHub, viewer: Viewer, last_id: int) ->
         return msg_id
     try:
         FILTER_CHECK(data)
-        flt = Filter.parse(data.get("cinema_id"), data.get("date"), data.get("from"), data.get("to"))
+        flt = await hub.resolve(Filter.parse(data.get("cinema_id"), data.get("date"), data.get("from"),
+                                             data.get("to")))
         listing = await hub.show(viewer, flt)
     except fastjsonschema.JsonSchemaValueException as exc:
         viewer.offer(p.error_frame(msg_id, p.INVALID, exc.message.replace("data.", "")))
@@ -235,6 +239,7 @@ async def dashboard_context(app: web.Application) -> AsyncIterator[None]:
         pool=app[keys.DB], queries=app[keys.QUERIES].dashboard, redis=app[keys.REDIS],
         holds=app[keys.HOLDS], keyspace=KeySpace(settings.redis.key_prefix),
         tick_ms=settings.websocket.dashboard_tick_ms, currency=settings.checkout.currency,
+        clock=app[keys.CLOCK], days_sql=app[keys.QUERIES].days, default_zone=settings.catalog.default_time_zone,
     )
     yield
     await app[keys.DASHBOARD].close()

@@ -19,6 +19,7 @@ import asyncpg
 import orjson
 from redis.asyncio import Redis
 
+from server.clock import Clock
 from server.config import ROOT, Settings
 from server.errors import InvalidInput, NotFound, Unavailable
 from server.live.errors import ERRORS, LimitExceeded
@@ -72,13 +73,14 @@ class HoldStore:
     """Holds, sales and versions of every screening's seats (the live-seat contract)."""
 
     def __init__(self, redis: Redis, pool: asyncpg.Pool, settings: Settings, secret: str,
-                 queries: Any = None) -> None:
+                 queries: Any = None, *, clock: Clock) -> None:
         self.redis = redis
+        self.clock = clock
         self.pool = pool
         self.settings = settings
         self.space = KeySpace(settings.redis.key_prefix)
         self.queries = queries if queries is not None else load_queries(ROOT / "sql" / "queries").live
-        self.scripts = Scripts()
+        self.scripts = Scripts(clock)
         self._secret = secret.encode()
         self._keys: dict[int, list[str]] = {}
         self._watched: Counter[int] = Counter()
@@ -186,7 +188,7 @@ class HoldStore:
 
     async def refresh_auditorium(self, auditorium_id: int) -> None:
         """refresh() every upcoming screening of an auditorium (its seat map was replaced)."""
-        rows = await self.pool.fetch(self.queries.upcoming_in_auditorium, auditorium_id)
+        rows = await self.pool.fetch(self.queries.upcoming_in_auditorium, auditorium_id, self.clock.now())
         for row in rows:
             await self.refresh(row["id"])
 
@@ -197,7 +199,8 @@ class HoldStore:
                 raise NotFound("No such screening.")
             sold = await load_sold(conn, self.queries, sid)
         meta, seat_map, segs, sold_key, version = keys[0], keys[1], keys[2], keys[6], keys[8]
-        expire_at = int(layout.meta["expire_at"])
+        # expire_at is business time; Redis expires keys by its own clock, so give it a duration.
+        keep_ms = max(int(layout.meta["expire_at"]) - self.clock.ms(), 1000)
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(seat_map, segs)
         # "-" keeps the hash present when an auditorium has no seats at all.
@@ -207,7 +210,7 @@ class HoldStore:
         pipe.hset(meta, mapping={**layout.meta, "segments": str(len(layout.segments))})
         pipe.set(version, 0, nx=True)
         for key in (meta, seat_map, segs, version):
-            pipe.pexpireat(key, expire_at)
+            pipe.pexpire(key, keep_ms)
         await pipe.execute()
         await self.scripts.call(self.redis, "load_sold", keys, ["create", *sold])
 

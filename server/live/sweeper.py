@@ -53,7 +53,8 @@ async def run_sweeper(store: HoldStore, interval_ms: int) -> None:
 async def holds_context(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the HoldStore (scripts loaded) and its sweeper task."""
     settings = app[keys.SETTINGS]
-    store = HoldStore(app[keys.REDIS], app[keys.DB], settings, app[keys.JWT_SECRET], app[keys.QUERIES].live)
+    store = HoldStore(app[keys.REDIS], app[keys.DB], settings, app[keys.JWT_SECRET], app[keys.QUERIES].live,
+                      clock=app[keys.CLOCK])
     await store.load_scripts()
     app[keys.HOLDS] = store
     task = asyncio.create_task(run_sweeper(store, settings.holds.sweep_interval_ms), name="holds-sweeper")

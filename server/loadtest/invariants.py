@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
+from server.clock import SystemClock
 from server.config import ROOT
 from server.live.holds import KEY_NAMES
 from server.live.scripts import Scripts
@@ -89,15 +90,15 @@ async def _sold_cache(conn: asyncpg.Connection, redis: Redis, space: KeySpace, s
 
 async def _holds(redis: Redis, space: KeySpace, screenings: list[int]) -> list[Violation]:
     """Sweep, then look for overdue deadlines and held seats whose owner has no deadline."""
-    scripts = Scripts()
+    clock = SystemClock()  # the servers' clock: hosts keep NTP time (docs/holds.md)
+    scripts = Scripts(clock)
     out: list[Violation] = []
     for sid in screenings:
         keys = [space.screening(sid, n) for n in KEY_NAMES] + [space.channel(sid)]
         if not await redis.exists(keys[0]):
             continue  # never warmed: nothing was ever held
         await scripts.call(redis, "sweep", keys, [])
-        seconds, micros = await redis.time()
-        now_ms = seconds * 1000 + micros // 1000
+        now_ms = clock.ms()
         deadlines = dict(await redis.zrange(keys[KEY_NAMES.index("deadlines")], 0, -1, withscores=True))
         overdue = {o.decode(): int(d) for o, d in deadlines.items() if d <= now_ms}
         if overdue:
