@@ -116,7 +116,7 @@ class CheckoutSettings:
 
 @dataclass(frozen=True)
 class CatalogSettings:
-    # The time zone of a cinema created without one, and of "today" across all cinemas.
+    # The time zone of a cinema created without one, and of "today" and bare dates across all cinemas.
     default_time_zone: str = "Europe/London"
 
 

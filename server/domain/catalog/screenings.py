@@ -35,7 +35,8 @@ async def get_screening(db: Db, screening_id: int) -> dict[str, Any]:
 async def list_screenings(db: Db, query: Mapping[str, Any], now: dt.datetime, default_zone: str) -> dict[str, Any]:
     """Screenings by cinema, movie and start range (from defaults to `now`), soonest first. Bare
     dates are local days of the chosen cinema (of catalog.default_time_zone without one)."""
-    time_zone = await days.zone_of(db, queries("days"), query.get("cinema_id"), default_zone)
+    bare_date = any(len(query.get(name) or "") == 10 for name in ("from", "to"))
+    time_zone = await days.zone_of(db, queries("days"), query.get("cinema_id"), default_zone) if bare_date else "UTC"
     start, end = time_range(query, time_zone)
     start = start or now
     status = query.get("status", "scheduled")
