@@ -15,6 +15,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from server import db
@@ -97,12 +98,25 @@ def clock(request: pytest.FixtureRequest) -> ShiftedClock:
     return ShiftedClock.starting_at(start) if start is not None else ShiftedClock(0.0)
 
 
+class ServedLikeProduction(TestServer):
+    """aiohttp's test server, but without handler cancellation on disconnect, as run.py serves.
+
+    The test server cancels a handler when its client goes away; aiohttp's FileResponse then loses
+    a file it was opening in the executor (a ResourceWarning whenever a browser left a page while
+    its posters were loading). Production never cancels, so neither do the tests.
+    """
+
+    async def _make_runner(self, **kwargs: Any) -> Any:
+        return await super()._make_runner(**{**kwargs, "handler_cancellation": False})
+
+
 @pytest.fixture
 def make_client(aiohttp_client: Any, settings: Settings, clock: ShiftedClock) -> Callable[..., Awaitable[Any]]:
     """Start a real server (on the test's clock) on a free port with setting overrides; returns a TestClient."""
 
     async def make(**overrides: dict[str, Any]) -> Any:
-        return await aiohttp_client(create_app(settings.replace(**overrides) if overrides else settings, clock))
+        app = create_app(settings.replace(**overrides) if overrides else settings, clock)
+        return await aiohttp_client(ServedLikeProduction(app))
 
     return make
 

@@ -155,7 +155,7 @@ async def test_workers_share_the_port_a_dead_one_is_replaced_and_sigterm_stops_a
     assert len([line for line in server.lines if "TESTING ONLY" in line]) >= 3  # the parent and each worker
 
     os.kill(first, signal.SIGKILL)
-    await server.until(re.compile(r"worker 0 \(pid \d+\) exited with signal SIGKILL .* restarting it in"))
+    await server.until(re.compile(rf"worker \d \(pid {first}\) exited with signal SIGKILL .* restarting it in"))
     await server.until(SERVING, 3)
     replacement = server.worker_pids()[2]
     assert replacement not in (first, second) and alive(second)
