@@ -45,8 +45,8 @@ SEATS_PER_ORDER = 2
 
 async def _catalog(conn: asyncpg.Connection, seats: int, tag: str, per_row: int = 50) -> tuple[int, list[int]]:
     """An auditorium of `seats` standard seats and a screening tomorrow; returns (screening, seat ids)."""
-    cinema = await conn.fetchval("INSERT INTO cinema (name, city, latitude, longitude) VALUES ($1, 'Bench', 51.5, 0)"
-                                 " RETURNING id", f"Bench {tag}")
+    cinema = await conn.fetchval("INSERT INTO cinema (name, city, latitude, longitude, time_zone)"
+                                 " VALUES ($1, 'Bench', 51.5, 0, 'Europe/London') RETURNING id", f"Bench {tag}")
     aud = await conn.fetchval("INSERT INTO auditorium (cinema_id, name) VALUES ($1, 'Screen 1') RETURNING id", cinema)
     await conn.execute(
         "INSERT INTO seat (auditorium_id, row_label, number, x, y)"
@@ -107,7 +107,8 @@ async def end_to_end(app: web.Application, base: str, users: list[int], screenin
     waiting: dict[int, asyncio.Future[None]] = {}
 
     async def client(session: aiohttp.ClientSession, user: int) -> None:
-        headers = {"Authorization": "Bearer " + issue_access(user, "customer", secret, 3600)[0]}
+        headers = {"Authorization": "Bearer " + issue_access(user, "customer", secret, 3600,
+                                                               now=app[keys.CLOCK].time())[0]}
         while not queue.empty():
             pair = queue.get_nowait()
             started = time.perf_counter()

@@ -19,6 +19,7 @@ from hdrh.histogram import HdrHistogram
 from bench import harness
 from loadtest.client import Moviegoer, SeatMap
 from loadtest.metrics import Metrics, percentiles_ms
+from server.clock import SystemClock
 from server.config import Settings
 from server.live.holds import HoldStore
 from server.queries import load_queries
@@ -92,7 +93,7 @@ async def holds_direct(settings: Settings, secret: str, screening_id: int, seats
     loop = Loop()
     redis = create_redis(settings.replace(redis={"max_connections": max(len(owners) + 4, 8)}))
     pool = await asyncpg.create_pool(settings.database.url, min_size=1, max_size=2)
-    store = HoldStore(redis, pool, settings, secret, load_queries().live)
+    store = HoldStore(redis, pool, settings, secret, load_queries().live, clock=SystemClock())
     try:
         await store.load_scripts()
         await store.warm(screening_id)

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
+from server.clock import SystemClock
 from server.keyspace import KeySpace
 from server.live.holds import KEY_NAMES
 from server.live.scripts import Scripts
@@ -40,6 +41,9 @@ SETTLE_SECONDS = 20.0  # how long to wait for in-flight orders before judging mo
 # An order unfinished this long past its deadline or last change is stuck: longer than the default
 # reconciler interval (30 s) plus its grace (60 s), so a healthy deployment never trips it.
 STUCK_SECONDS = 120.0
+# The checker runs beside the servers, not in one: it reads the system clock, as they do in
+# production (hosts keep NTP time, docs/holds.md).
+CLOCK = SystemClock()
 
 
 @dataclass
@@ -98,15 +102,14 @@ async def _sold_cache(conn: asyncpg.Connection, redis: Redis, space: KeySpace, s
 
 async def _holds(redis: Redis, space: KeySpace, screenings: list[int]) -> list[Violation]:
     """Sweep, then look for overdue deadlines and held seats whose owner has no deadline."""
-    scripts = Scripts()
+    scripts = Scripts(CLOCK)
     out: list[Violation] = []
     for sid in screenings:
         keys = [space.screening(sid, n) for n in KEY_NAMES] + [space.channel(sid)]
         if not await redis.exists(keys[0]):
             continue  # never warmed: nothing was ever held
         await scripts.call(redis, "sweep", keys, [])
-        seconds, micros = await redis.time()
-        now_ms = seconds * 1000 + micros // 1000
+        now_ms = CLOCK.ms()
         deadlines = dict(await redis.zrange(keys[KEY_NAMES.index("deadlines")], 0, -1, withscores=True))
         overdue = {o.decode(): int(d) for o, d in deadlines.items() if d <= now_ms}
         if overdue:
@@ -126,7 +129,7 @@ async def _orders(conn: asyncpg.Connection, sql: Any, screenings: list[int], stu
                        f"order {row['order_key']} is {row['status']} (authorised={row['authorised']}, "
                        f"captured={row['captured']}, voided={row['voided']}, seats_pending={row['seats_pending']}, "
                        f"expires {row['expires_at'].isoformat()}, last change {row['updated_at'].isoformat()})")
-             for row in await conn.fetch(sql.stuck_orders, screenings, stuck_seconds)]
+             for row in await conn.fetch(sql.stuck_orders, screenings, stuck_seconds, CLOCK.now())]
     if await conn.fetchval(sql.sandbox_present):
         found += [Violation(PROVIDER, row["screening_id"],
                             f"order {row['order_key']} is {row['status']} but payment {row['payment_id']} is "

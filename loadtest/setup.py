@@ -79,13 +79,15 @@ def grid(rows: int, per_row: int) -> list[str]:
 
 
 async def create_screening(admin: Admin, rows: int, per_row: int, run: str, price: int = 1200) -> dict[str, int]:
-    """A cinema, an auditorium of rows x per_row seats, a movie and a screening in 30 days."""
+    """A cinema, an auditorium of rows x per_row seats, a movie and a screening in 30 days (by the
+    target's clock, which a test may have shifted)."""
     cinema = await admin.call("POST", "/api/cinemas", {
         "name": f"Load test {run}", "city": "Loadtown", "latitude": 51.5, "longitude": -0.12})
     auditorium = await admin.call("POST", "/api/auditoriums", {
         "cinema_id": cinema["id"], "name": f"Screen {run}", "grid": grid(rows, per_row)})
     movie = await admin.call("POST", "/api/movies", {"title": f"The Rush {run}", "runtime_minutes": 120})
-    starts = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=30)
+    server_now = dt.datetime.fromisoformat((await admin.call("GET", "/api/health"))["time"])
+    starts = server_now.replace(microsecond=0) + dt.timedelta(days=30)
     screening = await admin.call("POST", "/api/screenings", {
         "auditorium_id": auditorium["id"], "movie_id": movie["id"], "starts_at": starts.isoformat(),
         "prices": {"standard": price}})

@@ -6,6 +6,7 @@ import weakref
 from aiohttp import web
 
 from server import keys
+from server.clock import Clock, SystemClock
 from server.config import Settings, jwt_secret
 from server.middleware import errors_middleware, identity_middleware, security_headers
 from server.queries import load_queries
@@ -15,13 +16,14 @@ from server.web_setup import setup_web
 from server.ws.handlers import close_sockets
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the app: settings, resources in dependency order, middlewares, pages and routes."""
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """Build the app: settings, its clock (the system's unless a test gives one), resources, routes."""
     app = web.Application(
         middlewares=[errors_middleware, identity_middleware],
         client_max_size=settings.server.max_body_bytes,
     )
     app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or SystemClock()
     app[keys.JWT_SECRET] = jwt_secret(settings)
     app[keys.QUERIES] = load_queries()
     app[keys.SOCKETS] = weakref.WeakSet()

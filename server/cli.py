@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
-import multiprocessing
 import os
-import signal
 import sys
 
+from server.clock import Clock, from_environment
 from server.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("houseful")
-LISTEN_BACKLOG = 4096  # pending connections the listening socket queues (see _serve_worker)
 
 
-async def prepare(settings: Settings, demo: bool) -> None:
+async def prepare(settings: Settings, demo: bool, clock: Clock) -> None:
     """Create the database if needed, migrate, make sure an admin exists, load demo data if empty."""
     from server import db
     from server.domain import accounts
@@ -30,70 +27,33 @@ async def prepare(settings: Settings, demo: bool) -> None:
         if demo:
             from server import demo as demo_data
 
-            if await demo_data.load_if_empty(pool):
+            if await demo_data.load_if_empty(pool, clock):
                 log.info("loaded demo data")
     finally:
         await pool.close()
 
 
-async def _serve_worker(settings: Settings) -> None:
-    from aiohttp import web
+def _serve(settings: Settings, demo: bool, workers: int, clock: Clock) -> int:
+    """Bind the port (a busy one is a clear error), prepare once, then serve with `workers` processes."""
+    from server import serve
 
-    from server.app import create_app
-
-    runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
-    await runner.setup()
-    # reuse_port lets several worker processes share one listening port (the kernel balances).
-    # A deep accept queue: aiohttp's default of 128 drops the SYNs of a rush (thousands of sockets
-    # within seconds), and a dropped SYN is retried only after 1, 3, 7... s. The kernel caps it at
-    # net.core.somaxconn.
-    site = web.TCPSite(runner, settings.server.host, settings.server.port, reuse_port=True, backlog=LISTEN_BACKLOG)
-    await site.start()
-    log.info("worker %d serving on http://%s:%s", os.getpid(), settings.server.host, settings.server.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-def _serve(settings: Settings, demo: bool, workers: int) -> None:
-    """Prepare once, then run `workers` processes on the same port (the parent supervises)."""
-    _run(prepare(settings, demo))
-    if workers == 1:
-        _run(_serve_worker(settings))
-        return
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker_main, args=(settings,), daemon=False) for _ in range(workers)]
-    for proc in procs:
-        proc.start()
-
-    def forward(signum: int, _frame: object) -> None:
-        for proc in procs:
-            if proc.is_alive() and proc.pid:
-                os.kill(proc.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for proc in procs:
-        proc.join()
-
-
-def _worker_main(settings: Settings) -> None:
-    logging.basicConfig(level=settings.server.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _run(_serve_worker(settings))
+        socks = serve.listen(settings.server.host, settings.server.port, workers)
+    except serve.PortBusy as exc:
+        return serve.fail(str(exc))
+    try:
+        _run(prepare(settings, demo, clock))
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return serve.serve(settings, clock, socks)
 
 
 def _run(coro: object) -> None:
-    import uvloop
+    from server.serve import run
 
-    try:
-        uvloop.run(coro)  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        pass
+    run(coro)
 
 
 async def _create_admin(settings: Settings, email: str, name: str, password: str) -> None:
@@ -109,14 +69,14 @@ async def _create_admin(settings: Settings, email: str, name: str, password: str
         await pool.close()
 
 
-async def _demo(settings: Settings) -> None:
+async def _demo(settings: Settings, clock: Clock) -> None:
     from server import db, demo
 
     await db.ensure_database(settings.database.url)
     await db.migrate(settings.database.url)
     pool = await db.create_pool(settings)
     try:
-        loaded = await demo.load_if_empty(pool)
+        loaded = await demo.load_if_empty(pool, clock)
         print("demo data loaded" if loaded else "database already has a catalog; nothing loaded")
     finally:
         await pool.close()
@@ -130,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="migrate and serve HTTP and WebSocket")
     serve.add_argument("--demo", action="store_true", help="load demo data when the catalog is empty")
     serve.add_argument("--port", type=int, default=None, help="override server.port")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the port (one per core)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes on the port (one per core); the parent restarts any that dies")
     sub.add_parser("migrate", help="create the database if needed and apply migrations")
     admin = sub.add_parser("create-admin", help="create an admin (or promote an existing user)")
     admin.add_argument("--email", required=True)
@@ -148,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.replace(server={"port": args.port})
         if not 1 <= args.workers <= 64:
             parser.error("--workers must be between 1 and 64")
-        _serve(settings, args.demo, args.workers)
+        try:
+            clock = from_environment()
+        except ValueError as exc:
+            print(f"run.py serve: {exc}", file=sys.stderr)
+            return 2
+        return _serve(settings, args.demo, args.workers, clock)
     elif args.command == "migrate":
         from server import db
 
@@ -168,5 +134,5 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"admin {args.email} is ready")
     elif args.command == "demo-data":
-        _run(_demo(settings))
+        _run(_demo(settings, from_environment()))
     return 0

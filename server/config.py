@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from server import zones
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -116,6 +118,12 @@ class CheckoutSettings:
 
 
 @dataclass(frozen=True)
+class CatalogSettings:
+    # The time zone of a cinema created without one, and of "today" and bare dates across all cinemas.
+    default_time_zone: str = "Europe/London"
+
+
+@dataclass(frozen=True)
 class CacheSettings:
     catalog_seconds: int = field(default=60, **_range(0, 86_400))
 
@@ -136,6 +144,7 @@ class Settings:
     holds: HoldSettings = HoldSettings()
     websocket: WebSocketSettings = WebSocketSettings()
     checkout: CheckoutSettings = CheckoutSettings()
+    catalog: CatalogSettings = CatalogSettings()
     cache: CacheSettings = CacheSettings()
     admin: AdminSettings = AdminSettings()
     data_dir: str = ".data"
@@ -262,6 +271,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting redis.url: must be a redis:// URL")
     if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
         raise ConfigError("setting checkout.currency: must be a three-letter ISO 4217 code")
+    if not zones.is_zone(settings.catalog.default_time_zone):
+        raise ConfigError("setting catalog.default_time_zone: must be an IANA time zone such as Europe/London")
 
 
 def jwt_secret(settings: Settings) -> str:

@@ -1,13 +1,13 @@
 """The demo catalog of "Houseful Cinemas": loaded into an empty database by `run.py serve --demo`.
 
 Everything is fixed or drawn from a seeded random generator, so every demo looks the same
-except for the dates: screenings cover the seven days from the moment it is loaded.
+except for the dates: screenings fill seven whole London days, starting with the day the demo is
+loaded on (its earlier shows included, so staff always see today's full programme).
 Regenerate the posters with `python -m server.demo posters`.
 """
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import random
 import sys
 from decimal import Decimal
@@ -15,11 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 import orjson
 
+from server import zones
+from server.clock import Clock
 from server.config import ROOT
 from server.demo_layouts import LAYOUTS, DemoSeat, poster_svg
 from server.queries import parse_sql
@@ -28,19 +29,10 @@ from server.queries import parse_sql
 DEMO_LOCK = 7_201_944_114
 SEED = 20_240_501
 POSTERS = ROOT / "static" / "posters"
-log = logging.getLogger(__name__)
 
 
-def _london() -> dt.tzinfo:
-    # Python reads the system's tz database; a machine without one still gets a demo, in UTC.
-    try:
-        return ZoneInfo("Europe/London")
-    except ZoneInfoNotFoundError:
-        log.warning("no tz database (install tzdata): demo listings use UTC instead of Europe/London")
-        return dt.timezone.utc
-
-
-LONDON = _london()
+TIME_ZONE = "Europe/London"  # every demo cinema is British
+LONDON = zones.zone(TIME_ZONE)
 CLEANING = dt.timedelta(minutes=20)
 FIRST_SHOW = dt.time(10, 30)
 LAST_SHOW = dt.time(21, 45)
@@ -233,22 +225,18 @@ def _day_shows(
     return shows
 
 
-def timetable(now: dt.datetime, kinds: dict[tuple[int, int], set[str]]) -> list[DemoScreening]:
-    """Screenings starting within the next DAYS days, in London local time, converted to UTC."""
+def timetable(today: dt.date, kinds: dict[tuple[int, int], set[str]]) -> list[DemoScreening]:
+    """Every show of DAYS whole London days from `today` (those already over too), in UTC."""
     rng = random.Random(SEED)
-    today = now.astimezone(LONDON).date()
-    horizon = now + dt.timedelta(days=DAYS)
     screenings = []
-    for offset in range(DAYS + 1):
+    for offset in range(DAYS):
         day = today + dt.timedelta(days=offset)
         for c, cinema in enumerate(CINEMAS):
             for a, auditorium in enumerate(cinema.auditoriums):
-                # Drawn before filtering so the choices never depend on the time of loading.
                 for slug, local, ends in _day_shows(rng, day, auditorium):
-                    if now < local <= horizon:
-                        prices = prices_for(auditorium.category, kinds[(c, a)], local)
-                        screenings.append(DemoScreening((c, a), slug, local.astimezone(dt.timezone.utc),
-                                                        ends.astimezone(dt.timezone.utc), prices))
+                    prices = prices_for(auditorium.category, kinds[(c, a)], local)
+                    screenings.append(DemoScreening((c, a), slug, local.astimezone(dt.timezone.utc),
+                                                    ends.astimezone(dt.timezone.utc), prices))
     return screenings
 
 
@@ -289,7 +277,7 @@ async def _load_cinemas(
     kinds: dict[tuple[int, int], set[str]] = {}
     for c, cinema in enumerate(CINEMAS):
         cinema_id = await conn.fetchval(q.demo_cinema_insert, cinema.name, cinema.city, cinema.address,
-                                        cinema.latitude, cinema.longitude, Decimal(cinema.rating))
+                                        cinema.latitude, cinema.longitude, Decimal(cinema.rating), TIME_ZONE)
         for a, auditorium in enumerate(cinema.auditoriums):
             ids[(c, a)] = await conn.fetchval(q.demo_auditorium_insert, cinema_id, auditorium.name,
                                               auditorium.category)
@@ -299,17 +287,17 @@ async def _load_cinemas(
     return ids, kinds
 
 
-async def load_if_empty(pool: asyncpg.Pool) -> bool:
+async def load_if_empty(pool: asyncpg.Pool, clock: Clock) -> bool:
     """Load the demo catalog in one transaction when there is no cinema yet; True if it loaded."""
     q = _queries()
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    today = zones.local_date(clock.now(), TIME_ZONE)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(q.demo_lock, DEMO_LOCK)
         if await conn.fetchval(q.demo_has_cinema):
             return False
-        movie_ids = await _load_movies(conn, q, now.astimezone(LONDON).date())
+        movie_ids = await _load_movies(conn, q, today)
         auditorium_ids, kinds = await _load_cinemas(conn, q)
-        shows = timetable(now, kinds)
+        shows = timetable(today, kinds)
         await conn.execute(
             q.demo_screenings_insert, [auditorium_ids[s.auditorium] for s in shows],
             [movie_ids[s.slug] for s in shows], [s.starts_at for s in shows], [s.ends_at for s in shows],

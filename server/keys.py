@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from server.cache import CatalogCache
 from server.checkout.payments import PaymentProvider
 from server.checkout.state import Checkout
+from server.clock import Clock
 from server.config import Settings
 from server.domain.tokens import Identity
 from server.live.dashboard import DashboardHub
@@ -24,6 +25,8 @@ from server.queries import Queries
 from server.services.catalog import CatalogAdmin
 
 SETTINGS = web.AppKey("settings", Settings)
+# The one wall clock (server/clock.py): SystemClock in production, a ShiftedClock in tests.
+CLOCK = web.AppKey("clock", Clock)
 DB = web.AppKey("db", asyncpg.Pool)
 REDIS = web.AppKey("redis", Redis)
 QUERIES = web.AppKey("queries", Queries)

@@ -69,13 +69,13 @@ def _unavailable(request: web.Request, exc: Exception) -> web.Response:
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the caller's Identity (or None) in request[keys.USER]; check Origin on cookie writes."""
-    secret = request.app[keys.JWT_SECRET]
+    secret, now = request.app[keys.JWT_SECRET], request.app[keys.CLOCK].time()
     user: Identity | None = None
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        user = read_access(auth[7:].strip(), secret)
+        user = read_access(auth[7:].strip(), secret, now=now)
     elif ACCESS_COOKIE in request.cookies:
-        found = read_access(request.cookies[ACCESS_COOKIE], secret)
+        found = read_access(request.cookies[ACCESS_COOKIE], secret, now=now)
         if found is not None:
             user = Identity(found.user_id, found.role, via_cookie=True)
             if request.method not in SAFE_METHODS:

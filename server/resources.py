@@ -55,7 +55,8 @@ async def cache_context(app: web.Application) -> AsyncIterator[None]:
 async def holds_context(app: web.Application) -> AsyncIterator[None]:
     """The HoldStore (its Lua scripts loaded) and the expiry sweeper."""
     settings = app[keys.SETTINGS]
-    store = HoldStore(app[keys.REDIS], app[keys.DB], settings, app[keys.JWT_SECRET], app[keys.QUERIES].live)
+    store = HoldStore(app[keys.REDIS], app[keys.DB], settings, app[keys.JWT_SECRET], app[keys.QUERIES].live,
+                      clock=app[keys.CLOCK])
     await store.load_scripts()
     app[keys.HOLDS] = store
     sweeper = asyncio.create_task(run_sweeper(store, settings.holds.sweep_interval_ms), name="holds-sweeper")
@@ -79,6 +80,7 @@ async def dashboard_context(app: web.Application) -> AsyncIterator[None]:
         pool=app[keys.DB], queries=app[keys.QUERIES].dashboard, redis=app[keys.REDIS],
         holds=app[keys.HOLDS], keyspace=KeySpace(settings.redis.key_prefix),
         tick_ms=settings.websocket.dashboard_tick_ms, currency=settings.checkout.currency,
+        clock=app[keys.CLOCK], days_sql=app[keys.QUERIES].days, default_zone=settings.catalog.default_time_zone,
     )
     yield
     await app[keys.DASHBOARD].close()
@@ -90,11 +92,13 @@ async def checkout_context(app: web.Application) -> AsyncIterator[None]:
     keyspace = KeySpace(settings.redis.key_prefix)
     secret = derive_webhook_secret(settings.checkout.webhook_secret, app[keys.JWT_SECRET])
     provider = make_provider(settings.checkout.payment_provider,
-                             ProviderDeps(app[keys.DB], app[keys.QUERIES], secret, settings.checkout))
+                             ProviderDeps(app[keys.DB], app[keys.QUERIES], secret, settings.checkout,
+                                          app[keys.CLOCK]))
     app[keys.PAYMENTS] = provider
     checkout = Checkout(
         pool=app[keys.DB], redis=app[keys.REDIS], sql=app[keys.QUERIES].checkout, holds=app[keys.HOLDS],
         provider=provider, settings=settings, keyspace=keyspace, ticket_secret=ticket_secret(app[keys.JWT_SECRET]),
+        clock=app[keys.CLOCK],
     )
     app[keys.CHECKOUT] = checkout
     await provider.start()

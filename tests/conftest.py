@@ -3,6 +3,9 @@
 Each run creates `houseful_test_<random>` on the configured PostgreSQL server and uses the
 key prefix `hftest:<random>:` on the configured Redis, so runs never touch each other's data
 or a developer's. Every test starts from empty tables and no keys of its own prefix.
+
+Tests own the clock: the app, tokens and factories read `clock`, a ShiftedClock at the system's
+time unless the test is parametrised with an instant (tests/support/clocks.py's `at_any_hour`).
 """
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from server import db
 from server.app import create_app
+from server.clock import ShiftedClock
 from server.config import Settings, load_settings
 from server.domain.tokens import issue_access
 
@@ -86,11 +91,32 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def make_client(aiohttp_client: Any, settings: Settings) -> Callable[..., Awaitable[Any]]:
-    """Start a real server on a free port with setting overrides; returns a TestClient."""
+def clock(request: pytest.FixtureRequest) -> ShiftedClock:
+    """The test's clock: it starts at the instant the test is parametrised with (indirect), else
+    at the system's time, and flows at the real rate; `advance` lets time pass without waiting."""
+    start = getattr(request, "param", None)
+    return ShiftedClock.starting_at(start) if start is not None else ShiftedClock(0.0)
+
+
+class ServedLikeProduction(TestServer):
+    """aiohttp's test server, but without handler cancellation on disconnect, as run.py serves.
+
+    The test server cancels a handler when its client goes away; aiohttp's FileResponse then loses
+    a file it was opening in the executor (a ResourceWarning whenever a browser left a page while
+    its posters were loading). Production never cancels, so neither do the tests.
+    """
+
+    async def _make_runner(self, **kwargs: Any) -> Any:
+        return await super()._make_runner(**{**kwargs, "handler_cancellation": False})
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, settings: Settings, clock: ShiftedClock) -> Callable[..., Awaitable[Any]]:
+    """Start a real server (on the test's clock) on a free port with setting overrides; returns a TestClient."""
 
     async def make(**overrides: dict[str, Any]) -> Any:
-        return await aiohttp_client(create_app(settings.replace(**overrides) if overrides else settings))
+        app = create_app(settings.replace(**overrides) if overrides else settings, clock)
+        return await aiohttp_client(ServedLikeProduction(app))
 
     return make
 
@@ -102,8 +128,10 @@ async def client(make_client: Callable[..., Awaitable[Any]]) -> Any:
 
 
 @pytest.fixture
-def make_user(pg: asyncpg.Connection, settings: Settings) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """Insert a user directly and mint its access token: {id, email, role, token, headers}."""
+def make_user(
+    pg: asyncpg.Connection, settings: Settings, clock: ShiftedClock
+) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Insert a user directly and mint its access token (on the test's clock): {id, email, role, token, headers}."""
     counter = {"n": 0}
 
     async def make(role: str = "customer", email: str | None = None) -> dict[str, Any]:
@@ -113,7 +141,8 @@ def make_user(pg: asyncpg.Connection, settings: Settings) -> Callable[..., Await
             "INSERT INTO app_user (email, name, password_hash, role) VALUES ($1, $2, 'x', $3) RETURNING id",
             email, f"Test {role.title()} {counter['n']}", role,
         )
-        token, _ = issue_access(user_id, role, settings.auth.jwt_secret, settings.auth.access_token_seconds)
+        token, _ = issue_access(user_id, role, settings.auth.jwt_secret, settings.auth.access_token_seconds,
+                                now=clock.time())
         return {"id": user_id, "email": email, "role": role, "token": token,
                 "headers": {"Authorization": f"Bearer {token}"}}
 
@@ -121,11 +150,11 @@ def make_user(pg: asyncpg.Connection, settings: Settings) -> Callable[..., Await
 
 
 @pytest.fixture
-def make_screening(pg: asyncpg.Connection) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """tests.factories.make_screening bound to the run's database."""
+def make_screening(pg: asyncpg.Connection, clock: ShiftedClock) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """tests.factories.make_screening bound to the run's database and the test's clock."""
     from tests.factories import make_screening as build
 
     async def make(**kwargs: Any) -> dict[str, Any]:
-        return await build(pg, **kwargs)
+        return await build(pg, now=clock.now(), **kwargs)
 
     return make

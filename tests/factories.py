@@ -21,8 +21,11 @@ async def make_screening(
     starts_in: dt.timedelta = dt.timedelta(days=1),
     prices: dict[str, int] | None = None,
     orphan_rule: bool = True,
+    now: dt.datetime,
+    time_zone: str = "Europe/London",
 ) -> dict[str, Any]:
-    """A cinema, an auditorium of rows A.. x per_row seats, a movie and a screening.
+    """A cinema (in `time_zone`), an auditorium of rows A.. x per_row seats, a movie and a screening
+    starting `starts_in` after `now` (the test's clock).
 
     kinds maps (row, number) -> kind; a 'companion' seat is tied to the wheelchair seat beside it.
     aisles_after puts a gap after those seat numbers (x jumps by 2).
@@ -30,8 +33,9 @@ async def make_screening(
     """
     kinds = kinds or {}
     cinema_id = await pg.fetchval(
-        "INSERT INTO cinema (name, city, address, latitude, longitude) VALUES ($1, 'Testville', '1 Test St', 51.5, -0.1)"
-        " RETURNING id", f"Test Cinema {await pg.fetchval('SELECT count(*) FROM cinema') + 1}",
+        "INSERT INTO cinema (name, city, address, latitude, longitude, time_zone)"
+        " VALUES ($1, 'Testville', '1 Test St', 51.5, -0.1, $2) RETURNING id",
+        f"Test Cinema {await pg.fetchval('SELECT count(*) FROM cinema') + 1}", time_zone,
     )
     auditorium_id = await pg.fetchval(
         "INSERT INTO auditorium (cinema_id, name) VALUES ($1, 'Screen 1') RETURNING id", cinema_id
@@ -57,7 +61,7 @@ async def make_screening(
     movie_id = await pg.fetchval(
         "INSERT INTO movie (title, runtime_minutes) VALUES ('Test Movie', 120) RETURNING id"
     )
-    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + starts_in
+    start = now.replace(microsecond=0) + starts_in
     present = {kinds.get(k, "standard") for k in kinds} | {"standard"}
     price_map = prices or {k: v for k, v in DEFAULT_PRICES.items() if k in present}
     screening_id = await pg.fetchval(

@@ -1,6 +1,8 @@
 """Cinemas and auditoriums: admin CRUD, city and nearest-cinema reads, bad input."""
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.support.catalog import CITIES, LEEDS, movie, post, screening, soon, venue
 
 
@@ -180,3 +182,43 @@ async def test_auditorium_with_screenings_cannot_be_deleted(client, make_user) -
     await screening(client, admin, built["auditorium"]["id"], film["id"], soon())
     resp = await client.delete(f"/api/auditoriums/{built['auditorium']['id']}", headers=admin["headers"])
     assert resp.status == 409
+
+
+async def test_a_cinema_lives_in_its_own_time_zone(make_client, make_user) -> None:
+    client = await make_client(catalog={"default_time_zone": "Europe/Dublin"})
+    admin = await make_user("admin")
+    cork = await post(client, admin, "/api/cinemas", {"name": "A", "city": "Cork", "latitude": 51.9, "longitude": -8.5})
+    assert cork["time_zone"] == "Europe/Dublin"  # catalog.default_time_zone
+    body = {"name": "B", "city": "New York", "latitude": 40.7, "longitude": -74.0, "time_zone": "America/New_York"}
+    new_york = await post(client, admin, "/api/cinemas", body)
+    assert new_york["time_zone"] == "America/New_York"
+    listed = (await (await client.get("/api/cinemas")).json())["cinemas"]
+    assert {c["id"]: c["time_zone"] for c in listed} == {cork["id"]: "Europe/Dublin", new_york["id"]: "America/New_York"}
+    for bad in ("Mars/Olympus_Mons", "localtime", "", "Europe/London\u0000", "../../etc/passwd"):
+        err = await post(client, admin, "/api/cinemas", {**body, "name": "C", "time_zone": bad}, 400)
+        assert (err["error"]["code"], err["error"]["field"]) == ("invalid", "time_zone"), bad
+    path = f"/api/cinemas/{new_york['id']}"
+    resp = await client.patch(path, json={"time_zone": "Asia/Tokyo"}, headers=admin["headers"])
+    assert resp.status == 200 and (await resp.json())["time_zone"] == "Asia/Tokyo"
+    resp = await client.patch(path, json={"time_zone": "Nowhere/Else"}, headers=admin["headers"])
+    assert resp.status == 400 and (await resp.json())["error"]["field"] == "time_zone"
+    assert (await (await client.get(path)).json())["time_zone"] == "Asia/Tokyo"
+
+
+async def test_a_bare_date_is_the_cinemas_local_day(client, make_user) -> None:
+    admin = await make_user("admin")
+    built = await venue(client, admin, "New York")
+    cinema_id = built["cinema"]["id"]
+    await client.patch(f"/api/cinemas/{cinema_id}", json={"time_zone": "America/New_York"}, headers=admin["headers"])
+    film = await movie(client, admin)
+    # 23:30 in New York on 10 July 2031 is 03:30 UTC on the 11th: it belongs to the 10th there.
+    late = await screening(client, admin, built["auditorium"]["id"], film["id"],
+                           dt.datetime(2031, 7, 11, 3, 30, tzinfo=dt.timezone.utc))
+    for day, expected in (("2031-07-10", [late["id"]]), ("2031-07-11", [])):
+        got = await (await client.get(f"/api/cinemas/{cinema_id}/movies", params={"from": day, "to": day})).json()
+        assert [s["id"] for m in got["movies"] for s in m["screenings"]] == expected, day
+        listed = await (await client.get("/api/screenings", params={"cinema_id": cinema_id, "from": day,
+                                                                     "to": day})).json()
+        assert [s["id"] for s in listed["screenings"]] == expected, day
+    assert late["cinema"]["time_zone"] == "America/New_York"
+    assert late["starts_at"] == "2031-07-11T03:30:00+00:00"  # the API keeps instants with an offset

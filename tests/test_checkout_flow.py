@@ -9,6 +9,7 @@ from tests.support.checkout import (
     DECLINE, ERROR, NO_FUNDS, SLOW, get_order, hold, live_tickets, new_order, order, pay, payment_of, snapshot,
     wait_status,
 )
+from tests.support.clocks import around_midnight
 
 
 async def test_happy_path_hold_to_ticket_to_check_in(client, make_user, make_screening, pg) -> None:
@@ -58,6 +59,27 @@ async def test_happy_path_hold_to_ticket_to_check_in(client, make_user, make_scr
     assert (await third.json())["result"] == "invalid"
     assert (await client.post("/api/checkin", json={"code": ticket["code"]},
                               headers=buyer["headers"])).status == 403
+
+
+@around_midnight
+async def test_a_sale_is_recorded_at_the_apps_time_in_our_books_and_the_providers(
+    client, make_user, make_screening, pg, clock
+) -> None:
+    # The clock is years from the wall's: a time taken from PostgreSQL's now() would stand out,
+    # and a webhook due by one clock but looked for by another would never be delivered.
+    s = await make_screening(orphan_rule=False)
+    buyer = await make_user()
+    created = await new_order(client, buyer, s["screening_id"], [s["seats"]["A1"]])
+    await pay(client, created)
+    assert (await wait_status(client, buyer, created["order_key"]))["status"] == "paid"
+    key = created["order_key"]
+    times = await pg.fetchrow(
+        "SELECT o.created_at, o.updated_at, p.created_at AS paid_created, p.updated_at AS paid_updated,"
+        " (SELECT max(created_at) FROM ticket WHERE order_id = o.id) AS ticket_created,"
+        " (SELECT max(created_at) FROM order_event WHERE order_id = o.id) AS last_event"
+        " FROM orders o JOIN sandbox_payment p ON p.id = o.payment_ref WHERE o.order_key = $1", key)
+    for name, at in times.items():
+        assert abs((at - clock.now()).total_seconds()) < 60, (name, at, clock.now())
 
 
 async def test_simultaneous_scans_check_in_once(client, make_user, make_screening) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import time
 
 import orjson
 import pytest
@@ -15,6 +14,7 @@ from server.checkout.payments import ProviderDeps
 from server.checkout.providers import make_provider
 from server.config import ConfigError
 from tests.support.checkout import get_order, hold, new_order, order, pay, payment_of, wait_status
+from tests.support.clocks import around_midnight
 
 
 async def _counts(pg) -> tuple[int, int, int]:
@@ -98,8 +98,9 @@ async def test_someone_elses_order_is_not_found(client, make_user, make_screenin
     assert (await client.get(f"/api/orders/{key[:5]}-{key[5:]}", headers=buyer["headers"])).status == 200
 
 
-def _event(payment_ref: str, reference: str, kind: str = payments.AUTHORISED, event_id: str = "evt_test1") -> bytes:
-    return orjson.dumps({"id": event_id, "type": kind, "created": int(time.time()),
+def _event(payment_ref: str, reference: str, kind: str = payments.AUTHORISED, event_id: str = "evt_test1", *,
+           created: float) -> bytes:
+    return orjson.dumps({"id": event_id, "type": kind, "created": int(created),
                          "data": {"payment_id": payment_ref, "reference": reference, "reason": None}})
 
 
@@ -110,7 +111,8 @@ async def _post(client, body: bytes, signature: str | None):
     return await client.post("/api/payments/webhook", data=body, headers=headers)
 
 
-async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_user, make_screening, pg) -> None:
+@around_midnight  # signatures are fresh or stale by the server's clock, not the wall's
+async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_user, make_screening, pg, clock) -> None:
     s = await make_screening(orphan_rule=False)
     buyer = await make_user()
     created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C1"]])
@@ -119,20 +121,20 @@ async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_us
     assert paid["status"] == "paid"
     provider = client.app[keys.PAYMENTS]
     ref = await pg.fetchval("SELECT payment_ref FROM orders WHERE order_key = $1", created["order_key"])
-    body = _event(ref, created["order_key"])
+    body = _event(ref, created["order_key"], created=clock.time())
     before = await _counts(pg)
 
-    forged = await _post(client, body, payments.sign("not-the-secret", int(time.time()), body))
+    forged = await _post(client, body, payments.sign("not-the-secret", int(clock.time()), body))
     assert (forged.status, (await forged.json())["error"]["code"]) == (400, "bad_signature")
     assert (await _post(client, body, None)).status == 400
     tampered = await _post(client, body.replace(b"evt_test1", b"evt_test2"),
-                           payments.sign(provider.secret, int(time.time()), body))
+                           payments.sign(provider.secret, int(clock.time()), body))
     assert tampered.status == 400
-    stale = await _post(client, body, payments.sign(provider.secret, int(time.time()) - 3600, body))
+    stale = await _post(client, body, payments.sign(provider.secret, int(clock.time()) - 3600, body))
     assert (stale.status, (await stale.json())["error"]["code"]) == (400, "stale_webhook")
 
     # A genuine redelivery of the authorisation: acknowledged, and nothing happens twice.
-    signature = payments.sign(provider.secret, int(time.time()), body)
+    signature = payments.sign(provider.secret, int(clock.time()), body)
     duplicate = await _post(client, body, signature)
     assert duplicate.status == 200 and (await duplicate.json())["status"] == "paid"
     # The exact same signed request again is a replay.
@@ -144,7 +146,7 @@ async def test_webhooks_bad_signature_stale_replay_and_duplicate(client, make_us
     assert (await get_order(client, buyer, created["order_key"]))["status"] == "paid"
 
 
-async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, make_screening, pg) -> None:
+async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, make_screening, pg, clock) -> None:
     s = await make_screening(orphan_rule=False)
     buyer = await make_user()
     created = await new_order(client, buyer, s["screening_id"], [s["seats"]["C2"], s["seats"]["C3"]])
@@ -152,8 +154,8 @@ async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, mak
     ref = await pg.fetchval("SELECT payment_ref FROM orders WHERE order_key = $1", created["order_key"])
     # The buyer pays, but the provider's own webhook goes nowhere; we deliver copies ourselves.
     await provider.submit_card(ref, "4242424242424242", "http://127.0.0.1:9/unused")
-    body = _event(ref, created["order_key"], event_id="evt_dup")
-    replies = await asyncio.gather(*(_post(client, body, payments.sign(provider.secret, int(time.time()) - i, body))
+    body = _event(ref, created["order_key"], event_id="evt_dup", created=clock.time())
+    replies = await asyncio.gather(*(_post(client, body, payments.sign(provider.secret, int(clock.time()) - i, body))
                                      for i in range(6)))
     assert all(r.status == 200 for r in replies)
     assert (await get_order(client, buyer, created["order_key"]))["status"] == "paid"
@@ -163,15 +165,16 @@ async def test_concurrent_duplicate_webhooks_capture_once(client, make_user, mak
     assert await pg.fetchval("SELECT count(*) FROM order_event WHERE to_status = 'paid'") == 1
 
 
-async def test_webhook_for_unknown_payment_is_acknowledged_and_ignored(client, pg) -> None:
+async def test_webhook_for_unknown_payment_is_acknowledged_and_ignored(client, pg, clock) -> None:
     provider = client.app[keys.PAYMENTS]
-    body = _event("sbx_" + "0" * 32, "ABCDEFGHJK")
-    resp = await _post(client, body, payments.sign(provider.secret, int(time.time()), body))
+    body = _event("sbx_" + "0" * 32, "ABCDEFGHJK", created=clock.time())
+    resp = await _post(client, body, payments.sign(provider.secret, int(clock.time()), body))
     assert resp.status == 200 and (await resp.json())["status"] == "ignored"
 
 
 async def test_payment_providers_are_built_by_name(client) -> None:
-    deps = ProviderDeps(client.app[keys.DB], client.app[keys.QUERIES], "secret", client.app[keys.SETTINGS].checkout)
+    deps = ProviderDeps(client.app[keys.DB], client.app[keys.QUERIES], "secret", client.app[keys.SETTINGS].checkout,
+                        client.app[keys.CLOCK])
     sandbox = make_provider("sandbox", deps)
     assert sandbox.name == "sandbox"
     await sandbox.start()  # its webhook deliveries run until stop, which returns promptly
@@ -180,12 +183,12 @@ async def test_payment_providers_are_built_by_name(client) -> None:
         make_provider("stripe", deps)
 
 
-async def test_the_webhook_secret_is_derived_exactly_as_documented(client) -> None:
+async def test_the_webhook_secret_is_derived_exactly_as_documented(client, clock) -> None:
     # docs/checkout.md: the lowercase hex digest of HMAC-SHA256(key = the JWT secret's UTF-8 bytes,
     # message = b"houseful:payment-webhook"); its 64 ASCII characters (not the 32 raw bytes) are the key.
     jwt = client.app[keys.JWT_SECRET].encode("utf-8")
     digest = hmac.new(jwt, b"houseful:payment-webhook", hashlib.sha256)
-    body = orjson.dumps({"id": "evt_doc", "type": "payment.authorised", "created": int(time.time()),
+    body = orjson.dumps({"id": "evt_doc", "type": "payment.authorised", "created": int(clock.time()),
                          "data": {"payment_id": "sbx_" + "0" * 32, "reference": "NOSUCHORDER", "amount": 1,
                                   "currency": "GBP", "reason": None}})
 
@@ -195,6 +198,6 @@ async def test_the_webhook_secret_is_derived_exactly_as_documented(client) -> No
             "Content-Type": "application/json", payments.SIGNATURE_HEADER: f"t={event_time},v1={mac}"})
         return resp.status
 
-    now = int(time.time())
+    now = int(clock.time())
     assert await send(digest.digest(), now) == 400  # the raw digest is not the key
     assert await send(digest.hexdigest().encode("ascii"), now) == 200  # the hex text is (an unknown payment: ignored)

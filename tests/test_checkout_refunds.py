@@ -10,7 +10,8 @@ import orjson
 from server import keys
 from server.checkout.orders import refund_screening
 from server.keyspace import KeySpace
-from tests.support.checkout import co_of, new_order, pay, payment_of, snapshot, wait_status
+from tests.support.checkout import co_of, hold, new_order, order, pay, payment_of, snapshot, wait_status
+from tests.support.clocks import at_any_hour
 
 
 async def _paid(client, make_user, make_screening, **screening: Any) -> dict[str, Any]:
@@ -62,6 +63,34 @@ async def test_cancel_after_cutoff_is_refused(client, make_user, make_screening,
     assert await pg.fetchval("SELECT status FROM orders") == "paid"
     assert await pg.fetchval("SELECT count(*) FROM ticket WHERE status = 'live'") == 2
     assert (await payment_of(client, pg, p["key"]))["status"] == "captured"
+
+
+@at_any_hour
+async def test_cancelling_closes_at_the_cutoff(client, make_user, make_screening, pg, clock) -> None:
+    # A show 121 minutes away (the cutoff is 120): the first buyer may still cancel ...
+    p = await _paid(client, make_user, make_screening, starts_in=dt.timedelta(minutes=121))
+    late = await make_user()
+    second = await new_order(client, late, p["s"]["screening_id"], [p["s"]["seats"]["B1"]])
+    await pay(client, second)
+    assert (await wait_status(client, late, second["order_key"]))["status"] == "paid"
+    first = await client.post(f"/api/orders/{p['key']}/cancel", headers=p["buyer"]["headers"])
+    assert (first.status, (await first.json())["status"]) == (200, "cancelled")
+    # ... two minutes later the other cannot.
+    clock.advance(120)
+    resp = await client.post(f"/api/orders/{second['order_key']}/cancel", headers=late["headers"])
+    assert (resp.status, (await resp.json())["error"]["code"]) == (409, "cancel_closed")
+    assert await pg.fetchval("SELECT status FROM orders WHERE order_key = $1", second["order_key"]) == "paid"
+
+
+@at_any_hour
+async def test_no_order_once_the_screening_has_started(client, make_user, make_screening, pg, clock) -> None:
+    s = await make_screening(starts_in=dt.timedelta(minutes=1), orphan_rule=False)
+    buyer = await make_user()
+    await hold(client, buyer, s["screening_id"], [s["seats"]["A1"]])
+    clock.advance(61)
+    resp = await order(client, buyer, s["screening_id"], [s["seats"]["A1"]])
+    assert (resp.status, (await resp.json())["error"]["code"]) == (409, "screening_closed")
+    assert await pg.fetchval("SELECT count(*) FROM orders") == 0
 
 
 async def test_only_the_buyer_cancels_and_only_staff_refund(client, make_user, make_screening, pg) -> None:

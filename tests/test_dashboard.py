@@ -5,6 +5,7 @@ import asyncio
 import datetime as dt
 import secrets
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
@@ -12,15 +13,19 @@ import pytest
 from aiohttp import WSMsgType
 
 from server import keys
-from server.live.dashboard import Filter, Viewer
+from server.domain.days import DayRange
+from server.live.dashboard import Viewer
+from tests.support.clocks import at_any_hour
 
 WAIT = 5.0  # seconds any expected frame may take (a tick is far shorter)
 
 
 async def day_of(pg: asyncpg.Connection, screening_id: int) -> str:
-    """The UTC date a screening starts on, as the API takes it."""
-    starts = await pg.fetchval("SELECT starts_at FROM screening WHERE id = $1", screening_id)
-    return starts.astimezone(dt.timezone.utc).date().isoformat()
+    """The local date a screening starts on at its cinema, as the API takes it."""
+    return (await pg.fetchval(
+        "SELECT (s.starts_at AT TIME ZONE c.time_zone)::date FROM screening s"
+        " JOIN auditorium a ON a.id = s.auditorium_id JOIN cinema c ON c.id = a.cinema_id WHERE s.id = $1",
+        screening_id)).isoformat()
 
 
 async def sell(pg: asyncpg.Connection, user_id: int, screening_id: int, seats: dict[int, int]) -> None:
@@ -102,6 +107,38 @@ async def test_rest_figures_with_cinema_and_date_filters(client, pg, make_user, 
     resp = await client.get("/api/dashboard/occupancy", headers=staff["headers"], params={"from": day, "to": later_day})
     assert {r["screening_id"] for r in (await resp.json())["screenings"]} == {
         sid, other["screening_id"], later["screening_id"]}
+
+
+@at_any_hour
+async def test_today_is_each_cinemas_local_day(client, pg, make_user, make_screening, clock) -> None:
+    staff = await make_user("staff")
+    now = clock.now()
+    shows: dict[str, dict[str, int]] = {}
+    for zone in ("Europe/London", "America/New_York"):
+        local = now.astimezone(ZoneInfo(zone))
+        midnight = dt.datetime.combine(local.date(), dt.time(), ZoneInfo(zone))
+        # Just after the local midnights around today, whatever the hour: only the middle one is today.
+        starts = [midnight - dt.timedelta(minutes=30), midnight + dt.timedelta(minutes=30),
+                  midnight + dt.timedelta(days=1, minutes=30)]
+        made = [await make_screening(rows=1, per_row=2, time_zone=zone, starts_in=at - now) for at in starts]
+        shows[zone] = {"cinema": made[0]["cinema_id"], "today": made[1]["screening_id"]}
+        for n, m in enumerate(made[1:], start=2):  # one cinema per zone
+            await pg.execute("UPDATE auditorium SET cinema_id = $1, name = $2 WHERE id = $3", made[0]["cinema_id"],
+                             f"Screen {n}", m["auditorium_id"])
+    for zone, show in shows.items():
+        resp = await client.get("/api/dashboard/occupancy", params={"cinema_id": show["cinema"]},
+                                headers=staff["headers"])
+        body = await resp.json()
+        assert body["filter"]["from"] == now.astimezone(ZoneInfo(zone)).date().isoformat()
+        assert [r["screening_id"] for r in body["screenings"]] == [show["today"]]
+    # All cinemas: today in catalog.default_time_zone (London); each show on its own cinema's day.
+    ws, listing = await open_feed(client, staff)
+    london_today = now.astimezone(ZoneInfo("Europe/London")).date().isoformat()
+    assert listing["screenings"] and all(r["time_zone"] for r in listing["screenings"])
+    assert shows["Europe/London"]["today"] in {r["screening_id"] for r in listing["screenings"]}
+    resp = await client.get("/api/dashboard/occupancy", headers=staff["headers"])
+    assert (await resp.json())["filter"]["from"] == london_today
+    await ws.close()
 
 
 async def test_rest_houseful_when_every_seat_is_taken(client, pg, make_user, make_screening) -> None:
@@ -266,7 +303,8 @@ async def test_slow_dashboard_is_dropped(make_client, pg, make_user, make_screen
     hub, holds = client.app[keys.DASHBOARD], client.app[keys.HOLDS]
     closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     # A viewer whose frames nobody drains, with room for one frame.
-    stuck = Viewer(Filter.parse(date=await day_of(pg, sid)), 1, lambda code, why: closed.set_result(code))
+    flt = await hub.resolve(DayRange.parse(date=await day_of(pg, sid)))
+    stuck = Viewer(flt, 1, lambda code, why: closed.set_result(code))
     await hub.join(stuck)
     await hub.show(stuck, stuck.filter)
     for seat in ("A1", "A2", "A3", "A4", "A5"):

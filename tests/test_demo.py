@@ -4,14 +4,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import asyncpg
 import orjson
 import pytest
 
-from server import db, demo
+from server import db, demo, keys
+from server.clock import Clock
 from server.config import ROOT, Settings
+from tests.support.clocks import at_any_hour
 
 
 @pytest.fixture
@@ -23,9 +25,9 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
-    """A database holding the demo catalog."""
-    assert await demo.load_if_empty(pool) is True
+async def loaded(pool: asyncpg.Pool, clock: Clock) -> asyncpg.Pool:
+    """A database holding the demo catalog, loaded at the test's clock."""
+    assert await demo.load_if_empty(pool, clock) is True
     return pool
 
 
@@ -38,17 +40,17 @@ async def _counts(conn: asyncpg.Pool | asyncpg.Connection) -> dict[str, int]:
     return dict(row)
 
 
-async def test_loads_once_and_a_second_call_adds_nothing(loaded: asyncpg.Pool) -> None:
+async def test_loads_once_and_a_second_call_adds_nothing(loaded: asyncpg.Pool, clock: Clock) -> None:
     before = await _counts(loaded)
-    assert await demo.load_if_empty(loaded) is False
+    assert await demo.load_if_empty(loaded, clock) is False
     assert await _counts(loaded) == before
 
 
-async def test_two_processes_starting_at_once_load_it_once(settings: Settings) -> None:
+async def test_two_processes_starting_at_once_load_it_once(settings: Settings, clock: Clock) -> None:
     # Separate pools stand for separate processes; the advisory lock makes one wait for the other.
     pools = [await db.create_pool(settings) for _ in range(2)]
     try:
-        results = await asyncio.gather(*(demo.load_if_empty(p) for p in pools))
+        results = await asyncio.gather(*(demo.load_if_empty(p, clock) for p in pools))
         assert sorted(results) == [False, True]
         assert (await _counts(pools[0]))["cinemas"] == len(demo.CINEMAS)
     finally:
@@ -56,9 +58,10 @@ async def test_two_processes_starting_at_once_load_it_once(settings: Settings) -
             await p.close()
 
 
-async def test_nothing_loads_into_a_catalog_that_has_a_cinema(pool: asyncpg.Pool) -> None:
-    await pool.execute("INSERT INTO cinema (name, city, latitude, longitude) VALUES ('Own', 'York', 53.96, -1.08)")
-    assert await demo.load_if_empty(pool) is False
+async def test_nothing_loads_into_a_catalog_that_has_a_cinema(pool: asyncpg.Pool, clock: Clock) -> None:
+    await pool.execute("INSERT INTO cinema (name, city, latitude, longitude, time_zone)"
+                       " VALUES ('Own', 'York', 53.96, -1.08, 'Europe/London')")
+    assert await demo.load_if_empty(pool, clock) is False
     assert await _counts(pool) == {"cinemas": 1, "auditoriums": 0, "seats": 0, "movies": 0, "genres": 0,
                                    "screenings": 0}
 
@@ -115,11 +118,15 @@ async def test_every_wheelchair_place_has_a_companion_beside_it(loaded: asyncpg.
     ) == 0
 
 
-async def test_screenings_fill_the_next_week_without_overlaps(loaded: asyncpg.Pool) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
-    bounds = await loaded.fetchrow("SELECT min(starts_at) AS first, max(starts_at) AS last FROM screening")
-    assert now - dt.timedelta(minutes=1) < bounds["first"] < now + dt.timedelta(days=1)
-    assert now + dt.timedelta(days=6) < bounds["last"] <= now + dt.timedelta(days=7)
+@at_any_hour
+async def test_screenings_fill_seven_whole_london_days_from_today(loaded: asyncpg.Pool, clock: Clock) -> None:
+    today = clock.now().astimezone(demo.LONDON).date()
+    days = await loaded.fetch(
+        "SELECT (starts_at AT TIME ZONE 'Europe/London')::date AS day, min((starts_at AT TIME ZONE"
+        " 'Europe/London')::time) AS first FROM screening GROUP BY 1 ORDER BY 1")
+    # Today's whole programme (its earlier shows too, whatever the hour), then the next six days.
+    assert [r["day"] for r in days] == [today + dt.timedelta(days=n) for n in range(7)]
+    assert {r["first"] for r in days} == {demo.FIRST_SHOW}
     # Cleaning time between shows in one auditorium, never an overlap.
     assert await loaded.fetchval(
         "SELECT count(*) FROM screening a JOIN screening b ON a.auditorium_id = b.auditorium_id AND a.id < b.id"
@@ -177,9 +184,9 @@ def test_committed_posters_match_the_generator(tmp_path: Path) -> None:
 
 
 def test_the_timetable_is_the_same_every_time() -> None:
-    now = dt.datetime(2025, 3, 28, 9, 0, tzinfo=dt.timezone.utc)  # spans the spring clock change
+    today = dt.date(2025, 3, 28)  # the week spans the spring clock change
     kinds = {(c, a): {"standard"} for c, cinema in enumerate(demo.CINEMAS) for a in range(len(cinema.auditoriums))}
-    first, second = demo.timetable(now, kinds), demo.timetable(now, kinds)
+    first, second = demo.timetable(today, kinds), demo.timetable(today, kinds)
     assert first == second
     # Local listing times survive the clock change: 10:30 is 10:30 in London before and after it.
     firsts: dict[dt.date, dt.time] = {}
@@ -200,3 +207,24 @@ def test_demo_seat_maps_pass_the_admin_seat_map_rules() -> None:
         specs = [seatmap.SeatSpec(s.row_label, s.number, s.x, s.y, s.kind, s.blocked,
                                   (s.row_label, s.companion_of) if s.companion_of else None) for s in seats]
         assert seatmap.validate(specs) == specs
+
+
+@at_any_hour
+async def test_staff_see_todays_full_programme_at_any_hour(client: Any, make_user: Any, clock: Clock) -> None:
+    pool = client.app[keys.DB]
+    assert await demo.load_if_empty(pool, clock)
+    today = clock.now().astimezone(demo.LONDON).date()
+    expected = await pool.fetch(
+        "SELECT id FROM screening WHERE (starts_at AT TIME ZONE 'Europe/London')::date = $1 ORDER BY starts_at, id",
+        today)
+    staff = await make_user("staff")
+    # No date: the server decides which day is today (London's, where the demo cinemas are).
+    resp = await client.get("/api/dashboard/occupancy", headers=staff["headers"])
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert body["filter"]["from"] == body["filter"]["to"] == today.isoformat()
+    assert len(expected) >= 20
+    assert sorted(r["screening_id"] for r in body["screenings"]) == sorted(r["id"] for r in expected)
+    first = min(dt.datetime.fromisoformat(r["starts_at"]) for r in body["screenings"])
+    assert first.astimezone(demo.LONDON).time() == demo.FIRST_SHOW
+    assert {r["time_zone"] for r in body["screenings"]} == {"Europe/London"}

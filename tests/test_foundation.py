@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 from pathlib import Path
 
@@ -27,6 +28,11 @@ def test_config_env_override_and_validation(tmp_path: Path) -> None:
     cfg.write_text("websocket:\n  tick_ms: fast\n")
     with pytest.raises(ConfigError, match="websocket.tick_ms"):
         load_settings(cfg, env={})
+    cfg.write_text("catalog:\n  default_time_zone: America/New_York\n")
+    assert load_settings(cfg, env={}).catalog.default_time_zone == "America/New_York"
+    for bad in ("Europe/Londres", "localtime", "../etc/passwd", ""):
+        with pytest.raises(ConfigError, match="catalog.default_time_zone"):
+            load_settings(cfg, env={"HOUSEFUL_CATALOG_DEFAULT_TIME_ZONE": bad})
 
 
 def test_repo_config_is_valid() -> None:
@@ -51,10 +57,13 @@ async def test_two_processes_migrating_at_once(base_settings) -> None:
         await db.drop_database(url)
 
 
-async def test_health_ok(client) -> None:
+async def test_health_ok(client, clock) -> None:
     resp = await client.get("/api/health")
     assert resp.status == 200
-    assert (await resp.json()) == {"status": "ok", "postgres": "ok", "redis": "ok"}
+    body = await resp.json()
+    assert {k: body[k] for k in ("status", "postgres", "redis")} == {"status": "ok", "postgres": "ok", "redis": "ok"}
+    # The server says what time it thinks it is: its clock (the test's), not the wall's luck.
+    assert abs(dt.datetime.fromisoformat(body["time"]).timestamp() - clock.time()) < 5
 
 
 async def test_unknown_route_is_json_404(client) -> None:

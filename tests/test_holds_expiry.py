@@ -7,6 +7,7 @@ import pytest
 
 from server.live.errors import ExtendLimit, NotHeld
 from server.live.sweeper import run_sweeper
+from tests.support.clocks import at_any_hour
 from tests.support.holds import listen, make_store, store  # noqa: F401
 
 
@@ -30,6 +31,22 @@ async def test_expiry_is_announced_by_the_sweeper(make_store, make_screening, re
     assert expired["by"] == store.owner_tag(sid, "u1")
     snap = await store.snapshot(sid, "u1")
     assert snap["held"] == [] and snap["mine"] == [] and snap["deadline"] is None
+
+
+@at_any_hour
+async def test_a_hold_expires_when_the_clock_passes_its_deadline(store, make_screening, redis, clock) -> None:
+    s = await make_screening()
+    sid, seat = s["screening_id"], s["seats"]
+    held = await store.hold(sid, "u1", [seat["A1"], seat["A2"]])
+    assert held["deadline"] == pytest.approx(clock.ms() + store.settings.holds.ttl_seconds * 1000, abs=2_000)
+    clock.advance(store.settings.holds.ttl_seconds - 5)  # not yet
+    assert await store.sweep(sid) == []
+    async with listen(store, redis, sid) as events:
+        clock.advance(10)  # past the deadline: no waiting, the clock decides
+        assert await store.sweep(sid) == [seat["A1"], seat["A2"]]
+        expired = await events.next()
+    assert expired["type"] == "expired" and expired["ts"] >= held["deadline"]
+    assert (await store.snapshot(sid, "u1"))["mine"] == []
 
 
 async def test_a_dead_workers_hold_is_expired_by_another(make_store, make_screening, redis) -> None:

@@ -9,6 +9,7 @@ from server.live.errors import (
     CompanionOnly, Houseful, NoAdjacentSeats, OrphanSeat, ScreeningClosed, SeatBlocked, WheelchairOnly,
     seats_of,
 )
+from tests.support.clocks import at_any_hour
 from tests.support.holds import listen, make_store, store  # noqa: F401
 
 
@@ -141,7 +142,8 @@ async def test_wheelchair_places_need_a_wheelchair_request(store, make_screening
     assert (await store.hold_best(s3["screening_id"], "u4", 1, "wheelchair"))["seats"] == [s3["seats"]["A1"]]
 
 
-async def test_accessible_places_go_on_general_sale_near_the_start(store, make_screening) -> None:
+@at_any_hour
+async def test_accessible_places_go_on_general_sale_near_the_start(store, make_screening, clock) -> None:
     s = await make_screening(kinds={("A", 1): "wheelchair", ("A", 2): "companion"},
                              starts_in=dt.timedelta(minutes=30))
     sid, seat = s["screening_id"], s["seats"]
@@ -151,6 +153,8 @@ async def test_accessible_places_go_on_general_sale_near_the_start(store, make_s
                               starts_in=dt.timedelta(minutes=90))
     with pytest.raises(WheelchairOnly):
         await store.hold(s2["screening_id"], "u1", [s2["seats"]["B1"]])
+    clock.advance(31 * 60)  # now 59 minutes before the start: inside the release window
+    assert (await store.hold(s2["screening_id"], "u1", [s2["seats"]["B1"]]))["seats"] == [s2["seats"]["B1"]]
 
 
 async def test_blocked_seats_cannot_be_held(store, make_screening) -> None:
@@ -182,6 +186,20 @@ async def test_houseful_on_and_off(store, make_screening, redis) -> None:
         assert event["type"] == "released" and event["houseful"] is False
     counts = await store.counts(sid)
     assert not counts["houseful"] and counts["free"] == 1 and counts["held"] == 3
+
+
+@at_any_hour
+async def test_the_sale_closes_at_the_start(store, make_screening, clock) -> None:
+    s = await make_screening(starts_in=dt.timedelta(minutes=1), orphan_rule=False)
+    sid, seat = s["screening_id"], s["seats"]
+    await store.hold(sid, "u1", [seat["A1"]])
+    assert (await store.snapshot(sid, None))["closed"] is False
+    clock.advance(61)  # the film has started
+    with pytest.raises(ScreeningClosed):
+        await store.hold(sid, "u2", [seat["A2"]])
+    with pytest.raises(ScreeningClosed):
+        await store.extend(sid, "u1")
+    assert (await store.snapshot(sid, None))["closed"] is True
 
 
 async def test_closed_screenings_refuse_holds(store, make_screening, pg) -> None:

@@ -13,7 +13,7 @@ from server.config import ROOT
 
 # Top first. A module may import modules of its own layer and of the layers below it, never above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("app", ("server.app", "server.routes", "server.resources", "server.cli", "server.demo",
+    ("app", ("server.app", "server.routes", "server.resources", "server.cli", "server.serve", "server.demo",
              "server.demo_layouts")),
     ("edge", ("server.api", "server.ws", "server.middleware", "server.origin", "server.pages",
               "server.web_setup")),
@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain: live seats", ("server.live",)),
     ("domain: catalog, accounts, reports", ("server.domain",)),
     ("stores", ("server.db", "server.keyspace", "server.redis_client", "server.queries", "server.cache")),
-    ("base", ("server.config", "server.errors", "server.background", "server.clock")),
+    ("base", ("server.config", "server.errors", "server.background", "server.clock", "server.zones")),
 )
 # Programs that use the server from outside; nothing in server/ may import them.
 CLIENTS = ("loadtest", "bench", "tests")

@@ -7,15 +7,18 @@ import io
 import json
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
 from server.domain.reports import EXPORT_BATCH, csv_bytes, safe_cell
+from tests.support.clocks import at_any_hour
 
-DAY = dt.date(2031, 3, 10)  # the reported shows run on DAY and DAY + 1 (UTC)
+DAY = dt.date(2031, 3, 10)  # the reported shows run on DAY and DAY + 1 (London is on GMT then)
 RANGE = {"from": "2031-03-10", "to": "2031-03-11"}
 KEY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LONDON = ZoneInfo("Europe/London")
 
 
 def at(day: dt.date, hour: int) -> dt.datetime:
@@ -24,16 +27,17 @@ def at(day: dt.date, hour: int) -> dt.datetime:
 
 
 async def place(
-    pg: asyncpg.Connection, user_id: int, screening_id: int, seats: dict[int, int], status: str = "paid",
-    created_at: dt.datetime | None = None,
+    pg: asyncpg.Connection, user_id: int, screening_id: int, seats: dict[int, int], status: str = "paid", *,
+    created_at: dt.datetime,
 ) -> tuple[int, str]:
-    """An order (seat id -> price) straight in PostgreSQL; paid orders get live tickets, undone ones
-    cancelled tickets (as checkout leaves them), unpaid ones none. Returns (order id, order key)."""
+    """An order (seat id -> price) placed at created_at, straight in PostgreSQL; paid orders get live
+    tickets, undone ones cancelled tickets (as checkout leaves them), unpaid ones none.
+    Returns (order id, order key)."""
     key = "".join(secrets.choice(KEY_ALPHABET) for _ in range(10))
     order_id = await pg.fetchval(
         "INSERT INTO orders (order_key, user_id, screening_id, status, amount, currency, seat_ids, prices,"
         " idempotency_key, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, 'GBP', $6, $7, $8,"
-        " now() + interval '10 minutes', coalesce($9, now())) RETURNING id",
+        " $9::timestamptz + interval '10 minutes', $9) RETURNING id",
         key, user_id, screening_id, status, sum(seats.values()), list(seats), list(seats.values()),
         secrets.token_hex(8), created_at,
     )
@@ -53,7 +57,7 @@ async def screening_at(pg: asyncpg.Connection, screening_id: int, starts: dt.dat
 
 
 @pytest.fixture
-async def sales(pg: asyncpg.Connection, make_screening: Any, make_user: Any) -> dict[str, Any]:
+async def sales(pg: asyncpg.Connection, make_screening: Any, make_user: Any, clock: Any) -> dict[str, Any]:
     """Three shows in range and one outside it.
 
     s1: cinema 1, "Alpha", DAY 18:00, 10 seats with B5 blocked (capacity 9), A1 vip;
@@ -79,14 +83,14 @@ async def sales(pg: asyncpg.Connection, make_screening: Any, make_user: Any) -> 
         " ($1, $2, $3::timestamptz, $3::timestamptz + interval '2 hours', '{\"standard\": 1000}') RETURNING id",
         s2["auditorium_id"], s2["movie_id"], at(DAY + dt.timedelta(days=5), 18),
     )
-    a, b = s1["seats"], s2["seats"]
-    _, paid_key = await place(pg, buyer["id"], s1["screening_id"], {a["A1"]: 1500, a["A2"]: 1000})
-    await place(pg, buyer["id"], s1["screening_id"], {a["A3"]: 1000}, "refunded")
-    await place(pg, buyer["id"], s1["screening_id"], {a["A4"]: 1000}, "pending")
-    await pg.execute("UPDATE ticket SET checked_in_at = now() WHERE seat_id = $1", a["A1"])
-    await place(pg, buyer["id"], s2["screening_id"], {b["A1"]: 1000, b["A2"]: 1000, b["A3"]: 1000})
-    await place(pg, buyer["id"], s2["screening_id"], {b["A4"]: 1000, b["A5"]: 1000}, "cancelled")
-    await place(pg, buyer["id"], s3_id, {a["A2"]: 1200})
+    a, b, now = s1["seats"], s2["seats"], clock.now()
+    _, paid_key = await place(pg, buyer["id"], s1["screening_id"], {a["A1"]: 1500, a["A2"]: 1000}, created_at=now)
+    await place(pg, buyer["id"], s1["screening_id"], {a["A3"]: 1000}, "refunded", created_at=now)
+    await place(pg, buyer["id"], s1["screening_id"], {a["A4"]: 1000}, "pending", created_at=now)
+    await pg.execute("UPDATE ticket SET checked_in_at = $2 WHERE seat_id = $1", a["A1"], now)
+    await place(pg, buyer["id"], s2["screening_id"], {b["A1"]: 1000, b["A2"]: 1000, b["A3"]: 1000}, created_at=now)
+    await place(pg, buyer["id"], s2["screening_id"], {b["A4"]: 1000, b["A5"]: 1000}, "cancelled", created_at=now)
+    await place(pg, buyer["id"], s3_id, {a["A2"]: 1200}, created_at=now)
     await place(pg, buyer["id"], s4_id, {b["A1"]: 1000}, created_at=at(dt.date(2020, 1, 1), 12))
     return {"s1": s1, "s2": s2, "s3": s3_id, "s4": s4_id, "buyer": buyer, "paid_key": paid_key,
             "staff": await make_user("staff"), "admin": await make_user("admin")}
@@ -195,18 +199,25 @@ async def audits(pg: asyncpg.Connection, action: str) -> list[dict[str, Any]]:
     return [{"user_id": r["user_id"], **json.loads(r["details"])} for r in rows]
 
 
-async def test_orders_export(client: Any, pg: asyncpg.Connection, sales: dict[str, Any]) -> None:
+@at_any_hour
+async def test_orders_export(client: Any, pg: asyncpg.Connection, sales: dict[str, Any], clock: Any) -> None:
     admin = sales["admin"]
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    # "Today" is the cinemas' (London's) day: at 23:55 UTC in July it is already tomorrow there.
+    placed = (await pg.fetchval("SELECT created_at FROM orders WHERE order_key = $1", sales["paid_key"]))
+    placed = placed.astimezone(LONDON)
+    today = clock.now().astimezone(LONDON).date().isoformat()
     rows = await export(client, "/api/exports/orders.csv", admin["headers"], **{"from": today, "to": today})
     assert list(rows[0]) == ["order_key", "created_at", "status", "customer_email", "screening_id", "movie",
-                             "cinema", "starts_at", "seats", "amount", "currency"]
+                             "cinema", "starts_at", "seats", "amount", "currency", "time_zone"]
     assert len(rows) == 6  # the 2020 order is outside the range
     paid = next(r for r in rows if r["order_key"] == sales["paid_key"])
     assert paid == {**paid, "status": "paid", "customer_email": "buyer@example.test", "movie": "Alpha",
                     "screening_id": str(sales["s1"]["screening_id"]), "starts_at": "2031-03-10T18:00:00Z",
-                    "seats": "A1 A2", "amount": "2500", "currency": "GBP"}
-    assert paid["created_at"].startswith(today) and paid["created_at"].endswith("Z")
+                    "seats": "A1 A2", "amount": "2500", "currency": "GBP", "time_zone": "Europe/London"}
+    # Times are on the cinema's clock, with its offset (Z while London is on GMT).
+    assert dt.datetime.fromisoformat(paid["created_at"]) == placed
+    assert paid["created_at"].startswith(today)
+    assert paid["created_at"].endswith("Z" if placed.utcoffset() == dt.timedelta(0) else "+01:00")
     one = await export(client, "/api/exports/orders.csv", admin["headers"],
                        **{"from": today, "to": today, "cinema_id": str(sales["s2"]["cinema_id"])})
     assert sorted(r["status"] for r in one) == ["cancelled", "paid"]
@@ -302,7 +313,6 @@ async def test_who_may_read_reports_and_exports(client: Any, pg: asyncpg.Connect
         ("/api/reports/sales", {"from": "10/03/2031", "to": "2031-03-01"}, "from"),
         ("/api/reports/sales", {"from": "2031-03-10", "to": "2031-03-09"}, "to"),
         ("/api/reports/sales", {"from": "2031-01-01", "to": "2032-01-02"}, "to"),  # 367 days
-        ("/api/reports/sales", {"to": "2031-03-01"}, "from"),
         ("/api/reports/sales", {**RANGE, "group": "week"}, "group"),
         ("/api/reports/sales", {**RANGE, "cinema_id": "abc"}, "cinema_id"),
         ("/api/reports/sales", {**RANGE, "cinema_id": "0"}, "cinema_id"),
@@ -337,3 +347,47 @@ async def test_reports_are_in_the_openapi_document(client: Any) -> None:
                  "/api/exports/tickets.csv", "/api/exports/screenings.csv"):
         assert "get" in doc["paths"][path], path
     assert "CSV" in doc["paths"]["/api/exports/orders.csv"]["get"]["description"]
+
+
+async def test_a_screening_counts_on_its_cinemas_local_day(
+    client: Any, pg: asyncpg.Connection, make_screening: Any, make_user: Any
+) -> None:
+    staff, admin = await make_user("staff"), await make_user("admin")
+    london = await make_screening(rows=1, per_row=2)
+    new_york = await make_screening(rows=1, per_row=2, time_zone="America/New_York")
+    utc = dt.timezone.utc
+    # A 00:30 BST premiere on 11 July is 23:30 UTC on the 10th; 23:30 in New York on the 10th is
+    # 03:30 UTC on the 11th. Each belongs to its own cinema's day.
+    await screening_at(pg, london["screening_id"], dt.datetime(2031, 7, 10, 23, 30, tzinfo=utc))
+    await screening_at(pg, new_york["screening_id"], dt.datetime(2031, 7, 11, 3, 30, tzinfo=utc))
+    both = {"from": "2031-07-10", "to": "2031-07-11"}
+    by_screening = await report(client, staff["headers"], group="screening", **both)
+    assert {(g["screening_id"], g["day"], g["time_zone"]) for g in by_screening["groups"]} == {
+        (london["screening_id"], "2031-07-11", "Europe/London"),
+        (new_york["screening_id"], "2031-07-10", "America/New_York"),
+    }
+    by_day = await report(client, staff["headers"], **both)
+    assert [(g["day"], g["screenings"]) for g in by_day["groups"]] == [("2031-07-10", 1), ("2031-07-11", 1)]
+    eleventh = await export(client, "/api/exports/screenings.csv", admin["headers"],
+                            **{"from": "2031-07-11", "to": "2031-07-11"})
+    assert [(r["screening_id"], r["starts_at"], r["time_zone"]) for r in eleventh] == [
+        (str(london["screening_id"]), "2031-07-11T00:30:00+01:00", "Europe/London")]
+    tenth = await export(client, "/api/exports/screenings.csv", admin["headers"],
+                         **{"from": "2031-07-10", "to": "2031-07-10"})
+    assert [(r["screening_id"], r["starts_at"]) for r in tenth] == [
+        (str(new_york["screening_id"]), "2031-07-10T23:30:00-04:00")]
+    for day, expected in (("2031-07-11", london), ("2031-07-10", new_york)):
+        resp = await client.get("/api/dashboard/occupancy", params={"date": day}, headers=staff["headers"])
+        assert [r["screening_id"] for r in (await resp.json())["screenings"]] == [expected["screening_id"]]
+
+
+@at_any_hour
+async def test_without_dates_a_report_covers_the_week_through_the_cinemas_today(
+    client: Any, make_user: Any, clock: Any
+) -> None:
+    staff = await make_user("staff")
+    resp = await client.get("/api/reports/sales", headers=staff["headers"])
+    assert resp.status == 200, await resp.text()
+    today = clock.now().astimezone(LONDON).date()
+    assert (await resp.json())["filter"] == {"cinema_id": None, "from": (today - dt.timedelta(days=6)).isoformat(),
+                                             "to": today.isoformat(), "group": "day"}

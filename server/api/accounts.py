@@ -132,7 +132,8 @@ async def register(request: web.Request) -> web.Response:
         app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], email=body["email"],
         name=body["name"], password=body["password"], phone=body.get("phone"), ip=request.remote,
     )
-    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user)
+    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user,
+                                          now=app[keys.CLOCK].time())
     return _session_response(request, session, 201)
 
 
@@ -145,7 +146,8 @@ async def login(request: web.Request) -> web.Response:
         app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], email=body["email"],
         password=body["password"], ip=request.remote,
     )
-    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user)
+    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user,
+                                          now=app[keys.CLOCK].time())
     return _session_response(request, session)
 
 
@@ -160,7 +162,7 @@ async def refresh(request: web.Request) -> web.Response:
     try:
         session = await accounts.refresh_session(
             app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET],
-            token or "", request.remote,
+            token or "", request.remote, now=app[keys.CLOCK].time(),
         )
     except accounts.SessionExpired as exc:
         response = json_response({"error": exc.to_dict()}, exc.status)
@@ -215,7 +217,8 @@ async def update_me(request: web.Request) -> web.Response:
     )
     if not password_changed:
         return json_response({"user": user})
-    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user)
+    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user,
+                                          now=app[keys.CLOCK].time())
     if identity.via_cookie:
         response = json_response({"user": user})
         set_session_cookies(response, request, session)

@@ -33,14 +33,17 @@ async def get_cinema(request: web.Request) -> web.Response:
 @cached
 async def cinema_movies(request: web.Request) -> web.Response:
     """GET /api/cinemas/{id}/movies."""
-    return json_response(await cinemas.cinema_movies(*db_and_sql(request), path_id(request), request[keys.QUERY]))
+    return json_response(await cinemas.cinema_movies(*db_and_sql(request), path_id(request), request[keys.QUERY],
+                                                     request.app[keys.CLOCK].now()))
 
 
 @endpoint("Add a cinema", tag=TAG, role="admin", body=s.CINEMA_BODY, response=s.CINEMA_DETAIL, status=201,
           errors=(409,))
 async def create_cinema(request: web.Request) -> web.Response:
     """POST /api/cinemas."""
-    return json_response(await admin_write(request, cinemas.create_cinema, request[keys.BODY]), 201)
+    default_zone = request.app[keys.SETTINGS].catalog.default_time_zone
+    return json_response(await admin_write(request, cinemas.create_cinema, request[keys.BODY],
+                                           default_time_zone=default_zone), 201)
 
 
 @endpoint("Change a cinema", tag=TAG, role="admin", body=s.CINEMA_PATCH, response=s.CINEMA_DETAIL, errors=(409,))

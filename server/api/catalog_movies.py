@@ -18,14 +18,15 @@ TAG = "catalog"
 @cached
 async def list_movies(request: web.Request) -> web.Response:
     """GET /api/movies."""
-    return json_response(await movies.search_movies(*db_and_sql(request), request[keys.QUERY]))
+    zone = request.app[keys.SETTINGS].catalog.default_time_zone
+    return json_response(await movies.search_movies(*db_and_sql(request), request[keys.QUERY], zone))
 
 
 @endpoint("One movie with its genres and upcoming screenings by cinema", tag=TAG, response=s.MOVIE_PAGE)
 @cached
 async def get_movie(request: web.Request) -> web.Response:
     """GET /api/movies/{id}."""
-    return json_response(await movies.movie_page(*db_and_sql(request), path_id(request)))
+    return json_response(await movies.movie_page(*db_and_sql(request), path_id(request), request.app[keys.CLOCK].now()))
 
 
 @endpoint("Add a movie", tag=TAG, role="admin", body=s.MOVIE_BODY, response=s.MOVIE, status=201)

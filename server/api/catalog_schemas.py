@@ -35,7 +35,8 @@ LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50,
          "description": f"page size, at most {MAX_LIMIT}"}
 OFFSET = {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0}
 WHEN = {"type": "string", "maxLength": 40, "pattern": NO_NUL,
-        "description": "ISO 8601 date (YYYY-MM-DD, whole days in UTC) or date-time"}
+        "description": "ISO 8601 date-time, or a date (YYYY-MM-DD): a whole local day in the cinema's time "
+                       "zone (catalog.default_time_zone when no one cinema is asked for)"}
 INSTANT = {"type": "string", "format": "date-time", "maxLength": 40,
            "description": "ISO 8601 date-time with a UTC offset, e.g. 2030-05-01T19:30:00Z"}
 PRICE = {"type": "integer", "minimum": 0, "maximum": 10_000_000, "description": "minor units (pence)"}
@@ -47,6 +48,8 @@ CINEMA_BODY = obj({
     "latitude": {"type": "number", "minimum": -90, "maximum": 90},
     "longitude": {"type": "number", "minimum": -180, "maximum": 180},
     "rating": {"type": ["number", "null"], "minimum": 0, "maximum": 5},
+    "time_zone": {**text(1, 64), "description": "IANA time zone, e.g. Europe/London (default: "
+                                                "catalog.default_time_zone)"},
 }, ("name", "city", "latitude", "longitude"))
 CINEMA_PATCH = patch(CINEMA_BODY)
 CINEMA_QUERY = obj({
@@ -59,6 +62,7 @@ CINEMA = {"type": "object", "properties": {
     "id": {"type": "integer"}, "name": {"type": "string"}, "city": {"type": "string"},
     "address": {"type": "string"}, "latitude": {"type": "number"}, "longitude": {"type": "number"},
     "rating": {"type": ["number", "null"]},
+    "time_zone": {"type": "string", "description": "IANA time zone: the cinema's local days and times"},
     "distance_km": {"type": "number", "description": "only when lat & lon were given"},
 }}
 AUDITORIUM_SUMMARY = {"type": "object", "properties": {

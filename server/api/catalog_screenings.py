@@ -18,7 +18,10 @@ TAG = "catalog"
 @cached
 async def list_screenings(request: web.Request) -> web.Response:
     """GET /api/screenings."""
-    return json_response(await screenings.list_screenings(*db_and_sql(request), request[keys.QUERY]))
+    app = request.app
+    return json_response(await screenings.list_screenings(*db_and_sql(request), request[keys.QUERY],
+                                                          app[keys.CLOCK].now(),
+                                                          app[keys.SETTINGS].catalog.default_time_zone))
 
 
 @endpoint("One screening with its prices and capacity", tag=TAG, response=s.SCREENING)

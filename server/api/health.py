@@ -1,4 +1,4 @@
-"""Health: is PostgreSQL reachable, is Redis reachable."""
+"""Health: is PostgreSQL reachable, is Redis reachable, and what time the server thinks it is."""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +11,11 @@ from server.errors import RETRY_AFTER_SECONDS
 
 HEALTH_SCHEMA = {
     "type": "object",
-    "properties": {"status": {"type": "string"}, "postgres": {"type": "string"}, "redis": {"type": "string"}},
+    "properties": {
+        "status": {"type": "string"}, "postgres": {"type": "string"}, "redis": {"type": "string"},
+        "time": {"type": "string", "format": "date-time", "description": "the server's clock (UTC)"},
+        "clock": {"type": "string", "description": "system, or how a testing-only clock is shifted"},
+    },
 }
 
 
@@ -28,7 +32,9 @@ async def health(request: web.Request) -> web.Response:
     """GET /api/health: 200 when PostgreSQL and Redis answer, else 503 naming what is down."""
     pg = await _probe(request.app[keys.DB].fetchval("SELECT 1"))
     rd = await _probe(request.app[keys.REDIS].ping())
-    body = {"status": "ok" if pg == rd == "ok" else "degraded", "postgres": pg, "redis": rd}
+    clock = request.app[keys.CLOCK]
+    body = {"status": "ok" if pg == rd == "ok" else "degraded", "postgres": pg, "redis": rd,
+            "time": clock.now().isoformat(), "clock": clock.describe()}
     if body["status"] != "ok":
         down = [name for name in ("postgres", "redis") if body[name] == "down"]
         body["error"] = {"code": "unavailable", "message": "down: " + ", ".join(down)}

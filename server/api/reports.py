@@ -8,18 +8,20 @@ from aiohttp import web
 
 from server import keys
 from server.api.http import endpoint, json_response
-from server.domain import reports
-from server.domain.reports import MAX_DAYS, Export
+from server.domain import days as local_days, reports
+from server.domain.days import DayRange
+from server.domain.reports import DEFAULT_DAYS, MAX_DAYS, Export
 
 TAG = "reports"
-_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD (UTC day, inclusive)"}
+_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$",
+         "description": "YYYY-MM-DD, inclusive: a local day at each screening's cinema"}
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _COUNT = {"type": "integer", "minimum": 0}
-_RANGE = f"`from`..`to` are whole UTC days, inclusive, at most {MAX_DAYS} days."
+_RANGE = (f"`from`..`to` are whole local days at each screening's cinema (its time zone), inclusive, at most "
+          f"{MAX_DAYS} days.")
 
 SALES_QUERY: dict[str, Any] = {
     "type": "object",
-    "required": ["from", "to"],
     "additionalProperties": False,
     "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID,
                    "group": {"type": "string", "enum": list(reports.GROUPS), "default": "day"}},
@@ -44,6 +46,7 @@ SCREENING_RESPONSE: dict[str, Any] = {
     "properties": {
         "screening_id": {"type": "integer"}, "movie": {"type": "string"}, "cinema": {"type": "string"},
         "auditorium": {"type": "string"}, "starts_at": {"type": "string", "format": "date-time"},
+        "time_zone": {"type": "string", "description": "the cinema's IANA time zone"},
         "status": {"type": "string"}, "capacity": _COUNT, "blocked": _COUNT, "sold": _COUNT,
         "takings": _COUNT, "checked_in": _COUNT, "occupancy": {"type": "number"},
         "by_kind": {"type": "object", "additionalProperties": {"type": "object"}},
@@ -70,21 +73,31 @@ CSV = {"type": "string", "description": "text/csv; charset=utf-8"}
     "Sales per day, movie, cinema or screening, with totals", tag=TAG, role="staff",
     query=SALES_QUERY, response=SALES_RESPONSE,
     description=(
-        "Screenings starting within the range (by their UTC day), optionally of one cinema, grouped by "
-        "`group` (default day). sold = live tickets; takings = their prices; refunds / refund_amount = "
-        "orders refunded or cancelled after payment; capacity excludes blocked seats (0 for a cancelled "
+        "Screenings starting within the range, optionally of one cinema, grouped by `group` (default day). "
+        f"Without from/to: the {DEFAULT_DAYS} days through today (the cinema's today, or "
+        "catalog.default_time_zone's for all cinemas); `filter` says which days. sold = live tickets; "
+        "takings = their prices; refunds / refund_amount = orders refunded or cancelled after payment; "
+        "capacity excludes blocked seats (0 for a cancelled "
         f"screening); occupancy = sold / capacity in percent. Money in minor units of `currency`. {_RANGE}"
     ),
 )
 async def sales(request: web.Request) -> web.Response:
     """GET /api/reports/sales."""
-    q = request[keys.QUERY]
-    days = reports.DateRange.parse(q["from"], q["to"])
     report = await reports.sales(
-        request.app[keys.DB], request.app[keys.QUERIES].reports, days, q.get("cinema_id"),
-        q.get("group", "day"), request.app[keys.SETTINGS].checkout.currency,
+        request.app[keys.DB], request.app[keys.QUERIES].reports, await _days(request),
+        request[keys.QUERY].get("group", "day"), request.app[keys.SETTINGS].checkout.currency,
     )
     return json_response(report)
+
+
+async def _days(request: web.Request) -> DayRange:
+    """The query's from/to/cinema_id as local days; no dates means the last week through today."""
+    q, app = request[keys.QUERY], request.app
+    return await local_days.resolve(
+        DayRange.parse(q.get("cinema_id"), None, q.get("from"), q.get("to")), db=app[keys.DB],
+        sql=app[keys.QUERIES].days, clock=app[keys.CLOCK],
+        default_zone=app[keys.SETTINGS].catalog.default_time_zone, default_days=DEFAULT_DAYS, max_days=MAX_DAYS,
+    )
 
 
 @endpoint(
@@ -120,23 +133,23 @@ async def _stream(request: web.Request, export: Export) -> web.StreamResponse:
     "Export orders as CSV", tag=TAG, role="admin", query=RANGE_EXPORT_QUERY, response=CSV,
     description=(
         "CSV (text/csv, attachment): order_key, created_at, status, customer_email, screening_id, movie, "
-        "cinema, starts_at, seats, amount, currency, for orders PLACED within the range (optionally for "
-        f"one cinema's screenings). Audited. {_RANGE}"
+        "cinema, starts_at, seats, amount, currency, time_zone, for orders PLACED within the range "
+        "(optionally for one cinema's screenings). Times are ISO 8601 in the row's time_zone (the "
+        f"cinema's) with its offset. Audited. {_RANGE}"
     ),
 )
 async def export_orders(request: web.Request) -> web.StreamResponse:
     """GET /api/exports/orders.csv."""
-    q = request[keys.QUERY]
-    return await _stream(request, reports.orders_export(reports.DateRange.parse(q["from"], q["to"]),
-                                                        q.get("cinema_id")))
+    return await _stream(request, reports.orders_export(await _days(request)))
 
 
 @endpoint(
     "Export one screening's tickets as CSV", tag=TAG, role="admin", query=TICKETS_EXPORT_QUERY, response=CSV,
     errors=(404,),
     description=(
-        "CSV (text/csv, attachment): ticket_id, order_key, row, number, kind, price, status, checked_in_at "
-        "for every ticket (live and cancelled) of the screening. Audited."
+        "CSV (text/csv, attachment): ticket_id, order_key, row, number, kind, price, status, checked_in_at, "
+        "time_zone for every ticket (live and cancelled) of the screening; checked_in_at in the cinema's "
+        "zone. Audited."
     ),
 )
 async def export_tickets(request: web.Request) -> web.StreamResponse:
@@ -148,12 +161,11 @@ async def export_tickets(request: web.Request) -> web.StreamResponse:
     "Export screenings with their sales as CSV", tag=TAG, role="admin", query=RANGE_EXPORT_QUERY, response=CSV,
     description=(
         "CSV (text/csv, attachment): screening_id, movie, cinema, auditorium, starts_at, status, capacity, "
-        f"sold, takings, currency for screenings starting within the range. Audited. {_RANGE}"
+        "sold, takings, currency, time_zone for screenings starting within the range (starts_at in the "
+        f"cinema's zone). Audited. {_RANGE}"
     ),
 )
 async def export_screenings(request: web.Request) -> web.StreamResponse:
     """GET /api/exports/screenings.csv."""
-    q = request[keys.QUERY]
-    days = reports.DateRange.parse(q["from"], q["to"])
     currency = request.app[keys.SETTINGS].checkout.currency
-    return await _stream(request, reports.screenings_export(days, q.get("cinema_id"), currency))
+    return await _stream(request, reports.screenings_export(await _days(request), currency))

@@ -21,7 +21,7 @@ import asyncpg
 from server.checkout import payments
 from server.checkout.payments import PaymentEvent
 from server.checkout.settle import settle_money, settle_seats
-from server.checkout.state import Checkout, now, transition
+from server.checkout.state import Checkout, transition
 from server.errors import DomainError, Unavailable
 from server.live.errors import seats_of
 from server.live.holds import owner_of
@@ -68,7 +68,7 @@ async def record_authorisation(co: Checkout, order_id: int) -> str:
     async with co.pool.acquire() as conn, conn.transaction():
         order = await conn.fetchrow(co.sql.order_lock, order_id)
         if not order["authorised"]:
-            await conn.execute(co.sql.order_mark_authorised, order_id)
+            await conn.execute(co.sql.order_mark_authorised, order_id, co.clock.now())
         if order["status"] == "pending":
             order = await transition(co, conn, order, "authorised", reason="payment authorised")
         return order["status"]
@@ -128,10 +128,10 @@ async def commit_tickets(co: Checkout, order_id: int) -> bool:
         screening = await conn.fetchrow(co.sql.screening_for_order, order["screening_id"])
         if screening["status"] != "scheduled":
             raise ScreeningGone("screening_cancelled")
-        if screening["starts_at"] <= now():  # no tickets once the show has begun: the money goes back
+        if screening["starts_at"] <= co.clock.now():  # no tickets once the show has begun: the money goes back
             raise ScreeningGone("screening_closed")
         await conn.execute(co.sql.tickets_insert, order_id, order["screening_id"],
-                           order["seat_ids"], order["prices"])
+                           order["seat_ids"], order["prices"], co.clock.now())
         await transition(co, conn, order, "paid", reason="tickets issued", seats_pending=True)
     return True
 

@@ -15,7 +15,7 @@ from server.checkout.order_keys import new_order_key
 from server.checkout.payments import UnknownPayment
 from server.checkout.settle import settle_money, settle_seats
 from server.checkout.state import (
-    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, TicketUsed, now,
+    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, TicketUsed,
     transition,
 )
 from server.domain import audit
@@ -52,7 +52,7 @@ async def create_order(
     screening = await co.pool.fetchrow(co.sql.screening_for_order, screening_id)
     if screening is None:
         raise NotFound("no such screening", field="screening_id")
-    if screening["status"] != "scheduled" or screening["starts_at"] <= now():
+    if screening["status"] != "scheduled" or screening["starts_at"] <= co.clock.now():
         raise ScreeningClosed("this screening is no longer on sale")
     deadline = await _check_held(co, user_id, screening_id, seats)
     priced = await co.pool.fetch(co.sql.seats_priced, screening_id, seats)
@@ -81,13 +81,15 @@ async def insert_order(co: Checkout, user_id: int, screening_id: int, seats: lis
                        idempotency_key: str, expires_at: dt.datetime) -> tuple[asyncpg.Record, bool]:
     """Step 1: the pending order and its first event, in one transaction; (order, created)."""
     currency = co.settings.checkout.currency
+    now = co.clock.now()
     async with co.pool.acquire() as conn, conn.transaction():
         row = None
         for _ in range(KEY_ATTEMPTS):
             try:
                 async with conn.transaction():  # a savepoint, so a key collision can be retried
                     row = await conn.fetchrow(co.sql.order_insert, new_order_key(), user_id, screening_id,
-                                              sum(prices), currency, seats, prices, idempotency_key, expires_at)
+                                              sum(prices), currency, seats, prices, idempotency_key, expires_at,
+                                              now)
                 break
             except asyncpg.UniqueViolationError:
                 continue
@@ -97,7 +99,7 @@ async def insert_order(co: Checkout, user_id: int, screening_id: int, seats: lis
             if existing is None:
                 raise RuntimeError("could not allocate an order key")
             return _same_request(existing, screening_id, seats), False
-        await conn.execute(co.sql.order_event_insert, row["id"], None, "pending", user_id, "order created")
+        await conn.execute(co.sql.order_event_insert, row["id"], None, "pending", user_id, "order created", now)
     return row, True
 
 
@@ -111,7 +113,8 @@ async def start_payment(co: Checkout, order: asyncpg.Record) -> asyncpg.Record:
         return order
     session = await co.provider.authorise(order["order_key"], order["amount"], order["currency"],
                                           f"/orders/{order['order_key']}")
-    row = await co.pool.fetchrow(co.sql.order_set_payment, order["id"], session.payment_ref, session.payment_url)
+    row = await co.pool.fetchrow(co.sql.order_set_payment, order["id"], session.payment_ref, session.payment_url,
+                                 co.clock.now())
     if row is None:  # another request recorded its session first, or the order ended meanwhile
         await co.provider.cancel(session.payment_ref)
         row = await co.pool.fetchrow(co.sql.order_get, order["id"])
@@ -126,7 +129,7 @@ async def cancel_order(co: Checkout, user_id: int, order_key: str) -> asyncpg.Re
     async def check(conn: asyncpg.Connection, order: asyncpg.Record, screening: asyncpg.Record) -> None:
         if order["user_id"] != user_id:
             raise NotFound("no such order")
-        if now() > screening["starts_at"] - cutoff:
+        if co.clock.now() > screening["starts_at"] - cutoff:
             raise CancelClosed(f"orders can be cancelled until {minutes} minutes before the show")
         if await conn.fetchval(co.sql.order_checked_in_count, order["id"]):
             raise TicketUsed("a ticket of this order was already used at the door, so the order can no "
@@ -226,9 +229,10 @@ async def _hold_extended(co: Checkout, order: asyncpg.Record) -> bool:
     if deadline is None or not set(order["seat_ids"]) <= set(mine["seats"]):
         return False
     expires_at = dt.datetime.fromtimestamp(int(deadline) / 1000, dt.timezone.utc)
-    if expires_at <= now():
+    now = co.clock.now()
+    if expires_at <= now:
         return False
-    await co.pool.execute(co.sql.order_extend, order["id"], expires_at)
+    await co.pool.execute(co.sql.order_extend, order["id"], expires_at, now)
     return True
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Mapping, Protocol
@@ -16,6 +15,7 @@ from typing import Any, Mapping, Protocol
 import asyncpg
 import orjson
 
+from server.clock import Clock
 from server.config import CheckoutSettings
 from server.errors import error_class
 
@@ -75,6 +75,7 @@ class ProviderDeps:
     queries: SimpleNamespace  # every named query file (app[keys.QUERIES]); an adapter uses its own
     webhook_secret: str
     settings: CheckoutSettings
+    clock: Clock  # the app's: a provider's times and webhook signatures read it
 
 
 class PaymentProvider(Protocol):
@@ -137,9 +138,8 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify(secret: str, header: str | None, body: bytes, tolerance_seconds: int,
-           now: float | None = None) -> int:
-    """Check a signature header against the raw body; returns the signing time (unix seconds)."""
+def verify(secret: str, header: str | None, body: bytes, tolerance_seconds: int, now: float) -> int:
+    """Check a signature header against the raw body at `now` (the app's clock); returns the signing time."""
     if not header:
         raise BadSignature(f"missing {SIGNATURE_HEADER} header")
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
@@ -152,7 +152,7 @@ def verify(secret: str, header: str | None, body: bytes, tolerance_seconds: int,
     if not hmac.compare_digest(expected, given):
         raise BadSignature("signature does not match")
     # Checked after the MAC so an attacker learns nothing from timing about stale vs forged.
-    if abs((time.time() if now is None else now) - timestamp) > tolerance_seconds:
+    if abs(now - timestamp) > tolerance_seconds:
         raise StaleWebhook("webhook timestamp is outside the allowed window")
     return timestamp
 

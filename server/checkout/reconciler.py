@@ -14,7 +14,7 @@ from typing import Any
 from server.checkout.confirm import confirm_order
 from server.checkout.orders import expire_order
 from server.checkout.settle import settle_money, settle_seats
-from server.checkout.state import Checkout, now
+from server.checkout.state import Checkout
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -27,17 +27,18 @@ async def reconcile(co: Checkout, grace_seconds: float | None = None) -> dict[st
     if grace_seconds is None:
         grace_seconds = co.settings.checkout.reconcile_grace_seconds
     done = {"confirmed": 0, "expired": 0, "settled": 0, "sold_rebuilt": 0}
-    for row in await co.pool.fetch(co.sql.orders_stuck_authorised, grace_seconds, BATCH):
+    now = co.clock.now()
+    for row in await co.pool.fetch(co.sql.orders_stuck_authorised, grace_seconds, BATCH, now):
         await _guard(confirm_order(co, row["id"]), "confirm", row["id"])
         done["confirmed"] += 1
-    for row in await co.pool.fetch(co.sql.orders_pending_expired, now(), BATCH):
+    for row in await co.pool.fetch(co.sql.orders_pending_expired, now, BATCH):
         await _guard(expire_order(co, row["id"]), "expire", row["id"])
         done["expired"] += 1
-    for row in await co.pool.fetch(co.sql.orders_unsettled, grace_seconds, BATCH):
+    for row in await co.pool.fetch(co.sql.orders_unsettled, grace_seconds, BATCH, now):
         await _guard(settle_money(co, row["id"]), "settle money of", row["id"])
         await _guard(settle_seats(co, row["id"]), "settle seats of", row["id"])
         done["settled"] += 1
-    for row in await co.pool.fetch(co.sql.screenings_recently_sold, SOLD_CHECK_WINDOW, BATCH):
+    for row in await co.pool.fetch(co.sql.screenings_recently_sold, SOLD_CHECK_WINDOW, BATCH, now):
         if await _guard(check_sold_cache(co, row["screening_id"]), "check sold cache of screening",
                         row["screening_id"]):
             done["sold_rebuilt"] += 1

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import re
 import secrets
-import time
 from types import SimpleNamespace
 from typing import Any, Mapping
 
@@ -25,6 +24,7 @@ from server.checkout import payments
 from server.checkout.payments import (
     AlreadyCaptured, PaymentEvent, PaymentSession, ProviderDeps, ProviderError, UnknownPayment,
 )
+from server.clock import Clock
 from server.config import CheckoutSettings
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,13 @@ class SandboxProvider:
 
     name = "sandbox"
 
-    def __init__(self, pool: asyncpg.Pool, sql: SimpleNamespace, secret: str, settings: CheckoutSettings) -> None:
-        """`sql`: the named queries of sql/queries/sandbox.sql."""
+    def __init__(self, pool: asyncpg.Pool, sql: SimpleNamespace, secret: str, settings: CheckoutSettings,
+                 clock: Clock) -> None:
+        """`sql`: the named queries of sql/queries/sandbox.sql; `clock`: the app's (its books' times,
+        and signatures must be fresh by the clock that checks them)."""
         self.pool = pool
         self.sql = sql
+        self.clock = clock
         self.secret = secret
         self.settings = settings
         self.wake = asyncio.Event()
@@ -76,7 +79,7 @@ class SandboxProvider:
     @classmethod
     def create(cls, deps: ProviderDeps) -> SandboxProvider:
         """The registry's factory (server/checkout/providers.py)."""
-        return cls(deps.pool, deps.queries.sandbox, deps.webhook_secret, deps.settings)
+        return cls(deps.pool, deps.queries.sandbox, deps.webhook_secret, deps.settings, deps.clock)
 
     async def start(self) -> None:
         """Deliver webhooks in the background for the app's life."""
@@ -96,13 +99,14 @@ class SandboxProvider:
     async def authorise(self, reference: str, amount: int, currency: str, return_url: str) -> PaymentSession:
         """Open a payment session for `amount`; the buyer pays on its hosted page."""
         ref = "sbx_" + secrets.token_hex(16)
-        await self.pool.execute(self.sql.payment_create, ref, reference, amount, currency, return_url)
+        await self.pool.execute(self.sql.payment_create, ref, reference, amount, currency, return_url,
+                                self.clock.now())
         return PaymentSession(ref, PAGE_PATH + ref)
 
     async def _move(self, ref: str, counter: str, *pairs: tuple[str, str]) -> str:
         """Compare-and-set the payment's status along the first matching (from, to) pair; its status after."""
         row = await self.pool.fetchrow(self.sql.payment_move, ref, [a for a, _ in pairs], [b for _, b in pairs],
-                                       counter)
+                                       counter, self.clock.now())
         if row["status"] is None:
             raise UnknownPayment(f"unknown payment {ref}")
         return row["moved"] or row["status"]
@@ -137,7 +141,7 @@ class SandboxProvider:
     def verify_callback(self, headers: Mapping[str, str], body: bytes) -> PaymentEvent:
         """Verify the HMAC signature and freshness, then parse the event."""
         signed_at = payments.verify(self.secret, headers.get(payments.SIGNATURE_HEADER), body,
-                                    self.settings.webhook_tolerance_seconds)
+                                    self.settings.webhook_tolerance_seconds, self.clock.time())
         return payments.parse_event(body, signed_at)
 
     # --- the hosted page ---------------------------------------------------------------
@@ -164,13 +168,13 @@ class SandboxProvider:
         status, kind, reason, slow = TEST_CARDS[digits]
         event_id = "evt_" + secrets.token_hex(12)
         body = orjson.dumps({
-            "id": event_id, "type": kind, "created": int(time.time()),
+            "id": event_id, "type": kind, "created": int(self.clock.time()),
             "data": {"payment_id": payment_ref, "reference": found["reference"], "amount": found["amount"],
                      "currency": found["currency"], "reason": reason},
         })
         delay = self.settings.sandbox_slow_seconds if slow else 0.0
         row = await self.pool.fetchrow(self.sql.payment_submit, payment_ref, status, digits[-4:], webhook_url,
-                                       event_id, body, delay)
+                                       event_id, body, delay, self.clock.now())
         if row["queued"] is None:
             raise ProviderError(f"this payment is already {row['status']}")
         self.wake.set()
@@ -180,14 +184,14 @@ class SandboxProvider:
 
     async def deliver_due(self, session: aiohttp.ClientSession, limit: int = 50) -> int:
         """Send every due webhook once; returns how many were acknowledged."""
-        claimed = await self.pool.fetch(self.sql.webhooks_claim, LEASE_SECONDS, limit)
+        claimed = await self.pool.fetch(self.sql.webhooks_claim, LEASE_SECONDS, limit, self.clock.now())
         results = await asyncio.gather(*(self._deliver(session, row) for row in claimed))
         return sum(results)
 
     async def _deliver(self, session: aiohttp.ClientSession, row: asyncpg.Record) -> bool:
         event_id, body, url = row["event_id"], bytes(row["body"]), row["url"]
         # Signed at send time: a retry is a new, fresh request; a captured copy goes stale.
-        headers = {payments.SIGNATURE_HEADER: payments.sign(self.secret, int(time.time()), body),
+        headers = {payments.SIGNATURE_HEADER: payments.sign(self.secret, int(self.clock.time()), body),
                    "Content-Type": "application/json"}
         try:
             async with session.post(url, data=body, headers=headers,
@@ -209,11 +213,11 @@ class SandboxProvider:
             return
         delay = min(60.0, self.settings.webhook_retry_seconds * 2 ** (attempts - 1))
         log.info("webhook %s not acknowledged (%s); retry %d in %.2fs", event_id, detail, attempts, delay)
-        await self.pool.execute(self.sql.webhook_retry, event_id, attempts, delay)
+        await self.pool.execute(self.sql.webhook_retry, event_id, attempts, delay, self.clock.now())
 
     async def _next_wait(self) -> float:
         """How long to sleep before the next round: until the next due delivery, at most a second."""
-        due_in = await self.pool.fetchval(self.sql.webhook_next_due)
+        due_in = await self.pool.fetchval(self.sql.webhook_next_due, self.clock.now())
         return IDLE_POLL_SECONDS if due_in is None else min(IDLE_POLL_SECONDS, max(0.01, due_in))
 
     async def run_deliveries(self) -> None:

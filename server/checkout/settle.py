@@ -29,7 +29,7 @@ async def capture(co: Checkout, order_id: int) -> bool:
     except ProviderError:
         log.exception("order %s: capture failed; the reconciler will retry", order["order_key"])
         return False
-    await co.pool.execute(co.sql.order_mark_captured, order_id)
+    await co.pool.execute(co.sql.order_mark_captured, order_id, co.clock.now())
     return True
 
 
@@ -43,7 +43,7 @@ async def return_money(co: Checkout, order_id: int) -> None:
     if not order["captured"]:
         try:
             await co.provider.void(ref)
-            await co.pool.execute(co.sql.order_mark_voided, order_id)
+            await co.pool.execute(co.sql.order_mark_voided, order_id, co.clock.now())
             return
         except AlreadyCaptured:
             pass  # a capture raced us (e.g. a cancel during confirmation): refund instead
@@ -57,7 +57,7 @@ async def return_money(co: Checkout, order_id: int) -> None:
     except ProviderError:
         log.exception("order %s: refund failed; the reconciler will retry", order["order_key"])
         return
-    await co.pool.execute(co.sql.order_mark_refunded, order_id)
+    await co.pool.execute(co.sql.order_mark_refunded, order_id, co.clock.now())
 
 
 async def settle_money(co: Checkout, order_id: int) -> None:

@@ -1,7 +1,6 @@
 """What every checkout step shares: its dependencies, the order state machine and its errors."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -9,6 +8,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from server.checkout.payments import PaymentProvider
+from server.clock import Clock
 from server.config import Settings
 from server.errors import error_class
 from server.keyspace import KeySpace
@@ -32,11 +32,6 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
 MONEY_RETURNED = frozenset({"failed", "expired", "cancelled", "refunded"})
 
 
-def now() -> dt.datetime:
-    """The time every checkout rule reads (order, pay, cancel): one place to inject a clock."""
-    return dt.datetime.now(dt.timezone.utc)
-
-
 @dataclass(frozen=True)
 class Checkout:
     """The stores and services checkout works with (built once at start: app[keys.CHECKOUT])."""
@@ -49,6 +44,7 @@ class Checkout:
     settings: Settings
     keyspace: KeySpace
     ticket_secret: bytes
+    clock: Clock  # the app's clock: order times, deadlines, the cancel cutoff, the reconciler
 
 
 async def transition(
@@ -65,6 +61,7 @@ async def transition(
     if to not in TRANSITIONS.get(order["status"], frozenset()):
         raise RuntimeError(f"order {order['id']}: {order['status']} -> {to} is not a valid transition")
     failure = reason if to in ("failed", "expired") else None  # what the buyer is told went wrong
-    updated = await conn.fetchrow(co.sql.order_transition, order["id"], to, failure, seats_pending)
-    await conn.execute(co.sql.order_event_insert, order["id"], order["status"], to, actor_id, reason)
+    now = co.clock.now()
+    updated = await conn.fetchrow(co.sql.order_transition, order["id"], to, failure, seats_pending, now)
+    await conn.execute(co.sql.order_event_insert, order["id"], order["status"], to, actor_id, reason, now)
     return updated

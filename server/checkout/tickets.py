@@ -82,7 +82,7 @@ async def check_in(co: Checkout, code: str) -> dict[str, Any]:
         return {"result": "invalid", "reason": "not a genuine Houseful ticket code or order key"}
     ticket_id, order_key = found
     # Atomic: of two simultaneous scans of one ticket exactly one gets the row back.
-    row = await co.pool.fetchrow(co.sql.ticket_check_in, ticket_id, order_key)
+    row = await co.pool.fetchrow(co.sql.ticket_check_in, ticket_id, order_key, co.clock.now())
     if row is not None:
         return {"result": "valid", "ticket": _ticket_of(row)}
     row = await co.pool.fetchrow(co.sql.ticket_for_check_in, ticket_id, order_key)
@@ -93,7 +93,7 @@ async def check_in(co: Checkout, code: str) -> dict[str, Any]:
 
 async def _check_in_order(co: Checkout, order_key: str) -> dict[str, Any]:
     """Admit the tickets of a paid order not yet in; already_used when every one was admitted before."""
-    admitted = await co.pool.fetch(co.sql.order_check_in, order_key)
+    admitted = await co.pool.fetch(co.sql.order_check_in, order_key, co.clock.now())
     if admitted:
         tickets = [_ticket_of(row) for row in admitted]
         return {"result": "valid", "ticket": tickets[0], "tickets": tickets}

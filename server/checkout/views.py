@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from server.checkout.state import Checkout, now
+from server.checkout.state import Checkout
 from server.checkout.tickets import qr_data_uri, ticket_code
 from server.errors import NotFound
 from server.live.holds import owner_of
@@ -62,7 +62,7 @@ def _order(row: asyncpg.Record, seats: dict[int, asyncpg.Record], tickets: list[
         "screening": {"id": row["screening_id"], "starts_at": row["starts_at"].isoformat(),
                       "ends_at": row["ends_at"].isoformat(), "status": row["screening_status"],
                       "movie_title": row["movie_title"], "cinema": row["cinema"], "city": row["city"],
-                      "auditorium": row["auditorium"]},
+                      "auditorium": row["auditorium"], "time_zone": row["time_zone"]},
         "tickets": tickets,
     }
     if row["status"] == "pending":
@@ -114,13 +114,14 @@ async def retry_until(co: Checkout, row: asyncpg.Record) -> str | None:
     code = (row["failure_reason"] or "").partition(":")[0]
     if row["status"] != "failed" or code not in RETRYABLE:
         return None
-    if row["screening_status"] != "scheduled" or row["starts_at"] <= now():
+    now = co.clock.now()
+    if row["screening_status"] != "scheduled" or row["starts_at"] <= now:
         return None
     mine = await co.holds.my_holds(row["screening_id"], owner_of(row["user_id"]))
     if mine["deadline"] is None or not set(row["seat_ids"]) <= set(mine["seats"]):
         return None
     deadline = dt.datetime.fromtimestamp(int(mine["deadline"]) / 1000, dt.timezone.utc)
-    return deadline.isoformat() if deadline > now() else None
+    return deadline.isoformat() if deadline > co.clock.now() else None
 
 
 async def orders_of(co: Checkout, user_id: int) -> list[dict[str, Any]]:

@@ -180,8 +180,9 @@ def _user_families_key(space: KeySpace, user_id: int) -> str:
     return space.key("refresh_families", user_id)
 
 
-async def open_session(redis: Redis, settings: Settings, secret: str, user: Mapping[str, Any]) -> Session:
-    """A new access token and a new refresh token family for user."""
+async def open_session(redis: Redis, settings: Settings, secret: str, user: Mapping[str, Any], *,
+                       now: float) -> Session:
+    """A new access token (issued at `now`, the app's clock) and a new refresh token family for user."""
     space, ttl = KeySpace(settings.redis.key_prefix), settings.auth.refresh_token_seconds
     family = secrets.token_urlsafe(16)
     token = f"{family}.{secrets.token_urlsafe(32)}"
@@ -190,13 +191,13 @@ async def open_session(redis: Redis, settings: Settings, secret: str, user: Mapp
         pipe.set(_family_key(space, family), f"{user['id']}|{_digest(token)}", ex=ttl)
         pipe.sadd(_user_families_key(space, user["id"]), family).expire(_user_families_key(space, user["id"]), ttl)
         await pipe.execute()
-    access, exp = issue_access(user["id"], user["role"], secret, settings.auth.access_token_seconds)
+    access, exp = issue_access(user["id"], user["role"], secret, settings.auth.access_token_seconds, now=now)
     return Session(dict(user), access, exp, token)
 
 
 async def refresh_session(
     pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, secret: str, token: str,
-    ip: str | None = None,
+    ip: str | None = None, *, now: float,
 ) -> Session:
     """Rotate a refresh token: the old one dies, the role is re-read from the database."""
     match = _REFRESH.match(token or "")
@@ -218,7 +219,7 @@ async def refresh_session(
         await redis.delete(_family_key(space, family))
         raise SessionExpired("the session has ended; log in again")
     await redis.expire(_user_families_key(space, row["id"]), ttl)
-    access, exp = issue_access(row["id"], row["role"], secret, settings.auth.access_token_seconds)
+    access, exp = issue_access(row["id"], row["role"], secret, settings.auth.access_token_seconds, now=now)
     return Session(public(row), access, exp, new_token)
 
 

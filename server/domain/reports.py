@@ -1,8 +1,9 @@
 """Reports and exports: sales figures for staff, CSV exports for admins, from PostgreSQL.
 
-Sales are counted by the screening's start (its UTC day), so a report for a week says how
-that week's shows sold, whenever the tickets were bought; the orders export is the one that
-goes by when orders were placed. Every figure in money is integer minor units.
+Sales are counted by the screening's start (its local day at its cinema, server/domain/days.py),
+so a report for a week says how that week's shows sold, whenever the tickets were bought; the
+orders export is the one that goes by when orders were placed. Every figure in money is integer
+minor units. CSV times are ISO 8601 in the cinema's zone, with its offset; each row names the zone.
 """
 from __future__ import annotations
 
@@ -11,56 +12,31 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Iterable, Sequence
 
 import asyncpg
 
 from server.domain import audit
+from server.domain.days import DayRange
 from server.errors import InvalidInput, NotFound
+from server.zones import zone
 
 MAX_DAYS = 366  # widest report or export, in days (a leap year)
+DEFAULT_DAYS = 7  # a report without dates covers the last week through today
 MAX_GROUPS = 5000  # most groups one JSON report carries; screenings.csv has no such limit
 EXPORT_BATCH = 500  # rows fetched from the cursor and written to the client at once
-GROUPS = ("day", "movie", "cinema", "screening")
-_GROUP_QUERY = {"day": "sales_by_day", "movie": "sales_by_movie",
-                "cinema": "sales_by_cinema", "screening": "sales_by_screening"}
+# What names a group in each grouping (the `sales` query leaves the other key columns NULL).
+GROUP_KEYS = {
+    "day": ("day",),
+    "movie": ("movie_id", "movie"),
+    "cinema": ("cinema_id", "cinema", "time_zone"),
+    "screening": ("screening_id", "starts_at", "day", "status", "movie_id", "movie", "cinema_id", "cinema",
+                  "time_zone", "auditorium"),
+}
+GROUPS = tuple(GROUP_KEYS)
 FIGURES = ("screenings", "capacity", "sold", "takings", "refunds", "refund_amount")
 # A spreadsheet evaluates a cell starting with these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """Whole UTC days, first..last inclusive."""
-
-    first: dt.date
-    last: dt.date
-
-    @classmethod
-    def parse(cls, start: str, end: str) -> DateRange:
-        """From the API's `from` and `to` (YYYY-MM-DD): from <= to, at most MAX_DAYS days."""
-        first, last = _day(start, "from"), _day(end, "to")
-        if last < first:
-            raise InvalidInput("to is before from", field="to")
-        if (last - first).days + 1 > MAX_DAYS:
-            raise InvalidInput(f"a range covers at most {MAX_DAYS} days", field="to")
-        return cls(first, last)
-
-    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        """[start of the first day, start of the day after the last) in UTC."""
-        start = dt.datetime.combine(self.first, dt.time(), dt.timezone.utc)
-        return start, dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
-
-    def describe(self) -> dict[str, str]:
-        """The range as the client gave it."""
-        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
-
-
-def _day(text: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a date YYYY-MM-DD", field=name) from None
 
 
 def occupancy(sold: int, capacity: int) -> float:
@@ -75,22 +51,21 @@ def _figures(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def sales(
-    pool: asyncpg.Pool, sql: SimpleNamespace, days: DateRange, cinema_id: int | None, group: str, currency: str
+    pool: asyncpg.Pool, sql: SimpleNamespace, days: DayRange, group: str, currency: str
 ) -> dict[str, Any]:
-    """Tickets, takings, refunds and occupancy of the screenings in `days`, per group, plus totals."""
-    if group not in _GROUP_QUERY:
+    """Tickets, takings, refunds and occupancy of the screenings on `days`, per group, plus totals."""
+    if group not in GROUP_KEYS:
         raise InvalidInput(f"group must be one of {', '.join(GROUPS)}", field="group")
-    rows = await pool.fetch(getattr(sql, _GROUP_QUERY[group]), *days.bounds(), cinema_id, MAX_GROUPS + 2)
+    rows = await pool.fetch(sql.sales, *days.days, days.cinema_id, group, MAX_GROUPS + 2)
     totals: dict[str, Any] = {}
     groups: list[dict[str, Any]] = []
     for row in rows:
         if row["is_total"]:
             totals = _figures(row)
             continue
-        keys = {k: v for k, v in row.items() if k not in FIGURES and k != "is_total"}
-        groups.append({**keys, **_figures(row)})
+        groups.append({**{k: row[k] for k in GROUP_KEYS[group]}, **_figures(row)})
     return {
-        "filter": {**days.describe(), "cinema_id": cinema_id, "group": group},
+        "filter": {**days.describe(), "group": group},
         "currency": currency,
         "groups": groups[:MAX_GROUPS],
         "truncated": len(groups) > MAX_GROUPS,
@@ -136,14 +111,13 @@ class Export:
     screening_id: int | None = field(default=None)
 
 
-def orders_export(days: DateRange, cinema_id: int | None) -> Export:
-    """Orders placed within `days` (by created time), optionally for one cinema's screenings."""
+def orders_export(days: DayRange) -> Export:
+    """Orders placed on `days` (local days at their screening's cinema), optionally of one cinema."""
     return Export(
         "orders",
         ("order_key", "created_at", "status", "customer_email", "screening_id", "movie", "cinema",
-         "starts_at", "seats", "amount", "currency"),
-        "export_orders", (*days.bounds(), cinema_id),
-        {**days.describe(), "cinema_id": cinema_id},
+         "starts_at", "seats", "amount", "currency", "time_zone"),
+        "export_orders", (*days.days, days.cinema_id), days.describe(),
         f"orders-{days.first}-{days.last}.csv",
     )
 
@@ -152,20 +126,19 @@ def tickets_export(screening_id: int) -> Export:
     """Every ticket of one screening, live and cancelled."""
     return Export(
         "tickets",
-        ("ticket_id", "order_key", "row", "number", "kind", "price", "status", "checked_in_at"),
+        ("ticket_id", "order_key", "row", "number", "kind", "price", "status", "checked_in_at", "time_zone"),
         "export_tickets", (screening_id,), {"screening_id": screening_id},
         f"tickets-screening-{screening_id}.csv", screening_id=screening_id,
     )
 
 
-def screenings_export(days: DateRange, cinema_id: int | None, currency: str) -> Export:
-    """Screenings starting within `days` with capacity, tickets sold and takings."""
+def screenings_export(days: DayRange, currency: str) -> Export:
+    """Screenings starting on `days` (local days at their cinema) with capacity, tickets sold and takings."""
     return Export(
         "screenings",
         ("screening_id", "movie", "cinema", "auditorium", "starts_at", "status", "capacity", "sold",
-         "takings", "currency"),
-        "export_screenings", (*days.bounds(), cinema_id, currency),
-        {**days.describe(), "cinema_id": cinema_id},
+         "takings", "currency", "time_zone"),
+        "export_screenings", (*days.days, days.cinema_id, currency), days.describe(),
         f"screenings-{days.first}-{days.last}.csv",
     )
 
@@ -179,22 +152,26 @@ async def start_export(
     await audit.record(pool, user_id, f"export.{export.name}", {"export": export.name, "filters": export.filters}, ip)
 
 
-def safe_cell(value: Any) -> Any:
-    """A CSV cell: text a spreadsheet would run as a formula gets a leading quote; times in UTC ISO."""
+def safe_cell(value: Any, time_zone: str = "UTC") -> Any:
+    """A CSV cell: text a spreadsheet would run as a formula gets a leading quote; times are ISO 8601
+    in `time_zone` with its offset (UTC as Z)."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(zone(time_zone)).isoformat().replace("+00:00", "Z")
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
 
-def csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
-    """Rows as CSV (RFC 4180 line ends), every cell passed through safe_cell, UTF-8."""
+def csv_bytes(rows: Iterable[Sequence[Any]], zone_column: int | None = None) -> bytes:
+    """Rows as CSV (RFC 4180 line ends), every cell passed through safe_cell, UTF-8; times in the
+    zone named by each row's `zone_column` (UTC without one)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    for row in rows:
+        time_zone = row[zone_column] if zone_column is not None else "UTC"
+        writer.writerow([safe_cell(v, time_zone) for v in row])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -207,4 +184,4 @@ async def export_chunks(
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         cursor = await conn.cursor(getattr(sql, export.query), *export.args)
         while rows := await cursor.fetch(batch):
-            yield csv_bytes(rows)
+            yield csv_bytes(rows, export.header.index("time_zone"))

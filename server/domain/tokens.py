@@ -1,7 +1,6 @@
 """Short-lived JWT access tokens: who the caller is, and what their role lets them do."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import jwt
@@ -26,19 +25,26 @@ class Identity:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
-def issue_access(user_id: int, role: str, secret: str, ttl_seconds: int) -> tuple[str, int]:
-    """A signed access token and its expiry (unix seconds)."""
-    now = int(time.time())
-    exp = now + ttl_seconds
-    token = jwt.encode({"sub": str(user_id), "role": role, "typ": "access", "iat": now, "exp": exp}, secret, ALGORITHM)
+def issue_access(user_id: int, role: str, secret: str, ttl_seconds: int, *, now: float) -> tuple[str, int]:
+    """A signed access token and its expiry (unix seconds), issued at `now` (the app's clock)."""
+    issued = int(now)
+    exp = issued + ttl_seconds
+    claims = {"sub": str(user_id), "role": role, "typ": "access", "iat": issued, "exp": exp}
+    token = jwt.encode(claims, secret, ALGORITHM)
     return token, exp
 
 
-def read_access(token: str, secret: str) -> Identity | None:
-    """The identity in a valid, unexpired access token, else None."""
+def read_access(token: str, secret: str, *, now: float) -> Identity | None:
+    """The identity in a valid access token that has not expired at `now` (the app's clock), else None."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        # PyJWT would check exp against the system clock; the app's clock decides instead.
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False,
+                                     "verify_nbf": False})
     except jwt.PyJWTError:
+        return None
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or exp <= now:
         return None
     if claims.get("typ") != "access" or claims.get("role") not in ROLE_RANK:
         return None

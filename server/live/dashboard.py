@@ -9,9 +9,8 @@ Knows nothing of aiohttp: a dashboard is a `Viewer` with a bounded queue of enco
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 import asyncpg
@@ -19,7 +18,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.errors import InvalidInput, NotFound
+from server.clock import Clock
+from server.domain import days
+from server.domain.days import DayRange
+from server.errors import NotFound
 from server.keyspace import KeySpace
 from server.live.holds import HoldStore
 from server.live.protocol import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
@@ -34,55 +36,6 @@ REDIS_CONCURRENCY = 16
 SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the pattern subscription
 TAKINGS_EVENTS = frozenset({"sold", "freed"})  # only these change money, so only these cost SQL
 FIGURES = ("capacity", "sold", "held", "free", "houseful", "version")
-
-
-@dataclass(frozen=True)
-class Filter:
-    """Which screenings a dashboard shows: one cinema or all, starting within whole UTC days."""
-
-    cinema_id: int | None
-    first_day: dt.date
-    last_day: dt.date
-
-    @classmethod
-    def parse(
-        cls, cinema_id: int | None = None, date: str | None = None,
-        start: str | None = None, end: str | None = None, today: dt.date | None = None,
-    ) -> Filter:
-        """Build from API input: `date`, or a `from`..`to` range (inclusive); default today (UTC)."""
-        if cinema_id is not None and (isinstance(cinema_id, bool) or not 1 <= cinema_id < 2**63):
-            raise InvalidInput("cinema_id must be a positive integer", field="cinema_id")
-        if date is not None and (start is not None or end is not None):
-            raise InvalidInput("give either date or a from/to range, not both", field="date")
-        today = today or dt.datetime.now(dt.timezone.utc).date()
-        if date is not None:
-            first = last = _day(date, "date")
-        else:
-            first = _day(start, "from") if start is not None else None
-            last = _day(end, "to") if end is not None else None
-            first = first or last or today
-            last = last or first
-        if last < first:
-            raise InvalidInput("to is before from", field="to")
-        if (last - first).days >= MAX_DAYS:
-            raise InvalidInput(f"a range covers at most {MAX_DAYS} days", field="to")
-        return cls(cinema_id, first, last)
-
-    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        """[start of the first day, start of the day after the last) in UTC."""
-        start = dt.datetime.combine(self.first_day, dt.time(), dt.timezone.utc)
-        return start, dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
-
-    def describe(self) -> dict[str, Any]:
-        """The filter as the client sees it."""
-        return {"cinema_id": self.cinema_id, "from": self.first_day.isoformat(), "to": self.last_day.isoformat()}
-
-
-def _day(text: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a date YYYY-MM-DD", field=name) from None
 
 
 def totals(rows: Iterable[dict[str, Any]], currency: str) -> dict[str, Any]:
@@ -100,7 +53,7 @@ def totals(rows: Iterable[dict[str, Any]], currency: str) -> dict[str, Any]:
 class Viewer:
     """One open dashboard: its filter, the screenings it shows, and a bounded queue of frames."""
 
-    def __init__(self, flt: Filter, max_frames: int, close: Callable[[int, str], None]) -> None:
+    def __init__(self, flt: DayRange, max_frames: int, close: Callable[[int, str], None]) -> None:
         self.filter = flt
         self.shown: frozenset[int] = frozenset()
         self.frames: asyncio.Queue[bytes] = asyncio.Queue(max_frames)
@@ -130,9 +83,10 @@ class DashboardHub:
 
     def __init__(
         self, *, pool: asyncpg.Pool, queries: Any, redis: Redis, holds: HoldStore, keyspace: KeySpace,
-        tick_ms: int, currency: str,
+        tick_ms: int, currency: str, clock: Clock, days_sql: SimpleNamespace, default_zone: str,
     ) -> None:
         self._pool, self._sql, self._redis, self._holds = pool, queries, redis, holds
+        self._clock, self._days_sql, self._default_zone = clock, days_sql, default_zone
         self._tick = tick_ms / 1000
         self.currency = currency
         self._pattern = _glob_escape(keyspace.prefix) + "{s:*}:events"
@@ -150,15 +104,20 @@ class DashboardHub:
 
     # --- figures -------------------------------------------------------------------------
 
-    async def occupancy(self, flt: Filter) -> dict[str, Any]:
+    async def resolve(self, flt: DayRange) -> DayRange:
+        """The filter with the server's "today" (the cinema's local day) where it names no date."""
+        return await days.resolve(flt, db=self._pool, sql=self._days_sql, clock=self._clock,
+                                  default_zone=self._default_zone, default_days=1, max_days=MAX_DAYS)
+
+    async def occupancy(self, flt: DayRange) -> dict[str, Any]:
         """Every screening the filter shows with live figures, and the totals (the REST answer)."""
         rows = await self._with_figures(await self._list(flt))
         return {"screenings": rows, "totals": totals(rows, self.currency)}
 
-    async def _list(self, flt: Filter) -> list[dict[str, Any]]:
-        start, end = flt.bounds()
+    async def _list(self, flt: DayRange) -> list[dict[str, Any]]:
+        first, last = flt.days
         async with self._pool.acquire() as conn:
-            records = await conn.fetch(self._sql.screenings_between, start, end, flt.cinema_id, MAX_SCREENINGS)
+            records = await conn.fetch(self._sql.screenings_between, first, last, flt.cinema_id, MAX_SCREENINGS)
         return [{**dict(r), "currency": self.currency} for r in records]
 
     async def _with_figures(self, meta: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -199,7 +158,7 @@ class DashboardHub:
         except asyncio.TimeoutError:
             log.warning("dashboard subscription not confirmed in %ss; continuing", SUBSCRIBE_TIMEOUT)
 
-    async def show(self, viewer: Viewer, flt: Filter) -> dict[str, Any]:
+    async def show(self, viewer: Viewer, flt: DayRange) -> dict[str, Any]:
         """Point a viewer at a filter; returns its full list (rows and totals)."""
         meta = await self._list(flt)
         if viewer not in self.viewers:

@@ -20,6 +20,7 @@ import asyncpg
 import orjson
 from redis.asyncio import Redis
 
+from server.clock import Clock
 from server.config import Settings
 from server.errors import InvalidInput, NotFound, Unavailable
 from server.keyspace import KeySpace
@@ -77,14 +78,15 @@ class HoldStore:
     """Holds, sales and versions of every screening's seats (the live-seat contract)."""
 
     def __init__(self, redis: Redis, pool: asyncpg.Pool, settings: Settings, secret: str,
-                 queries: SimpleNamespace) -> None:
+                 queries: SimpleNamespace, *, clock: Clock) -> None:
         """`queries` are the named queries of sql/queries/live.sql (app[keys.QUERIES].live)."""
         self.redis = redis
+        self.clock = clock
         self.pool = pool
         self.settings = settings
         self.space = KeySpace(settings.redis.key_prefix)
         self.queries = queries
-        self.scripts = Scripts()
+        self.scripts = Scripts(clock)
         self._secret = secret.encode()
         self._keys: dict[int, list[str]] = {}
         self._watched: Counter[int] = Counter()
@@ -192,7 +194,7 @@ class HoldStore:
 
     async def refresh_auditorium(self, auditorium_id: int) -> None:
         """refresh() every upcoming screening of an auditorium (its seat map was replaced)."""
-        rows = await self.pool.fetch(self.queries.upcoming_in_auditorium, auditorium_id)
+        rows = await self.pool.fetch(self.queries.upcoming_in_auditorium, auditorium_id, self.clock.now())
         for row in rows:
             await self.refresh(row["id"])
 
@@ -203,7 +205,8 @@ class HoldStore:
                 raise NotFound("No such screening.")
             sold = await load_sold(conn, self.queries, sid)
         meta, seat_map, segs, sold_key, version = keys[0], keys[1], keys[2], keys[6], keys[8]
-        expire_at = int(layout.meta["expire_at"])
+        # expire_at is business time; Redis expires keys by its own clock, so give it a duration.
+        keep_ms = max(int(layout.meta["expire_at"]) - self.clock.ms(), 1000)
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(seat_map, segs)
         # "-" keeps the hash present when an auditorium has no seats at all.
@@ -213,7 +216,7 @@ class HoldStore:
         pipe.hset(meta, mapping={**layout.meta, "segments": str(len(layout.segments))})
         pipe.set(version, 0, nx=True)
         for key in (meta, seat_map, segs, version):
-            pipe.pexpireat(key, expire_at)
+            pipe.pexpire(key, keep_ms)
         await pipe.execute()
         await self.scripts.call(self.redis, "load_sold", keys, ["create", *sold])
 

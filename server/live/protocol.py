@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import struct
-import time
 from typing import Any, Callable, Final
 
 import fastjsonschema
@@ -99,11 +98,6 @@ def schema_problem(validate: Validator, msg: Any) -> tuple[str, str | None] | No
     return None
 
 
-def now_ms() -> int:
-    """Server wall-clock time in unix milliseconds."""
-    return int(time.time() * 1000)
-
-
 def encode(message: dict[str, Any]) -> bytes:
     """One frame's bytes (orjson, UTF-8 JSON text)."""
     return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS)
@@ -121,17 +115,18 @@ def error_frame(msg_id: int | None, code: str, message: str, **extra: Any) -> by
     return encode({"id": msg_id, "type": "result", "success": False, "error": error})
 
 
-def hello_frame(screening_id: int, me: str | None, auth_pending: bool, limits: dict[str, Any]) -> bytes:
-    """The first frame on every connection."""
+def hello_frame(screening_id: int, me: str | None, auth_pending: bool, limits: dict[str, Any],
+                server_time: int) -> bytes:
+    """The first frame on every connection (server_time: the app clock's unix ms)."""
     return encode({
         "type": "hello", "protocol": PROTOCOL_VERSION, "screening_id": screening_id,
-        "me": me, "auth_pending": auth_pending, "limits": limits, "server_time": now_ms(),
+        "me": me, "auth_pending": auth_pending, "limits": limits, "server_time": server_time,
     })
 
 
-def snapshot_message(snapshot: dict[str, Any]) -> dict[str, Any]:
+def snapshot_message(snapshot: dict[str, Any], server_time: int) -> dict[str, Any]:
     """The snapshot frame's content: the HoldStore snapshot plus the server's clock."""
-    return {"type": "snapshot", **snapshot, "server_time": now_ms()}
+    return {"type": "snapshot", **snapshot, "server_time": server_time}
 
 
 def events_frame(events: list[dict[str, Any]], houseful: bool) -> bytes:
@@ -169,7 +164,8 @@ def snapshot_head(snapshot: dict[str, Any]) -> bytes:
     return encode({"type": "snapshot", **shared})[:-1]
 
 
-def snapshot_payload(head: bytes, mine: list[int], deadline: int | None, me: str | None) -> bytes:
+def snapshot_payload(head: bytes, mine: list[int], deadline: int | None, me: str | None,
+                     server_time: int) -> bytes:
     """A socket's snapshot frame: the shared head closed with its own holds, tag and the clock."""
-    own = encode({"mine": mine, "deadline": deadline, "me": me, "server_time": now_ms()})
+    own = encode({"mine": mine, "deadline": deadline, "me": me, "server_time": server_time})
     return head + b"," + own[1:]

@@ -154,13 +154,13 @@ class RoomHub:
 
     def hello(self, screening_id: int, me: str | None, auth_pending: bool) -> bytes:
         """The hello payload for a new socket."""
-        return p.hello_frame(screening_id, me, auth_pending, self._limits)
+        return p.hello_frame(screening_id, me, auth_pending, self._limits, self.holds.clock.ms())
 
     def shared_snapshot(self, conn: Member) -> bytes | None:
         """A watcher's (no holds) snapshot payload from the room's cache, if current; no Redis."""
         room = self._rooms.get(conn.screening_id)
         head = room.shared_head() if room is not None else None
-        return p.snapshot_payload(head, [], None, None) if head is not None else None
+        return p.snapshot_payload(head, [], None, None, self.holds.clock.ms()) if head is not None else None
 
     async def snapshot_payload(self, conn: Member) -> bytes:
         """A socket's snapshot payload: the room-wide part read once per version, plus its own.
@@ -177,10 +177,10 @@ class RoomHub:
         if head is None:
             return await self._read_snapshot(room, sid, owner)
         if owner is None:
-            return p.snapshot_payload(head, [], None, None)
+            return p.snapshot_payload(head, [], None, None, self.holds.clock.ms())
         async with self.redis_slot:
             own = await self.holds.my_holds(sid, owner)
-        return p.snapshot_payload(head, own["seats"], own["deadline"], conn.me())
+        return p.snapshot_payload(head, own["seats"], own["deadline"], conn.me(), self.holds.clock.ms())
 
     async def _read_snapshot(self, room: Room | None, sid: int, owner: str | None) -> bytes:
         """Read the whole snapshot (with the owner's holds) and keep its room-wide part."""
@@ -199,7 +199,7 @@ class RoomHub:
         head = p.snapshot_head(snap)
         if room is not None and room.epoch == epoch and snap["version"] >= room.head_version:
             room.head, room.head_version = head, snap["version"]
-        return p.snapshot_payload(head, snap["mine"], snap["deadline"], snap["me"])
+        return p.snapshot_payload(head, snap["mine"], snap["deadline"], snap["me"], self.holds.clock.ms())
 
     # --- sockets --------------------------------------------------------------------------
 

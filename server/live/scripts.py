@@ -3,6 +3,7 @@
 Each script is `lua/common.lua` (the shared prelude) followed by `lua/<name>.lua`. The SHA is
 computed locally, so a call never waits for a load; a Redis that lost its script cache
 (restart, failover, SCRIPT FLUSH) answers NOSCRIPT and the script is loaded again.
+Every call passes the app's clock (unix ms) as the first ARGV; lua/common.lua takes it off.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Sequence
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from server.clock import Clock
+
 LUA = Path(__file__).resolve().parent / "lua"
 NAMES = (
     "hold", "hold_best", "release", "extend", "sweep", "lock_for_sale", "mark_sold",
@@ -21,9 +24,10 @@ NAMES = (
 
 
 class Scripts:
-    """The sources and SHAs of every script; `call` runs one by SHA."""
+    """The sources and SHAs of every script; `call` runs one by SHA at the clock's time."""
 
-    def __init__(self, folder: Path = LUA) -> None:
+    def __init__(self, clock: Clock, folder: Path = LUA) -> None:
+        self.clock = clock
         prelude = (folder / "common.lua").read_text()
         self.sources: dict[str, str] = {
             name: prelude + "\n" + (folder / f"{name}.lua").read_text() for name in NAMES
@@ -40,9 +44,10 @@ class Scripts:
                 raise RuntimeError(f"Redis computed another SHA for script {name}")
 
     async def call(self, redis: Redis, name: str, keys: Sequence[str], args: Sequence[object]) -> bytes:
-        """EVALSHA one script; on NOSCRIPT load the scripts and try once more."""
+        """EVALSHA one script with the clock's now first; on NOSCRIPT load the scripts and retry once."""
+        argv = (self.clock.ms(), *args)
         try:
-            return await redis.evalsha(self.shas[name], len(keys), *keys, *args)
+            return await redis.evalsha(self.shas[name], len(keys), *keys, *argv)
         except NoScriptError:
             await self.load(redis)
-            return await redis.evalsha(self.shas[name], len(keys), *keys, *args)
+            return await redis.evalsha(self.shas[name], len(keys), *keys, *argv)

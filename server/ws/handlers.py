@@ -14,9 +14,9 @@ from aiohttp import WSMsgType, web
 
 from server import keys
 from server.config import WebSocketSettings
+from server.domain.days import DayRange
 from server.errors import InvalidInput
 from server.live import protocol as p
-from server.live.dashboard import Filter
 from server.origin import check_socket_origin
 from server.ws.core import CLOSE_SECONDS, close_within
 from server.ws.room import RoomConnection
@@ -61,12 +61,12 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     app = request.app
     limits = app[keys.SETTINGS].websocket
     check_socket_origin(request, "the dashboard")
-    flt = filter_from_query(request.query)
+    flt = await app[keys.DASHBOARD].resolve(filter_from_query(request.query))  # the server decides "today"
     ws = await _upgrade(request, limits, compress=True)
     with _tracked(app, ws):
         user, auth_id = request.get(keys.USER), None
         if user is None:
-            user, auth_id = await first_auth(ws, app[keys.JWT_SECRET], limits.auth_timeout_seconds)
+            user, auth_id = await first_auth(ws, app[keys.JWT_SECRET], limits.auth_timeout_seconds, app[keys.CLOCK])
             if user is None:
                 return ws
         if not user.has_role("staff"):
@@ -79,8 +79,8 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def filter_from_query(query: Mapping[str, str]) -> Filter:
-    """The socket URL's ?cinema_id=&date= (or from/to) as a Filter; 400 before the upgrade."""
+def filter_from_query(query: Mapping[str, str]) -> DayRange:
+    """The socket URL's ?cinema_id=&date= (or from/to) as a DayRange; 400 before the upgrade."""
     args: dict[str, Any] = {}
     for name in query:
         if name in IGNORED_QUERY:
@@ -93,7 +93,7 @@ def filter_from_query(query: Mapping[str, str]) -> Filter:
             args["cinema_id"] = int(args["cinema_id"])
         except ValueError:
             raise InvalidInput("cinema_id must be an integer", field="cinema_id") from None
-    return Filter.parse(**args)
+    return DayRange.parse(**args)
 
 
 async def _upgrade(request: web.Request, limits: WebSocketSettings, *, compress: bool) -> web.WebSocketResponse:

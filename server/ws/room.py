@@ -249,4 +249,4 @@ class RoomConnection(Session):
         """This socket's view of the screening (its own holds marked), as a snapshot message."""
         async with self.hub.redis_slot:
             snap = await self.holds.snapshot(self.screening_id, self.owner)
-        return p.snapshot_message(snap)
+        return p.snapshot_message(snap, self.holds.clock.ms())

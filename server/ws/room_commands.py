@@ -15,7 +15,7 @@ ROOM = CommandSet("room", unavailable="seat service unavailable; try again")
 @ROOM.command("auth", {"token": p.TOKEN}, ("token",), needs_user=False)
 async def auth(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """Log the socket in with an access token; an invalid one closes it (CLOSE_AUTH)."""
-    identity = read_access(msg["token"], conn.jwt_secret)
+    identity = read_access(msg["token"], conn.jwt_secret, now=conn.holds.clock.time())
     if identity is None:
         conn.after_reply(lambda: conn.close(p.CLOSE_AUTH, "invalid token"))
         raise Unauthorized("invalid or expired token")
@@ -28,7 +28,7 @@ async def auth(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
 @ROOM.command("ping", needs_user=False)
 async def ping(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """Liveness and clock: the server's time in unix ms."""
-    return {"pong": True, "server_time": p.now_ms()}
+    return {"pong": True, "server_time": conn.holds.clock.ms()}
 
 
 @ROOM.command("snapshot", needs_user=False)  # RoomConnection.snapshot takes its own Redis slot

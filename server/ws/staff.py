@@ -14,11 +14,13 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from server.clock import Clock
 from server.config import WebSocketSettings
+from server.domain.days import DayRange
 from server.domain.tokens import Identity, read_access
 from server.errors import STORE_OUTAGES
 from server.live import protocol as p
-from server.live.dashboard import DashboardHub, Filter, Viewer
+from server.live.dashboard import DashboardHub, Viewer
 from server.ws.commands import CommandSet
 from server.ws.core import Session, close_within, request_id
 
@@ -37,7 +39,7 @@ class StaffConnection(Session):
 
     def __init__(
         self, ws: web.WebSocketResponse, identity: Identity, commands: CommandSet, hub: DashboardHub,
-        flt: Filter, limits: WebSocketSettings, last_id: int = 0,
+        flt: DayRange, limits: WebSocketSettings, last_id: int = 0,
     ) -> None:
         super().__init__(ws, identity, commands, limits, last_id=last_id)
         self.hub = hub
@@ -98,7 +100,8 @@ class StaffConnection(Session):
                 return
 
 
-async def first_auth(ws: web.WebSocketResponse, secret: str, timeout: float) -> tuple[Identity | None, int | None]:
+async def first_auth(ws: web.WebSocketResponse, secret: str, timeout: float,
+                     clock: Clock) -> tuple[Identity | None, int | None]:
     """Anonymous upgrade: the first message must be {"type": "auth", "token": ...} within `timeout`.
 
     As in the rooms it may carry an `id` (then later ids must be above it). Returns the identity
@@ -116,7 +119,7 @@ async def first_auth(ws: web.WebSocketResponse, secret: str, timeout: float) -> 
         except orjson.JSONDecodeError:
             data = None
         if isinstance(data, dict) and data.get("type") == "auth" and isinstance(data.get("token"), str):
-            user, msg_id = read_access(data["token"], secret), request_id(data)
+            user, msg_id = read_access(data["token"], secret, now=clock.time()), request_id(data)
     if user is None:
         await refuse(ws, msg_id, p.UNAUTHORIZED, "a valid access token is required", p.CLOSE_AUTH)
     return user, msg_id

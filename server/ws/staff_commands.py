@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.live import protocol as p
-from server.live.dashboard import Filter
+from server.domain.days import DayRange
 from server.ws.commands import CommandSet
 from server.ws.staff import StaffConnection, occupancy_frame
 
@@ -18,7 +18,8 @@ DATE = {"type": ["string", "null"], "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 })
 async def set_filter(conn: StaffConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """Show another cinema or other days: the result names the filter, then a full list follows."""
-    flt = Filter.parse(msg.get("cinema_id"), msg.get("date"), msg.get("from"), msg.get("to"))
+    flt = await conn.hub.resolve(DayRange.parse(msg.get("cinema_id"), msg.get("date"), msg.get("from"),
+                                                msg.get("to")))
     listing = await conn.hub.show(conn.viewer, flt)
     conn.after_reply(lambda: conn.send(occupancy_frame(listing)))
     return {"filter": flt.describe()}

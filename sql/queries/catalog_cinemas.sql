@@ -1,24 +1,24 @@
 -- Catalog: cinemas and auditoriums (the venue side).
 
 -- name: cinema_insert
-INSERT INTO cinema (name, city, address, latitude, longitude, rating)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO cinema (name, city, address, latitude, longitude, rating, time_zone)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id
 
 -- name: cinema_get
-SELECT id, name, city, address, latitude, longitude, rating
+SELECT id, name, city, address, latitude, longitude, rating, time_zone
 FROM cinema
 WHERE id = $1
 
 -- name: cinema_lock
-SELECT id, name, city, address, latitude, longitude, rating
+SELECT id, name, city, address, latitude, longitude, rating, time_zone
 FROM cinema
 WHERE id = $1
 FOR UPDATE
 
 -- name: cinema_update
 UPDATE cinema
-SET name = $2, city = $3, address = $4, latitude = $5, longitude = $6, rating = $7
+SET name = $2, city = $3, address = $4, latitude = $5, longitude = $6, rating = $7, time_zone = $8
 WHERE id = $1
 
 -- name: cinema_delete
@@ -29,7 +29,7 @@ SELECT EXISTS (SELECT 1 FROM auditorium WHERE cinema_id = $1)
 
 -- name: cinema_list
 -- $1 city (or NULL), $2 limit, $3 offset.
-SELECT id, name, city, address, latitude, longitude, rating
+SELECT id, name, city, address, latitude, longitude, rating, time_zone
 FROM cinema
 WHERE $1::text IS NULL OR lower(city) = lower($1)
 ORDER BY city, name, id
@@ -38,7 +38,7 @@ LIMIT $2 OFFSET $3
 -- name: cinema_nearest
 -- Great-circle (haversine) distance from ($2 latitude, $3 longitude) on a 6371 km sphere;
 -- least() keeps rounding error from pushing asin out of its domain.
-SELECT id, name, city, address, latitude, longitude, rating, round(km::numeric, 2) AS distance_km
+SELECT id, name, city, address, latitude, longitude, rating, time_zone, round(km::numeric, 2) AS distance_km
 FROM (
     SELECT c.*, 2 * 6371.0 * asin(least(1.0, sqrt(
         power(sin(radians(c.latitude - $2::float8) / 2), 2)

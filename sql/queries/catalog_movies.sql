@@ -90,7 +90,7 @@ LIMIT $7 OFFSET $8
 -- name: movie_upcoming
 -- A movie's scheduled screenings from $2 on, for its page (grouped by cinema in Python).
 SELECT s.id, s.starts_at, s.ends_at, s.prices, s.auditorium_id, a.name AS auditorium_name,
-       c.id AS cinema_id, c.name AS cinema_name, c.city
+       c.id AS cinema_id, c.name AS cinema_name, c.city, c.time_zone
 FROM screening s
 JOIN auditorium a ON a.id = s.auditorium_id
 JOIN cinema c ON c.id = a.cinema_id

@@ -43,7 +43,7 @@ SELECT coalesce(array_agg(DISTINCT kind), '{}') FROM seat WHERE auditorium_id = 
 SELECT s.id, s.starts_at, s.ends_at, s.prices, s.status, s.orphan_rule,
        json_build_object('id', m.id, 'title', m.title, 'runtime_minutes', m.runtime_minutes,
                          'certificate', m.certificate, 'poster_url', m.poster_url) AS movie,
-       json_build_object('id', c.id, 'name', c.name, 'city', c.city) AS cinema,
+       json_build_object('id', c.id, 'name', c.name, 'city', c.city, 'time_zone', c.time_zone) AS cinema,
        json_build_object('id', a.id, 'name', a.name, 'category', a.category) AS auditorium,
        (SELECT count(*) FROM seat st WHERE st.auditorium_id = a.id AND NOT st.blocked) AS capacity
 FROM screening s
@@ -57,7 +57,7 @@ WHERE s.id = $1
 SELECT s.id, s.starts_at, s.ends_at, s.prices, s.status,
        json_build_object('id', m.id, 'title', m.title, 'runtime_minutes', m.runtime_minutes,
                          'certificate', m.certificate, 'poster_url', m.poster_url) AS movie,
-       json_build_object('id', c.id, 'name', c.name, 'city', c.city) AS cinema,
+       json_build_object('id', c.id, 'name', c.name, 'city', c.city, 'time_zone', c.time_zone) AS cinema,
        json_build_object('id', a.id, 'name', a.name, 'category', a.category) AS auditorium
 FROM screening s
 JOIN movie m ON m.id = s.movie_id

@@ -24,8 +24,8 @@ INSERT INTO movie_genre (movie_id, genre_id)
 SELECT * FROM unnest($1::bigint[], $2::bigint[]);
 
 -- name: demo_cinema_insert
-INSERT INTO cinema (name, city, address, latitude, longitude, rating)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO cinema (name, city, address, latitude, longitude, rating, time_zone)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id;
 
 -- name: demo_auditorium_insert

@@ -23,5 +23,5 @@ SELECT seat_id
  ORDER BY seat_id;
 
 -- name: upcoming_in_auditorium
--- Screenings whose live state may be cached in Redis (not yet ended).
-SELECT id FROM screening WHERE auditorium_id = $1 AND ends_at > now() ORDER BY starts_at
+-- Screenings whose live state may be cached in Redis: not yet ended at $2 (the app's clock).
+SELECT id FROM screening WHERE auditorium_id = $1 AND ends_at > $2 ORDER BY starts_at

@@ -49,15 +49,16 @@ WHERE screening_id = any($1::bigint[])
 -- name: stuck_orders
 -- Orders left unfinished: pending more than $2 seconds past their hold's deadline, or authorised /
 -- owing a money or seat step and unchanged for $2 seconds (the reconciler should have finished them).
+-- $3: the checker's clock (order times are the app's clock's, never PostgreSQL's now()).
 SELECT order_key, screening_id, status, authorised, captured, voided, refunded, seats_pending,
        expires_at, updated_at
 FROM orders
 WHERE screening_id = any($1::bigint[])
-  AND ((status = 'pending' AND expires_at < now() - make_interval(secs => $2))
+  AND ((status = 'pending' AND expires_at < $3::timestamptz - make_interval(secs => $2))
     OR ((status = 'authorised' OR seats_pending OR (status = 'paid' AND NOT captured)
          OR (authorised AND status IN ('failed', 'expired', 'cancelled', 'refunded')
              AND NOT voided AND NOT refunded))
-        AND updated_at < now() - make_interval(secs => $2)))
+        AND updated_at < $3::timestamptz - make_interval(secs => $2)))
 ORDER BY updated_at
 
 -- name: sandbox_present

@@ -4,20 +4,15 @@ import { api, hasRole, listOf, me } from "./api.js";
 import { h, $, clear, fmtDateTime, showFormError, loginUrl } from "./dom.js";
 
 const form = $("#report-form");
-const GROUP_HEADINGS = { day: "Day (UTC)", movie: "Movie", cinema: "Cinema", screening: "Screening" };
+const GROUP_HEADINGS = { day: "Day", movie: "Movie", cinema: "Cinema", screening: "Screening" };
 const FILTERS = ["from", "to", "cinema_id", "group"];
-
-// The API counts whole UTC days, so the default range is in UTC too: the last 7 days through today.
-function utcDay(offsetDays = 0) {
-  return new Date(Date.now() + offsetDays * 86400000).toISOString().slice(0, 10);
-}
 
 function groupLabel(group, g) {
   if (group === "day") return g.day;
   if (group === "movie") return g.movie;
   if (group === "cinema") return g.cinema;
   const cancelled = g.status === "cancelled" ? " (cancelled)" : "";
-  return `${fmtDateTime(g.starts_at)} · ${g.movie} · ${g.cinema} — ${g.auditorium}${cancelled}`;
+  return `${fmtDateTime(g.starts_at, g.time_zone)} · ${g.movie} · ${g.cinema} — ${g.auditorium}${cancelled}`;
 }
 
 // Money in the report's own currency ("£1,234.50"), not the page's default.
@@ -74,8 +69,13 @@ async function load() {
   history.replaceState(null, "", `${location.pathname}?${params}`);
   try {
     const body = await api(`/api/reports/sales?${params}`);
+    // Without dates the server picks the last week through today (the cinema's local today).
+    form.elements.from.value = body.filter.from;
+    form.elements.to.value = body.filter.to;
+    const shown = filterParams();
+    history.replaceState(null, "", `${location.pathname}?${shown}`);
     clear($("#report")).append(...reportTable(body));
-    updateExports(params);
+    updateExports(shown);
   } catch (err) {
     if (err.status === 401) { location.assign(loginUrl()); return; }
     clear($("#report"));
@@ -95,8 +95,8 @@ async function init() {
   $("#exports").hidden = !hasRole(user, "admin");
   // Filters live in the URL so a report can be bookmarked or shared between staff.
   const wanted = new URLSearchParams(location.search);
-  form.elements.from.value = wanted.get("from") || utcDay(-6);
-  form.elements.to.value = wanted.get("to") || utcDay(0);
+  form.elements.from.value = wanted.get("from") || "";
+  form.elements.to.value = wanted.get("to") || "";
   if (GROUP_HEADINGS[wanted.get("group")]) form.elements.group.value = wanted.get("group");
   try { await fillCinemas(wanted.get("cinema_id") || ""); } catch (err) { $("#reports-error").textContent = `Could not load cinemas: ${err.message}`; }
   form.addEventListener("submit", (e) => { e.preventDefault(); load(); });

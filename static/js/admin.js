@@ -1,6 +1,6 @@
 // Admin: one generic list + form per resource (cinemas, auditoriums, movies, genres, screenings, users).
 import { api, hasRole, listOf, me } from "./api.js";
-import { h, $, $$, clear, money, fmtDateTime, showFormError, loginUrl } from "./dom.js";
+import { h, $, $$, clear, money, fmtDateTime, fromZonedInput, zonedInput, showFormError, loginUrl } from "./dom.js";
 
 const KINDS = ["standard", "vip", "wheelchair", "companion"];
 const DEFAULT_PRICES = { standard: 1000, vip: 1500, wheelchair: 1000, companion: 1000 };
@@ -9,15 +9,18 @@ const panel = $("#panel");
 const cinemaOptions = async () => listOf(await api("/api/cinemas?limit=200"), "cinemas").map((c) => [c.id, `${c.name} (${c.city})`]);
 const movieOptions = async () => listOf(await api("/api/movies?limit=200"), "movies").map((m) => [m.id, m.title]);
 const genreOptions = async () => listOf(await api("/api/genres"), "genres").map((g) => [g.id, g.name]);
+const zoneOfAuditorium = new Map();  // auditorium id -> its cinema's time zone
 async function auditoriumOptions() {
   const cinemas = listOf(await api("/api/cinemas?limit=200"), "cinemas");
   const details = await Promise.all(cinemas.map((c) => api(`/api/cinemas/${c.id}`)));
-  return details.flatMap((c) => (c.auditoriums || []).map((a) => [a.id, `${c.name} — ${a.name}`]));
+  for (const c of details) for (const a of c.auditoriums || []) zoneOfAuditorium.set(String(a.id), c.time_zone);
+  return details.flatMap((c) => (c.auditoriums || []).map((a) => [a.id, `${c.name} — ${a.name} (${c.time_zone})`]));
 }
-const toLocalInput = (iso) => {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+// IANA zones the browser knows, plus the one a cinema already has (it may be an older alias).
+const zoneOptions = (current) => async () => {
+  const zones = new Set(Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : []);
+  if (current) zones.add(current);
+  return [...zones].sort().map((z) => [z, z]);
 };
 const num = (v) => (v === "" ? null : Number(v));
 
@@ -25,7 +28,7 @@ const RESOURCES = {
   cinemas: {
     title: "Cinema", base: "/api/cinemas",
     load: async () => listOf(await api("/api/cinemas?limit=200"), "cinemas"),
-    columns: [["Name", (c) => c.name], ["City", (c) => c.city], ["Address", (c) => c.address]],
+    columns: [["Name", (c) => c.name], ["City", (c) => c.city], ["Address", (c) => c.address], ["Time zone", (c) => c.time_zone]],
     fields: [
       { name: "name", label: "Name", required: true, maxlength: 200 },
       { name: "city", label: "City", required: true, maxlength: 100 },
@@ -33,6 +36,8 @@ const RESOURCES = {
       { name: "latitude", label: "Latitude", type: "number", step: "any", required: true, toApi: num },
       { name: "longitude", label: "Longitude", type: "number", step: "any", required: true, toApi: num },
       { name: "rating", label: "Rating (0–5)", type: "number", step: "0.1", toApi: num },
+      // Empty on a new cinema: the server's default zone (catalog.default_time_zone).
+      { name: "time_zone", label: "Time zone", type: "select", options: zoneOptions(null), optionsFor: (c) => zoneOptions(c?.time_zone) },
     ],
   },
   auditoriums: {
@@ -77,7 +82,7 @@ const RESOURCES = {
   screenings: {
     title: "Screening", base: "/api/screenings",
     load: async () => listOf(await api("/api/screenings?limit=200&status=any"), "screenings"),
-    columns: [["Starts", (s) => fmtDateTime(s.starts_at)], ["Movie", (s) => s.movie?.title], ["Where", (s) => `${s.cinema?.name || ""} — ${s.auditorium?.name || ""}`],
+    columns: [["Starts", (s) => fmtDateTime(s.starts_at, s.cinema?.time_zone)], ["Movie", (s) => s.movie?.title], ["Where", (s) => `${s.cinema?.name || ""} — ${s.auditorium?.name || ""}`],
       ["Prices", (s) => Object.entries(s.prices || {}).map(([k, v]) => `${k} ${money(v)}`).join(", ")], ["Status", (s) => s.status]],
     actions: (s) => [
       h("a", { class: "button button-small button-ghost", href: `/screenings/${s.id}`, text: "Seat map" }),
@@ -87,7 +92,10 @@ const RESOURCES = {
     fields: [
       { name: "movie_id", label: "Movie", type: "select", options: movieOptions, required: true, toApi: Number, fromApi: (s) => String(s.movie?.id ?? s.movie_id) },
       { name: "auditorium_id", label: "Auditorium", type: "select", options: auditoriumOptions, required: true, toApi: Number, fromApi: (s) => String(s.auditorium?.id ?? s.auditorium_id) },
-      { name: "starts_at", label: "Starts", type: "datetime-local", required: true, toApi: (v) => new Date(v).toISOString(), fromApi: (s) => toLocalInput(s.starts_at) },
+      // Typed on the cinema's wall clock (the auditorium's cinema decides the zone), sent as UTC.
+      { name: "starts_at", label: "Starts (cinema's local time)", type: "datetime-local", required: true,
+        toApi: (v, form) => fromZonedInput(v, zoneOfAuditorium.get(form.elements.auditorium_id.value)),
+        fromApi: (s) => zonedInput(s.starts_at, s.cinema?.time_zone) },
       { name: "prices", label: "Prices (£)", type: "prices" },
     ],
   },
@@ -116,8 +124,8 @@ async function input(field, item) {
   const value = item ? (field.fromApi ? field.fromApi(item) : item[field.name] ?? "") : "";
   const common = { id, name: field.name, required: field.required || null, maxlength: field.maxlength };
   if (field.type === "select") {
-    const options = await field.options();
-    return h("select", common, field.required ? null : h("option", { value: "", text: "—" }),
+    const options = await (field.optionsFor ? field.optionsFor(item) : field.options)();
+    return h("select", common, field.required ? null : h("option", { value: "", text: item ? "—" : "— default —" }),
       options.map(([v, label]) => h("option", { value: v, text: label, selected: String(v) === String(value) })));
   }
   if (field.type === "textarea") return h("textarea", { ...common, rows: 3, text: value });
@@ -148,7 +156,7 @@ function read(form, spec) {
     }
     const raw = form.elements[f.name].value.trim();
     if (raw === "" && !f.required && !f.toApi) continue;
-    body[f.name] = f.toApi ? f.toApi(raw) : raw;
+    body[f.name] = f.toApi ? f.toApi(raw, form) : raw;
   }
   return body;
 }

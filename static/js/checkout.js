@@ -38,7 +38,7 @@ async function summary(layout, screening) {
   const prices = layout.prices || {};
   const seats = seatIds.map((id) => byId.get(id)).filter(Boolean).sort((a, b) => a.y - b.y || a.x - b.x);
   const title = screening.movie_title || screening.movie?.title || "Screening";
-  $("#screening").textContent = [title, fmtDateTime(screening.starts_at), screening.cinema_name].filter(Boolean).join(" · ");
+  $("#screening").textContent = [title, fmtDateTime(screening.starts_at, screening.cinema?.time_zone), screening.cinema_name].filter(Boolean).join(" · ");
   clear($("#order-seats")).append(...seats.map((s) => h("li", {}, h("span", { text: `Row ${s.row} seat ${s.number}` }), h("span", { text: money(prices[s.kind] ?? prices.standard) }))));
   $("#order-total").textContent = money(seats.reduce((t, s) => t + (prices[s.kind] ?? prices.standard), 0));
   $("#pay").disabled = seats.length === 0;

@@ -29,20 +29,76 @@ export function money(minor) {
   return new Intl.NumberFormat("en-GB", { style: "currency", currency: currency() }).format(Number(minor) / 100);
 }
 
-export function fmtTime(iso) {
-  return new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+// Times are shown in the cinema's own time zone (as every cinema's listings are), labelled with
+// the zone ("19:30 BST") when the viewer's clock would read differently at that moment. `zone` is
+// the cinema's IANA name from the API; without one, the viewer's zone is used.
+const VIEWER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const formats = new Map();
+function fmt(options, zone) {
+  const key = `${JSON.stringify(options)}|${zone || ""}`;
+  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat("en-GB", { ...options, timeZone: zone || undefined }));
+  return formats.get(key);
+}
+const WALL = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" };
+
+// The zone's short name at that moment: "BST", "GMT", else e.g. "EDT" or "GMT+2".
+export function zoneLabel(date, zone) {
+  const part = (locale) => new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "short" })
+    .formatToParts(date).find((p) => p.type === "timeZoneName")?.value || zone;
+  const british = part("en-GB");
+  if (!/^(GMT|UTC)[+-]/.test(british)) return british;
+  const american = part("en-US");
+  return /^(GMT|UTC)[+-]/.test(american) ? british : american;
 }
 
-export function fmtDay(iso) {
-  return new Date(iso).toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short" });
+function differs(date, zone) {
+  return Boolean(zone) && zone !== VIEWER_ZONE && fmt(WALL, zone).format(date) !== fmt(WALL, VIEWER_ZONE).format(date);
 }
 
-export function fmtDateTime(iso) { return `${fmtDay(iso)} ${fmtTime(iso)}`; }
+export function fmtTime(iso, zone) {
+  const date = new Date(iso);
+  const time = fmt({ hour: "2-digit", minute: "2-digit" }, zone).format(date);
+  return differs(date, zone) ? `${time} ${zoneLabel(date, zone)}` : time;
+}
 
-// YYYY-MM-DD in local time (for date inputs and grouping).
-export function localDate(d) {
-  const x = d instanceof Date ? d : new Date(d);
-  return `${x.getFullYear()}-${String(x.getMonth() + 1).padStart(2, "0")}-${String(x.getDate()).padStart(2, "0")}`;
+export function fmtDay(iso, zone) {
+  return fmt({ weekday: "short", day: "numeric", month: "short" }, zone).format(new Date(iso));
+}
+
+export function fmtDateTime(iso, zone) { return `${fmtDay(iso, zone)} ${fmtTime(iso, zone)}`; }
+
+const INPUT = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+
+function wallParts(date, zone, options = INPUT) {
+  const out = {};
+  for (const p of fmt(options, zone).formatToParts(date)) out[p.type] = p.value;
+  return out;
+}
+
+// YYYY-MM-DD of a moment in a zone (the viewer's by default), for date inputs and grouping by day.
+export function localDate(d, zone) {
+  const p = wallParts(d instanceof Date ? d : new Date(d), zone, { year: "numeric", month: "2-digit", day: "2-digit" });
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+// A moment as a datetime-local value ("2030-07-11T19:30") on the wall clock of a zone.
+export function zonedInput(iso, zone) {
+  if (!iso) return "";
+  const p = wallParts(new Date(iso), zone);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+// The reverse: a datetime-local value read on the wall clock of `zone`, as an ISO 8601 UTC instant.
+export function fromZonedInput(value, zone) {
+  const [y, mo, d, hh, mm] = value.split(/[-T:]/).map(Number);
+  const wall = Date.UTC(y, mo - 1, d, hh, mm);
+  const offset = (at) => {
+    const p = wallParts(new Date(at), zone);
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) - Math.floor(at / 60000) * 60000;
+  };
+  let at = wall - offset(wall);
+  at = wall - offset(at);  // twice: the first guess may sit across a clock change
+  return new Date(at).toISOString();
 }
 
 export function flash(message, kind = "info") {

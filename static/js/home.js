@@ -25,11 +25,10 @@ function query() {
   const q = form.q.value.trim();
   if (q) params.set("q", q);
   if (form.genre.value) params.set("genre", form.genre.value);
+  // A bare date: the server takes it as that whole day in the cinemas' time zone.
   if (form.date.value) {
-    const start = new Date(`${form.date.value}T00:00:00`);
-    const end = new Date(start.getTime() + 86400000);
-    params.set("from", start.toISOString());
-    params.set("to", end.toISOString());
+    params.set("from", form.date.value);
+    params.set("to", form.date.value);
   }
   return params;
 }
@@ -107,7 +106,7 @@ function restore() {
   const p = new URLSearchParams(location.search);
   form.q.value = p.get("q") || "";
   const from = p.get("from");
-  if (from) form.date.value = localDate(from);
+  if (from) form.date.value = from.length === 10 ? from : localDate(from);
 }
 
 let timer = null;

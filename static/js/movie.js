@@ -24,7 +24,8 @@ async function loadMovie() {
 // GET /api/movies/{id} carries its upcoming screenings grouped by cinema.
 function showScreenings(m) {
   const groups = (m.cinemas || []).map((g) => [`${g.cinema.name} — ${g.cinema.city}`,
-    (g.screenings || []).filter((s) => (s.status || "scheduled") === "scheduled")]).filter(([, list]) => list.length);
+    (g.screenings || []).filter((s) => (s.status || "scheduled") === "scheduled"), g.cinema.time_zone])
+    .filter(([, list]) => list.length);
   renderGroups($("#screenings"), groups);
   $("#screenings-status").textContent = groups.length ? "" : "No upcoming screenings.";
 }

@@ -34,7 +34,7 @@ export function orderCard(order, { onChange } = {}) {
   const seats = tickets.length ? tickets : order.seats || [];
   const info = h("div", {},
     h("h2", { text: s.movie_title || "Screening" }),
-    h("p", { class: "muted", text: [s.starts_at && fmtDateTime(s.starts_at), s.cinema, s.auditorium].filter(Boolean).join(" · ") }),
+    h("p", { class: "muted", text: [s.starts_at && fmtDateTime(s.starts_at, s.time_zone), s.cinema, s.auditorium].filter(Boolean).join(" · ") }),
     h("p", {}, "Order ", h("span", { class: "order-key", text: order.order_key })),
     h("p", {}, h("span", { class: `badge order-status ${order.status === "paid" ? "badge-ok" : FINAL.has(order.status) ? "" : "badge-warn"}`, text: STATUS[order.status] || order.status }),
       " ", h("strong", { text: money(order.amount) })),

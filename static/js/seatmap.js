@@ -193,7 +193,7 @@ async function loadScreening() {
     const title = s.movie_title || s.movie?.title || s.title || "Screening";
     $("#title").textContent = title;
     document.title = `${title} · Houseful`;
-    $("#subtitle").textContent = [fmtDateTime(s.starts_at), s.cinema_name || s.cinema?.name, s.auditorium_name || s.auditorium?.name].filter(Boolean).join(" · ");
+    $("#subtitle").textContent = [fmtDateTime(s.starts_at, s.cinema?.time_zone), s.cinema_name || s.cinema?.name, s.auditorium_name || s.auditorium?.name].filter(Boolean).join(" · ");
   } catch (err) {
     $("#title").textContent = err.status === 404 ? "Screening not found" : "Choose your seats";
   }

@@ -1,19 +1,28 @@
 // Staff dashboard: occupancy per screening, live from /ws/dashboard (no reloads), with filters.
 import { api, hasRole, listOf, me, refreshSession } from "./api.js";
-import { h, $, clear, money, fmtTime, loginUrl } from "./dom.js";
+import { h, $, clear, money, fmtDay, fmtTime, loginUrl } from "./dom.js";
 import { LiveRoom, roomUrl } from "./room.js";
 
 const rows = new Map();  // screening_id -> row
 const cards = new Map(); // screening_id -> card element
 const form = $("#dash-filters");
+let today = null;  // the server's "today" (the cinema's local day), told in the first hello
 
-function utcToday() { return new Date().toISOString().slice(0, 10); }
-
+// No date until the server has said which day it is: then it picks today itself.
 function filterParams() {
   const p = new URLSearchParams();
   if (form.cinema_id.value) p.set("cinema_id", form.cinema_id.value);
-  p.set("date", form.date.value || utcToday());
+  if (form.date.value) p.set("date", form.date.value);
   return p;
+}
+
+// The day shown comes from the server's answer, never from the browser's clock.
+function showDay(filter) {
+  if (!filter?.from) return;
+  if (!form.date.value) form.date.value = filter.from;
+  today = today || filter.from;
+  $("#dash-title").textContent = filter.from === today ? "Today's screenings"
+    : `Screenings on ${fmtDay(`${filter.from}T12:00:00Z`, "UTC")}`;
 }
 
 function card(row) {
@@ -28,7 +37,7 @@ function card(row) {
 function fill(el, row) {
   const pct = (n) => (row.capacity ? (100 * n) / row.capacity : 0);
   el.querySelector(".movie").textContent = row.movie;
-  el.querySelector(".where").textContent = `${fmtTime(row.starts_at)} · ${row.cinema} · ${row.auditorium}`;
+  el.querySelector(".where").textContent = `${fmtTime(row.starts_at, row.time_zone)} · ${row.cinema} · ${row.auditorium}`;
   el.querySelector(".houseful").hidden = !row.houseful;
   el.dataset.houseful = row.houseful ? "true" : "false";
   el.querySelector(".bar-sold").style.width = `${pct(row.sold)}%`;   // CSSOM, allowed by the CSP
@@ -84,7 +93,6 @@ async function init() {
     if (!user) location.assign(loginUrl());
     return;
   }
-  form.date.value = utcToday();
   try {
     for (const c of listOf(await api("/api/cinemas"), "cinemas")) form.cinema_id.append(h("option", { value: c.id, text: `${c.name} (${c.city})` }));
   } catch { /* all cinemas only */ }
@@ -96,6 +104,7 @@ async function init() {
     if (e.detail.code === 4003) { feed.close(); $("#dash-error").textContent = "The dashboard is for staff."; }
     if (e.detail.code === 4001) refreshSession();
   });
+  feed.addEventListener("hello", (e) => showDay(e.detail.filter));
   feed.addEventListener("occupancy", (e) => showAll(e.detail));
   feed.addEventListener("update", (e) => update(e.detail));
   feed.addEventListener("failure", (e) => { $("#dash-error").textContent = e.detail.message || ""; });
@@ -103,7 +112,8 @@ async function init() {
     $("#dash-error").textContent = "";
     const p = filterParams();
     try {
-      await feed.send("filter", { cinema_id: p.has("cinema_id") ? Number(p.get("cinema_id")) : null, date: p.get("date") });
+      const answer = await feed.send("filter", { cinema_id: p.has("cinema_id") ? Number(p.get("cinema_id")) : null, date: p.get("date") });
+      showDay(answer.filter);
     } catch (err) { $("#dash-error").textContent = err.message; }
   });
   feed.connect();

@@ -2,6 +2,8 @@
 
 The app runs on a real TCP port (aiohttp's test server) with the run's database and Redis prefix;
 each test gets fresh browser contexts, so cookies and sessionStorage never leak between users.
+When the test's clock is shifted (tests/support/clocks.py), every browser context's clock is installed at
+the same instant (Playwright's clock API), so the page and the server agree on what time it is.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import aiohttp
 import asyncpg
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from server.clock import ShiftedClock
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -37,12 +41,15 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def new_page(browser: Browser) -> Callable[..., Awaitable[Page]]:
-    """A page in its own context (its own cookies); page errors fail the test at teardown."""
+def new_page(browser: Browser, clock: ShiftedClock) -> Callable[..., Awaitable[Page]]:
+    """A page in its own context (its own cookies) on the test's clock; page errors fail the test at teardown."""
     contexts: list[BrowserContext] = []
 
     async def make(*, viewport: dict[str, int] | None = None, **options: Any) -> Page:
         context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, **options)
+        if clock.offset:
+            # Installed before any page script runs; from there the page's time flows naturally.
+            await context.clock.install(time=clock.now())
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = await context.new_page()

@@ -1,9 +1,14 @@
-"""An admin builds an auditorium in the grid editor, schedules a screening, and the public sees it."""
+"""An admin builds an auditorium in the grid editor, schedules a screening, and the public sees it.
+
+The cinema is in New York and the browser in UTC: the admin types the time on the cinema's wall
+clock, and every page shows it on that clock, labelled with the zone (the viewer's differs).
+"""
 from __future__ import annotations
 
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 
@@ -11,7 +16,7 @@ from tests.browser.conftest import base_url, log_in, shoot
 
 
 async def test_admin_builds_an_auditorium_schedules_a_screening_and_it_is_on_the_home_page(
-    client: Any, register: Any, new_page: Any
+    client: Any, register: Any, new_page: Any, clock: Any, pg: Any
 ) -> None:
     base = base_url(client)
     page = await new_page()
@@ -24,6 +29,7 @@ async def test_admin_builds_an_auditorium_schedules_a_screening_and_it_is_on_the
     await page.fill("#f-city", "Bristol")
     await page.fill("#f-latitude", "51.45")
     await page.fill("#f-longitude", "-2.59")
+    await page.select_option("#f-time_zone", "America/New_York")
     await page.locator("#resource-form button[type=submit]").click()
     await expect(page.locator("#panel table")).to_contain_text("Riverside Picturehouse")
 
@@ -57,16 +63,22 @@ async def test_admin_builds_an_auditorium_schedules_a_screening_and_it_is_on_the
 
     await page.get_by_role("tab", name="Screenings").click()
     await page.select_option("#f-movie_id", label="The Editor's Cut")
-    await page.select_option("#f-auditorium_id", label="Riverside Picturehouse — Screen 1")
-    starts = (dt.datetime.now() + dt.timedelta(days=2)).replace(hour=19, minute=30)
+    await page.select_option("#f-auditorium_id", label="Riverside Picturehouse — Screen 1 (America/New_York)")
+    new_york = ZoneInfo("America/New_York")
+    starts = (clock.now().astimezone(new_york) + dt.timedelta(days=2)).replace(hour=19, minute=30, second=0,
+                                                                                microsecond=0)
     await page.fill("#f-starts_at", starts.strftime("%Y-%m-%dT%H:%M"))
     await page.fill('input[name="prices.vip"]', "16.50")
     await page.locator("#resource-form button[type=submit]").click()
     await expect(page.locator("#panel table")).to_contain_text("vip £16.50")
+    label = starts.tzname()  # EST or EDT: the browser's zone (UTC) reads another time
+    await expect(page.locator("#panel table")).to_contain_text(f"19:30 {label}")
+    assert await pg.fetchval("SELECT starts_at FROM screening") == starts
 
     await page.goto(f"{base}/")
     await page.get_by_role("link", name=re.compile("The Editor's Cut")).click()
     await expect(page.locator("#screenings")).to_contain_text("Riverside Picturehouse")
+    await expect(page.locator(".times a").first).to_contain_text(f"19:30 {label}")
     await page.locator(".times a").first.click()
     await expect(page.locator(".seat")).to_have_count(20)
     await expect(page.locator('.seat[aria-label="Row D seat 1, VIP, £16.50, free"]')).to_be_visible()

@@ -9,28 +9,33 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import base_url, log_in, shoot
-from tests.test_reports import at, place, screening_at
+from tests.support.clocks import INSTANTS
+from tests.test_reports import LONDON, place, screening_at
 
 
 @pytest.fixture
-async def todays_sales(pg: asyncpg.Connection, make_screening: Any, make_user: Any) -> dict[str, Any]:
-    """Two shows today (UTC), in the page's default range: "Alpha" at cinema 1 takes £1,200.00
-    (two seats), "Beta" at cinema 2 takes £34.50 and refunds one £10.00 order."""
-    today = dt.datetime.now(dt.timezone.utc).date()
+async def todays_sales(pg: asyncpg.Connection, make_screening: Any, make_user: Any, clock: Any) -> dict[str, Any]:
+    """Two shows early today (the London cinemas' day), in the page's default range: "Alpha" at
+    cinema 1 takes £1,200.00 (two seats), "Beta" at cinema 2 takes £34.50 and refunds one £10.00 order."""
+    now = clock.now()
+    today = now.astimezone(LONDON).date()
     buyer = await make_user("customer")
     s1 = await make_screening(rows=1, per_row=5)
     s2 = await make_screening(rows=1, per_row=5)
     for show, title, hour in ((s1, "Alpha", 1), (s2, "Beta", 2)):
         await pg.execute("UPDATE movie SET title = $2 WHERE id = $1", show["movie_id"], title)
-        await screening_at(pg, show["screening_id"], at(today, hour))
-    await place(pg, buyer["id"], s1["screening_id"], {s1["seats"]["A1"]: 100000, s1["seats"]["A2"]: 20000})
-    await place(pg, buyer["id"], s2["screening_id"], {s2["seats"]["A1"]: 3450})
-    await place(pg, buyer["id"], s2["screening_id"], {s2["seats"]["A2"]: 1000}, "refunded")
+        await screening_at(pg, show["screening_id"], dt.datetime.combine(today, dt.time(hour), LONDON))
+    await place(pg, buyer["id"], s1["screening_id"], {s1["seats"]["A1"]: 100000, s1["seats"]["A2"]: 20000},
+                created_at=now)
+    await place(pg, buyer["id"], s2["screening_id"], {s2["seats"]["A1"]: 3450}, created_at=now)
+    await place(pg, buyer["id"], s2["screening_id"], {s2["seats"]["A2"]: 1000}, "refunded", created_at=now)
     return {"s1": s1, "s2": s2, "from": (today - dt.timedelta(days=6)).isoformat(), "to": today.isoformat()}
 
 
+@pytest.mark.parametrize("clock", [None, INSTANTS["jul-2355utc"], INSTANTS["jan-0005utc"]],
+                         ids=["now", "jul-2355utc", "jan-0005utc"], indirect=True)
 async def test_an_admin_reads_sales_regroups_them_and_downloads_filtered_csv(
-    client: Any, register: Any, new_page: Any, todays_sales: dict[str, Any]
+    client: Any, register: Any, new_page: Any, todays_sales: dict[str, Any], clock: Any
 ) -> None:
     base = base_url(client)
     page = await new_page()
@@ -38,7 +43,7 @@ async def test_an_admin_reads_sales_regroups_them_and_downloads_filtered_csv(
     await page.goto(f"{base}/admin")
     await page.get_by_role("link", name="Sales reports and exports →").click()
 
-    # Defaults: the last 7 days through today, grouped by day.
+    # Defaults: the last 7 days through today (the server's: London's day), grouped by day.
     await expect(page.get_by_label("From")).to_have_value(todays_sales["from"])
     await expect(page.get_by_label("To", exact=True)).to_have_value(todays_sales["to"])
     totals = page.locator("#report-table tfoot tr")
@@ -67,7 +72,8 @@ async def test_an_admin_reads_sales_regroups_them_and_downloads_filtered_csv(
     await expect(orders_link).to_have_attribute("download", "")
     screenings_link = page.get_by_role("link", name="Download screenings CSV")
     await expect(screenings_link).to_have_attribute("href", f"/api/exports/screenings.csv?{filters}")
-    await shoot(page, "admin-reports")
+    if not clock.offset:
+        await shoot(page, "admin-reports")
     # The browser's cookies authenticate the plain GET behind the link.
     resp = await page.context.request.get(base + (await screenings_link.get_attribute("href") or ""))
     assert resp.ok and resp.headers["content-type"].startswith("text/csv")

@@ -8,6 +8,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from server.clock import ShiftedClock
 from server.config import Settings
 from server.db import create_pool
 from server.keyspace import KeySpace
@@ -19,7 +20,7 @@ MakeStore = Callable[..., Awaitable[HoldStore]]
 
 
 @pytest.fixture
-async def make_store(settings: Settings) -> AsyncIterator[MakeStore]:
+async def make_store(settings: Settings, clock: ShiftedClock) -> AsyncIterator[MakeStore]:
     """Build HoldStores (each like one worker) sharing the run's Redis and PostgreSQL."""
     pool = await create_pool(settings)
     queries = load_queries()
@@ -29,7 +30,7 @@ async def make_store(settings: Settings) -> AsyncIterator[MakeStore]:
         configured = settings.replace(**overrides) if overrides else settings
         client = create_redis(configured)
         clients.append(client)
-        store = HoldStore(client, pool, configured, configured.auth.jwt_secret, queries.live)
+        store = HoldStore(client, pool, configured, configured.auth.jwt_secret, queries.live, clock=clock)
         await store.load_scripts()
         return store
 

@@ -7,12 +7,13 @@ from typing import Any, Mapping
 
 import asyncpg
 
+from server import zones
 from server.domain import audit
 from server.domain.catalog.common import Db, InUse, db_errors, merged, row, time_range
 from server.errors import InvalidInput, NotFound
 from server.queries import Queries
 
-FIELDS = ("name", "city", "address", "latitude", "longitude", "rating")
+FIELDS = ("name", "city", "address", "latitude", "longitude", "rating", "time_zone")
 
 
 async def get_cinema(db: Db, sql: Queries, cinema_id: int) -> dict[str, Any]:
@@ -25,12 +26,20 @@ async def get_cinema(db: Db, sql: Queries, cinema_id: int) -> dict[str, Any]:
     return cinema
 
 
+def _checked_zone(name: str) -> str:
+    if not zones.is_zone(name):
+        raise InvalidInput("time_zone must be an IANA time zone such as Europe/London", field="time_zone")
+    return name
+
+
 async def create_cinema(conn: asyncpg.Connection, sql: Queries, data: Mapping[str, Any], actor_id: int,
-                        ip: str | None = None) -> dict[str, Any]:
-    """Add a cinema (409 duplicate_name when the city already has one of that name)."""
+                        ip: str | None = None, *, default_time_zone: str) -> dict[str, Any]:
+    """Add a cinema (409 duplicate_name when the city already has one of that name); its time zone
+    defaults to catalog.default_time_zone."""
     q = sql.catalog_cinemas
     values = [data.get(f) for f in FIELDS]
     values[2] = values[2] or ""
+    values[6] = _checked_zone(data.get("time_zone") or default_time_zone)
     with db_errors("this city already has a cinema of that name"):
         cinema_id = await conn.fetchval(q.cinema_insert, *values)
     await audit.record(conn, actor_id, "cinema.create", {"cinema_id": cinema_id, **dict(data)}, ip)
@@ -46,6 +55,7 @@ async def update_cinema(conn: asyncpg.Connection, sql: Queries,
     if current is None:
         raise NotFound(f"no cinema {cinema_id}")
     new = merged(current, changes)
+    _checked_zone(new["time_zone"])
     with db_errors("this city already has a cinema of that name"):
         await conn.execute(q.cinema_update, cinema_id, *(new[f] for f in FIELDS))
     await audit.record(conn, actor_id, "cinema.update", {"cinema_id": cinema_id, **dict(changes)}, ip)
@@ -81,14 +91,16 @@ async def list_cinemas(db: Db, sql: Queries, query: Mapping[str, Any]) -> dict[s
     return {"cinemas": [dict(r) for r in rows], "limit": limit, "offset": offset}
 
 
-async def cinema_movies(db: Db, sql: Queries, cinema_id: int, query: Mapping[str, Any]) -> dict[str, Any]:
-    """Movies with scheduled screenings at a cinema (from now on, or in from/to), each with those screenings."""
+async def cinema_movies(db: Db, sql: Queries, cinema_id: int, query: Mapping[str, Any],
+                        now: dt.datetime) -> dict[str, Any]:
+    """Movies with scheduled screenings at a cinema (from `now` on, or in from/to: bare dates are the
+    cinema's local days), each with those screenings."""
     q = sql.catalog_cinemas
     cinema = row(await db.fetchrow(q.cinema_get, cinema_id))
     if cinema is None:
         raise NotFound(f"no cinema {cinema_id}")
-    start, end = time_range(query)
-    start = start or dt.datetime.now(dt.timezone.utc)
+    start, end = time_range(query, cinema["time_zone"])
+    start = start or now
     movies: dict[int, dict[str, Any]] = {}
     for r in await db.fetch(q.cinema_showings, cinema_id, start, end):
         movie = movies.get(r["movie_id"])

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Mapping
 
 import asyncpg
 
+from server import zones
 from server.errors import InvalidInput, error_class
 
 ScreeningOverlap = error_class("ScreeningOverlap", 409, "screening_overlap")
@@ -39,17 +40,19 @@ def db_errors(duplicate: str = "that name is already taken", field: str | None =
         raise InvalidInput(f"value refused: {exc.__class__.__name__}") from None
 
 
-def parse_instant(value: str, field: str, *, end_of_day: bool = False, need_offset: bool = False) -> dt.datetime:
+def parse_instant(value: str, field: str, *, end_of_day: bool = False, need_offset: bool = False,
+                  time_zone: str = "UTC") -> dt.datetime:
     """An ISO 8601 date or date-time as an aware UTC datetime.
 
-    A bare date means its start in UTC (or the start of the next day when `end_of_day`, so
-    "to=2024-05-01" includes all of 1 May). Naive date-times are UTC unless `need_offset`.
+    A bare date means the start of that day in `time_zone` (or the start of the next day when
+    `end_of_day`, so "to=2024-05-01" includes all of 1 May). Naive date-times are UTC unless
+    `need_offset`.
     """
     try:
         if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-            return start + dt.timedelta(days=1) if end_of_day else start
+            day = dt.date.fromisoformat(value) + dt.timedelta(days=1 if end_of_day else 0)
+            start = dt.datetime(day.year, day.month, day.day, tzinfo=zones.zone(time_zone))
+            return start.astimezone(dt.timezone.utc)
         when = dt.datetime.fromisoformat(value)
     except (ValueError, OverflowError):
         raise InvalidInput(f"{field} must be an ISO 8601 date or date-time", field=field) from None
@@ -62,10 +65,11 @@ def parse_instant(value: str, field: str, *, end_of_day: bool = False, need_offs
     return when.astimezone(dt.timezone.utc)
 
 
-def time_range(query: Mapping[str, Any]) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The `from`/`to` query parameters as a half-open UTC range; `from` after `to` is a 400."""
-    start = parse_instant(query["from"], "from") if query.get("from") else None
-    end = parse_instant(query["to"], "to", end_of_day=True) if query.get("to") else None
+def time_range(query: Mapping[str, Any], time_zone: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The `from`/`to` query parameters as a half-open UTC range (bare dates are whole days in
+    `time_zone`); `from` after `to` is a 400."""
+    start = parse_instant(query["from"], "from", time_zone=time_zone) if query.get("from") else None
+    end = parse_instant(query["to"], "to", end_of_day=True, time_zone=time_zone) if query.get("to") else None
     if start and end and start >= end:
         raise InvalidInput("from must be before to", field="from")
     return start, end

@@ -76,25 +76,26 @@ async def get_movie(db: Db, sql: Queries, movie_id: int) -> dict[str, Any]:
     return found
 
 
-async def movie_page(db: Db, sql: Queries, movie_id: int) -> dict[str, Any]:
-    """A movie with genres and its upcoming screenings grouped by cinema."""
+async def movie_page(db: Db, sql: Queries, movie_id: int, now: dt.datetime) -> dict[str, Any]:
+    """A movie with genres and its screenings from `now` on, grouped by cinema."""
     q = sql.catalog_movies
     movie = await get_movie(db, sql, movie_id)
     cinemas: dict[int, dict[str, Any]] = {}
-    now = dt.datetime.now(dt.timezone.utc)
     for r in await db.fetch(q.movie_upcoming, movie_id, now):
         cinema = cinemas.setdefault(r["cinema_id"], {
-            "cinema": {"id": r["cinema_id"], "name": r["cinema_name"], "city": r["city"]}, "screenings": []})
+            "cinema": {"id": r["cinema_id"], "name": r["cinema_name"], "city": r["city"],
+                       "time_zone": r["time_zone"]}, "screenings": []})
         cinema["screenings"].append({k: r[k] for k in ("id", "starts_at", "ends_at", "prices", "auditorium_id",
                                                         "auditorium_name")})
     movie["cinemas"] = list(cinemas.values())
     return movie
 
 
-async def search_movies(db: Db, sql: Queries, query: Mapping[str, Any]) -> dict[str, Any]:
-    """Movies by title words, genre (id or name) and "showing between" from/to, paged."""
+async def search_movies(db: Db, sql: Queries, query: Mapping[str, Any], default_zone: str) -> dict[str, Any]:
+    """Movies by title words, genre (id or name) and "showing between" from/to (bare dates are days
+    in catalog.default_time_zone), paged."""
     q = sql.catalog_movies
-    start, end = time_range(query)
+    start, end = time_range(query, default_zone)
     genre = query.get("genre")
     genre_id = int(genre) if genre and genre.isdigit() and len(genre) <= 18 else None
     genre_name = genre if genre and genre_id is None else None

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import asyncpg
 
-from server.domain import audit
+from server.domain import audit, days
 from server.domain.catalog.auditoriums import seat_map
 from server.domain.catalog.common import (
     Db, HasTickets, InUse, MissingPrice, db_errors, parse_instant, row, time_range,
@@ -30,11 +30,15 @@ async def get_screening(db: Db, sql: Queries, screening_id: int) -> dict[str, An
     return found
 
 
-async def list_screenings(db: Db, sql: Queries, query: Mapping[str, Any]) -> dict[str, Any]:
-    """Screenings by cinema, movie and start range (from defaults to now), soonest first."""
+async def list_screenings(db: Db, sql: Queries, query: Mapping[str, Any], now: dt.datetime,
+                          default_zone: str) -> dict[str, Any]:
+    """Screenings by cinema, movie and start range (from defaults to `now`), soonest first. Bare
+    dates are local days of the chosen cinema (of catalog.default_time_zone without one)."""
     q = sql.catalog_screenings
-    start, end = time_range(query)
-    start = start or dt.datetime.now(dt.timezone.utc)
+    bare_date = any(len(query.get(name) or "") == 10 for name in ("from", "to"))
+    time_zone = await days.zone_of(db, sql.days, query.get("cinema_id"), default_zone) if bare_date else "UTC"
+    start, end = time_range(query, time_zone)
+    start = start or now
     status = query.get("status", "scheduled")
     limit, offset = query.get("limit", 50), query.get("offset", 0)
     rows = await db.fetch(q.screening_list, query.get("cinema_id"), query.get("movie_id"), start, end,

@@ -11,13 +11,16 @@
 --   8 sales (hash)      seat -> the sale (order key) it is locked for (held, exempt from expiry)
 --   9 version (string)  counter, bumped once per change
 --  10 channel           the event channel (a key here so sharded pub/sub stays in the slot)
+-- ARGV[1] is always the caller's clock in unix ms (server/clock.py, passed by scripts.py); it is
+-- taken off here, so each script's own arguments start at ARGV[1].
 -- Results are JSON strings: {"ok":...} or {"err":"code","seats":[...]} or {"cold":1}.
 local META, LAYOUT, SEGS, HOLDS, OWNERS, DEADLINES, SOLD, SALES, VERSION, CHANNEL =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 
-local clock = redis.call('TIME')
--- Redis time is the only clock for deadlines, so workers' clocks never matter.
-local NOW = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+-- Business time comes from the app's clock, not Redis TIME: tests run "at" any instant, and
+-- deadlines, the sale's close and the accessible-seat release all read the same clock. Workers
+-- on several hosts rely on NTP; docs/holds.md says what a skew does.
+local NOW = tonumber(table.remove(ARGV, 1))
 local touched = false
 
 local function err(code, seats)
@@ -102,13 +105,20 @@ local function version()
   return tonumber(redis.call('GET', VERSION) or '0')
 end
 
+-- Milliseconds until a screening's keys may go (expire_at is business time, Redis counts its
+-- own time, so the key gets a relative TTL); at least a second, so a map being read survives.
+local function keep_ms(at)
+  return math.max(tonumber(at) - NOW, 1000)
+end
+
 -- Keys created by the scripts live as long as the layout: a day past the screening's end.
 local function touch_ttl()
   if touched then return end
   touched = true
   local at = redis.call('HGET', META, 'expire_at')
   if at then
-    for i = 1, 9 do redis.call('PEXPIREAT', KEYS[i], at) end
+    local ttl = keep_ms(at)
+    for i = 1, 9 do redis.call('PEXPIRE', KEYS[i], ttl) end
   end
 end
 

@@ -26,7 +26,7 @@ for i = 2, #ARGV, 1000 do
   redis.call('SADD', SOLD, unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 local at = redis.call('HGET', META, 'expire_at')
-if at then redis.call('PEXPIREAT', SOLD, at) end
+if at then redis.call('PEXPIRE', SOLD, keep_ms(at)) end
 -- A set created from nothing announces nothing: no client can have seen it.
 if exists then
   if #added > 0 then publish('sold', added, '') end
