@@ -4,7 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-loadtarget test stop services browser bench clean screenshots
+.PHONY: run run-loadtarget test stop services browser pdf-libraries bench clean screenshots
+
+# WeasyPrint (PDF tickets, docs/messages.md) draws with Pango and needs a font; Debian packages.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -12,8 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@
 
-services: $(STAMP)
+services: $(STAMP) pdf-libraries
 	$(PY) scripts/services.py up
+
+pdf-libraries:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES); }
 
 # Serve the demo at http://127.0.0.1:8080 (creates the database, migrates, loads demo data, ensures an admin).
 run: services

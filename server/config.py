@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field, fields
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -129,6 +130,72 @@ class CacheSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    # A job worker inside every server process; `run.py worker` runs one on its own as well.
+    worker_in_node: bool = True
+    concurrency: int = field(default=4, **_range(1, 100))
+    # A message's job is tried this often (retries wait retry_seconds, doubling, at most an hour).
+    max_attempts: int = field(default=10, **_range(1, 100))
+    retry_seconds: float = field(default=5.0, **_range(0.1, 3_600))
+    # Workers beat every heartbeat_seconds; a worker silent for stalled_seconds is dead and its
+    # running jobs are retried (checked every stalled_check_seconds by every worker).
+    heartbeat_seconds: float = field(default=10.0, **_range(0.1, 600))
+    stalled_seconds: float = field(default=30.0, **_range(0.5, 3_600))
+    stalled_check_seconds: float = field(default=15.0, **_range(0.1, 3_600))
+    # Jobs arrive by LISTEN/NOTIFY at once; polling is only the fallback.
+    poll_seconds: float = field(default=5.0, **_range(0.05, 600))
+    pool_max: int = field(default=4, **_range(1, 100))
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = field(default=1025, **_range(1, 65535))
+    # none, starttls or tls (implicit TLS, usually port 465).
+    smtp_security: str = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    timeout_seconds: float = field(default=30.0, **_range(1, 600))
+    sender: str = "Houseful <tickets@houseful.local>"
+    # `run.py serve --demo`: start the local mail catcher (mailbox page) when nothing listens on
+    # a loopback smtp_host:smtp_port.
+    demo_catcher: bool = True
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    enabled: bool = True
+    # The VAPID contact push services may write to about this sender.
+    subject: str = "mailto:tickets@houseful.local"
+    ttl_seconds: int = field(default=86_400, **_range(0, 2_419_200))
+    # Push endpoints are URLs a browser hands us; only these push services (a suffix starting
+    # with "." matches subdomains) are ever contacted, over https unless allow_http is set.
+    allowed_hosts: tuple[str, ...] = (
+        "fcm.googleapis.com", "updates.push.services.mozilla.com", "web.push.apple.com", ".notify.windows.com")
+    allow_http: bool = False
+
+
+@dataclass(frozen=True)
+class MessageSettings:
+    # The site's address as customers reach it: links in emails and notifications.
+    site_url: str = "http://127.0.0.1:8080"
+    # Reminders: the day before at this local hour (the cinema's zone) and this many hours before.
+    day_before_hour: int = field(default=9, **_range(0, 23))
+    hours_before: int = field(default=2, **_range(1, 12))
+    # Password reset links live this long; asks per email and per IP per hour.
+    reset_minutes: int = field(default=60, **_range(5, 10_080))
+    resets_per_hour: int = field(default=5, **_range(1, 10_000))
+
+
+@dataclass(frozen=True)
+class WaitlistSettings:
+    # Seats offered to the next in line stay held for them this long.
+    claim_minutes: int = field(default=10, **_range(1, 1_440))
+    # How often each server moves new offers from Redis into PostgreSQL (and sends them).
+    offer_interval_ms: int = field(default=500, **_range(10, 60_000))
+
+
+@dataclass(frozen=True)
 class AdminSettings:
     # First admin, created on start when no admin exists (normally set through the environment).
     email: str = ""
@@ -146,6 +213,11 @@ class Settings:
     checkout: CheckoutSettings = CheckoutSettings()
     catalog: CatalogSettings = CatalogSettings()
     cache: CacheSettings = CacheSettings()
+    jobs: JobSettings = JobSettings()
+    mail: MailSettings = MailSettings()
+    push: PushSettings = PushSettings()
+    messages: MessageSettings = MessageSettings()
+    waitlist: WaitlistSettings = WaitlistSettings()
     admin: AdminSettings = AdminSettings()
     data_dir: str = ".data"
 
@@ -271,6 +343,14 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting redis.url: must be a redis:// URL")
     if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
         raise ConfigError("setting checkout.currency: must be a three-letter ISO 4217 code")
+    if settings.mail.smtp_security not in ("none", "starttls", "tls"):
+        raise ConfigError("setting mail.smtp_security: must be none, starttls or tls")
+    if "@" not in parseaddr(settings.mail.sender)[1]:
+        raise ConfigError("setting mail.sender: must be an address such as Houseful <tickets@example.com>")
+    if not settings.messages.site_url.startswith(("http://", "https://")):
+        raise ConfigError("setting messages.site_url: must be an http:// or https:// address")
+    if not settings.push.subject.startswith(("mailto:", "https://")):
+        raise ConfigError("setting push.subject: must be a mailto: or https: address")
     if not zones.is_zone(settings.catalog.default_time_zone):
         raise ConfigError("setting catalog.default_time_zone: must be an IANA time zone such as Europe/London")
 

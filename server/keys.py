@@ -21,6 +21,7 @@ from server.domain.tokens import Identity
 from server.live.dashboard import DashboardHub
 from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
+from server.messaging.sender import Messenger
 from server.queries import Queries
 from server.services.catalog import CatalogAdmin
 
@@ -38,6 +39,8 @@ DASHBOARD = web.AppKey("dashboard", DashboardHub)
 PAYMENTS: web.AppKey[PaymentProvider] = web.AppKey("payments")
 CHECKOUT = web.AppKey("checkout", Checkout)
 CATALOG = web.AppKey("catalog", CatalogAdmin)
+# Messages to customers: renderer, push keys, the settings and stores sending needs.
+MESSENGER = web.AppKey("messenger", Messenger)
 # Every open WebSocket (rooms and the staff feed), closed with GOING_AWAY on shutdown.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 

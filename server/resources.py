@@ -24,6 +24,8 @@ from server.live.dashboard import DashboardHub
 from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
 from server.live.sweeper import run_sweeper
+from server.messaging.jobs import GRACEFUL_STOP_SECONDS, run_worker
+from server.messaging.sender import open_messenger
 from server.redis_client import create_redis
 from server.services.catalog import CatalogAdmin
 
@@ -96,7 +98,8 @@ async def checkout_context(app: web.Application) -> AsyncIterator[None]:
                                           app[keys.CLOCK]))
     app[keys.PAYMENTS] = provider
     checkout = Checkout(
-        pool=app[keys.DB], redis=app[keys.REDIS], sql=app[keys.QUERIES].checkout, holds=app[keys.HOLDS],
+        pool=app[keys.DB], redis=app[keys.REDIS], sql=app[keys.QUERIES].checkout,
+        outbox_sql=app[keys.QUERIES].outbox, holds=app[keys.HOLDS],
         provider=provider, settings=settings, keyspace=keyspace, ticket_secret=ticket_secret(app[keys.JWT_SECRET]),
         clock=app[keys.CLOCK],
     )
@@ -109,6 +112,18 @@ async def checkout_context(app: web.Application) -> AsyncIterator[None]:
     await provider.stop()
 
 
+async def messages_context(app: web.Application) -> AsyncIterator[None]:
+    """Messages to customers: the Messenger (push keys, renderer) and, if configured, a job worker."""
+    settings = app[keys.SETTINGS]
+    async with open_messenger(settings, app[keys.DB], app[keys.QUERIES], app[keys.CLOCK],
+                              app[keys.JWT_SECRET]) as messenger:
+        app[keys.MESSENGER] = messenger
+        worker = (asyncio.create_task(run_worker(messenger), name="jobs-worker")
+                  if settings.jobs.worker_in_node else None)
+        yield
+        await stop_within([worker] if worker else [], GRACEFUL_STOP_SECONDS + 2)
+
+
 async def catalog_context(app: web.Application) -> AsyncIterator[None]:
     """The catalog service: admin writes and what follows them (live seats, refunds)."""
     app[keys.CATALOG] = CatalogAdmin(app[keys.DB], app[keys.QUERIES], app[keys.CACHE], app[keys.HOLDS],
@@ -119,5 +134,5 @@ async def catalog_context(app: web.Application) -> AsyncIterator[None]:
 # Each one only uses what the ones before it made.
 RESOURCES: tuple[Resource, ...] = (
     pool_context, redis_context, cache_context, holds_context, rooms_context, dashboard_context,
-    checkout_context, catalog_context,
+    checkout_context, messages_context, catalog_context,
 )

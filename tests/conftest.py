@@ -26,7 +26,9 @@ from server.domain.tokens import issue_access
 
 TABLES = (
     "sandbox_webhook, sandbox_payment, ticket, order_event, orders, screening, movie_genre, movie, genre, "
-    "seat, auditorium, cinema, user_action, app_user"
+    "seat, auditorium, cinema, user_action, app_user, message, notification_settings, push_subscription, "
+    "password_reset, waitlist_entry, procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, "
+    "procrastinate_workers"
 )
 
 
@@ -50,6 +52,8 @@ def base_settings() -> Iterator[Settings]:
         database={"url": url, "pool_min": 1, "pool_max": 8},
         redis={"key_prefix": f"hftest:{run}:"},
         auth={"jwt_secret": "test-only-" + secrets.token_hex(16), "argon2_memory_kib": 256, "argon2_rounds": 1},
+        # Messages wait in the outbox unless a test runs a job worker (tests/test_messages*.py).
+        jobs={"worker_in_node": False},
     )
 
     async def setup() -> None:

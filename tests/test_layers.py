@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "server.web_setup")),
     ("keys", ("server.keys",)),
     ("services", ("server.services",)),
+    ("domain: messages", ("server.messaging",)),
     ("domain: checkout", ("server.checkout",)),
     ("domain: live seats", ("server.live",)),
     ("domain: catalog, accounts, reports", ("server.domain",)),

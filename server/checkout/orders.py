@@ -15,8 +15,8 @@ from server.checkout.order_keys import new_order_key
 from server.checkout.payments import UnknownPayment
 from server.checkout.settle import settle_money, settle_seats
 from server.checkout.state import (
-    AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable, TicketUsed,
-    transition,
+    SCREENING_CANCELLED, AlreadyRefunded, CancelClosed, Checkout, IdempotencyMismatch, NoPrice, NotCancellable,
+    TicketUsed, transition,
 )
 from server.domain import audit
 from server.errors import NotFound
@@ -242,11 +242,11 @@ async def refund_screening(co: Checkout, screening_id: int, actor_id: int | None
     for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["paid"]):
         order = await co.pool.fetchrow(co.sql.order_get, row["id"])
         try:
-            await refund_order(co, actor_id, order["order_key"], "screening cancelled", include_checked_in=True)
+            await refund_order(co, actor_id, order["order_key"], SCREENING_CANCELLED, include_checked_in=True)
             refunded += 1
         except (AlreadyRefunded, NotCancellable):
             pass  # changed meanwhile (e.g. the buyer cancelled): nothing left to do
     # Pending orders: close their payment sessions; authorised ones fail in commit_tickets.
     for row in await co.pool.fetch(co.sql.orders_of_screening, screening_id, ["pending"]):
-        await expire_order(co, row["id"], follow_hold=False, reason="screening cancelled")
+        await expire_order(co, row["id"], follow_hold=False, reason=SCREENING_CANCELLED)
     return refunded

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from server.checkout.payments import PaymentProvider
 from server.clock import Clock
 from server.config import Settings
+from server.domain import outbox
 from server.errors import error_class
 from server.keyspace import KeySpace
 from server.live.holds import HoldStore
@@ -30,6 +31,10 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
 }
 # Statuses in which the buyer must get any authorised money back.
 MONEY_RETURNED = frozenset({"failed", "expired", "cancelled", "refunded"})
+# The message a status change owes the buyer (written to the outbox in the same transaction).
+NOTICES = {"paid": outbox.ORDER_CONFIRMED, "cancelled": outbox.ORDER_CANCELLED, "refunded": outbox.ORDER_REFUNDED}
+# The reason refund_screening gives: its refunds tell the buyer the cinema cancelled the show.
+SCREENING_CANCELLED = "screening cancelled"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Checkout:
     pool: asyncpg.Pool
     redis: Redis
     sql: SimpleNamespace  # the named queries of sql/queries/checkout.sql
+    outbox_sql: SimpleNamespace  # and of sql/queries/outbox.sql (messages to the buyer)
     holds: HoldStore
     provider: PaymentProvider
     settings: Settings
@@ -57,11 +63,19 @@ async def transition(
     reason: str | None = None,
     seats_pending: bool = False,
 ) -> asyncpg.Record:
-    """Move a locked order to `to` and record who, when, from and to (call inside its transaction)."""
+    """Move a locked order to `to` and record who, when, from and to (call inside its transaction).
+
+    A change the buyer must hear about (paid, cancelled, refunded) writes its message to the
+    outbox in the same transaction: it is sent exactly when the change commits.
+    """
     if to not in TRANSITIONS.get(order["status"], frozenset()):
         raise RuntimeError(f"order {order['id']}: {order['status']} -> {to} is not a valid transition")
     failure = reason if to in ("failed", "expired") else None  # what the buyer is told went wrong
     now = co.clock.now()
     updated = await conn.fetchrow(co.sql.order_transition, order["id"], to, failure, seats_pending, now)
     await conn.execute(co.sql.order_event_insert, order["id"], order["status"], to, actor_id, reason, now)
+    notice = outbox.SCREENING_CANCELLED if to == "refunded" and reason == SCREENING_CANCELLED else NOTICES.get(to)
+    if notice is not None:
+        await outbox.enqueue(conn, co.outbox_sql, kind=notice, subject=order["order_key"], user_id=order["user_id"],
+                             now=now)
     return updated

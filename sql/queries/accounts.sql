@@ -73,3 +73,19 @@ RETURNING id, (xmax = 0) AS created;
 -- name: bootstrap_lock
 -- Transaction-scoped advisory lock: one process at a time decides about the first admin.
 SELECT pg_advisory_xact_lock(7201944114);
+
+-- name: reset_insert
+-- A password reset ($1 user, $2 nonce, $3 token hash, $4 the app's clock, $5 expiry).
+INSERT INTO password_reset (user_id, nonce, token_hash, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id;
+
+-- name: reset_close_others
+-- A newer link (or a completed reset) ends every other open link of the user ($2 the app's clock).
+UPDATE password_reset SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL;
+
+-- name: reset_use
+-- Single use: of two submissions of one link, exactly one gets the row ($2 the app's clock).
+UPDATE password_reset SET used_at = $2
+WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+RETURNING id, user_id;

@@ -1,0 +1,110 @@
+"""The job queue: procrastinate on PostgreSQL, its tasks, and the worker every node can run.
+
+Why procrastinate (docs/messages.md): messages are promises to customers and must survive a
+Redis restart (invariant 8), so the queue lives beside the outbox in PostgreSQL, and a job can be
+deferred in the very transaction that writes its message (server/domain/outbox.py). It brings
+retries with backoff, periodic tasks deduplicated across workers, per-job locks, LISTEN/NOTIFY
+wake-ups and worker heartbeats. It speaks psycopg 3, so the worker has its own small psycopg pool
+beside the app's asyncpg pool.
+
+A worker runs inside each server process (jobs.worker_in_node) and as `run.py worker`. Any number
+may run on any number of machines: a job is fetched by one worker (row locks in PostgreSQL), and
+the message's own row lock (server/messaging/sender.py) keeps a retried job from sending twice.
+A worker that dies stops beating; every worker looks for dead workers' jobs every
+jobs.stalled_check_seconds and retries them.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import procrastinate
+from procrastinate.exceptions import ProcrastinateException
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+from server.config import JobSettings
+from server.messaging.reminders import queue_reminders
+from server.messaging.sender import Messenger, SendFailed, deliver
+
+log = logging.getLogger(__name__)
+QUEUE = "messages"
+GRACEFUL_STOP_SECONDS = 5.0  # a stopping worker lets running sends finish this long
+MAX_RETRY_SECONDS = 3600
+
+
+class Backoff(BaseRetryStrategy):
+    """Retry a failed send after retry_seconds, doubling each time (at most an hour), max_attempts in all."""
+
+    def __init__(self, jobs: JobSettings) -> None:
+        self.first, self.attempts = jobs.retry_seconds, jobs.max_attempts
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if not isinstance(exception, SendFailed) or job.attempts + 1 >= self.attempts:
+            return None
+        return RetryDecision(retry_in={"seconds": min(self.first * 2 ** job.attempts, MAX_RETRY_SECONDS)})
+
+
+def build_queue(messenger: Messenger) -> procrastinate.App:
+    """The procrastinate App with Houseful's tasks, on its own psycopg pool (opened by the caller)."""
+    jobs = messenger.settings.jobs
+    connector = procrastinate.PsycopgConnector(conninfo=messenger.settings.database.url, min_size=1,
+                                               max_size=max(2, jobs.pool_max))
+    app = procrastinate.App(connector=connector)
+
+    @app.task(name="send_message", queue=QUEUE, pass_context=True, retry=Backoff(jobs))
+    async def send_message(context: procrastinate.JobContext, message_id: int) -> str:
+        """Send one outbox message (deferred by server/domain/outbox.py with the change)."""
+        last = context.job.attempts + 1 >= jobs.max_attempts
+        return await deliver(messenger, message_id, last_attempt=last)
+
+    @app.periodic(cron="* * * * *", periodic_id="reminders")
+    @app.task(name="queue_reminders", queue=QUEUE, pass_context=False)
+    async def reminders(timestamp: int) -> int:
+        """Every minute: write the reminders due now (by the app's clock) to the outbox."""
+        return await queue_reminders(messenger.pool, messenger.sql, messenger.settings, messenger.clock.now())
+
+    return app
+
+
+async def retry_stalled(app: procrastinate.App, jobs: JobSettings) -> int:
+    """Retry the jobs of workers silent for jobs.stalled_seconds (dead); how many were retried."""
+    manager = app.job_manager
+    await manager.prune_stalled_workers(jobs.stalled_seconds)
+    retried = 0
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=jobs.stalled_seconds):
+        try:
+            await manager.retry_job(job)
+        except ProcrastinateException:
+            continue  # another worker retried it first
+        log.warning("job %s (%s) of a dead worker is retried", job.id, job.task_name)
+        retried += 1
+    return retried
+
+
+async def _watch_stalled(app: procrastinate.App, jobs: JobSettings) -> None:
+    while True:
+        try:
+            await retry_stalled(app, jobs)
+        except Exception:  # a database blip: try again next round
+            log.exception("looking for stalled jobs failed")
+        await asyncio.sleep(jobs.stalled_check_seconds)
+
+
+async def run_worker(messenger: Messenger, *, name: str | None = None) -> None:
+    """Run a worker until cancelled: message sends, periodic tasks, dead workers' jobs retried."""
+    jobs = messenger.settings.jobs
+    app = build_queue(messenger)
+    async with app.open_async():
+        watcher = asyncio.create_task(_watch_stalled(app, jobs), name="jobs-stalled")
+        try:
+            await app.run_worker_async(
+                queues=[QUEUE], name=name or f"{socket.gethostname()}-{os.getpid()}", concurrency=jobs.concurrency,
+                install_signal_handlers=False, delete_jobs="successful", listen_notify=True,
+                fetch_job_polling_interval=jobs.poll_seconds, update_heartbeat_interval=jobs.heartbeat_seconds,
+                stalled_worker_timeout=jobs.stalled_seconds, shutdown_graceful_timeout=GRACEFUL_STOP_SECONDS,
+            )
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
