@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Houseful's one entry point: python run.py serve|migrate|create-admin|demo-data [--config FILE]."""
+"""Houseful's one entry point: python run.py serve|worker|migrate|create-admin|demo-data [--config FILE]."""
 import sys
 
 from server.cli import main

@@ -1,4 +1,4 @@
-"""run.py's commands: serve, migrate, create-admin, demo-data."""
+"""run.py's commands: serve, worker, migrate, create-admin, demo-data."""
 from __future__ import annotations
 
 import argparse
@@ -82,6 +82,36 @@ async def _demo(settings: Settings, clock: Clock) -> None:
         await pool.close()
 
 
+async def _worker(settings: Settings, clock: Clock) -> None:
+    """A job worker on its own (any number, on any machine) until SIGTERM or SIGINT."""
+    import asyncio
+    import signal
+
+    from server import db
+    from server.config import jwt_secret
+    from server.messaging.jobs import run_worker
+    from server.messaging.sender import open_messenger
+    from server.queries import load_queries
+
+    await db.ensure_database(settings.database.url)
+    await db.migrate(settings.database.url)
+    pool = await db.create_pool(settings)
+    try:
+        async with open_messenger(settings, pool, load_queries(), clock, jwt_secret(settings)) as messenger:
+            worker = asyncio.create_task(run_worker(messenger), name="jobs-worker")
+            stop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            log.info("job worker %d running", os.getpid())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([worker, stopping], return_when=asyncio.FIRST_COMPLETED)
+            for task in (worker, stopping):
+                task.cancel()  # procrastinate stops gracefully: running sends finish first
+            await asyncio.gather(worker, stopping, return_exceptions=True)
+    finally:
+        await pool.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: python run.py COMMAND [--config config.yaml]."""
     parser = argparse.ArgumentParser(prog="run.py", description="Houseful seat-selection server")
@@ -92,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None, help="override server.port")
     serve.add_argument("--workers", type=int, default=1,
                        help="worker processes on the port (one per core); the parent restarts any that dies")
+    sub.add_parser("worker", help="run a job worker (sends emails and push notifications; docs/messages.md)")
     sub.add_parser("migrate", help="create the database if needed and apply migrations")
     admin = sub.add_parser("create-admin", help="create an admin (or promote an existing user)")
     admin.add_argument("--email", required=True)
@@ -115,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run.py serve: {exc}", file=sys.stderr)
             return 2
         return _serve(settings, args.demo, args.workers, clock)
+    elif args.command == "worker":
+        try:
+            clock = from_environment()
+        except ValueError as exc:
+            print(f"run.py worker: {exc}", file=sys.stderr)
+            return 2
+        _run(_worker(settings, clock))
     elif args.command == "migrate":
         from server import db
 
