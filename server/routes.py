@@ -6,7 +6,7 @@ from aiohttp import web
 from server import pages
 from server.api import accounts, dashboard as dashboard_api, health, openapi, orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
-from server.api import reports as reports_api, sandbox_pay, tickets as tickets_api, users
+from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users
 from server.web_setup import STATIC_DIR
 from server.ws import handlers as ws
 
@@ -24,6 +24,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/auth/login", accounts.login)
     r.add_post("/api/auth/refresh", accounts.refresh)
     r.add_post("/api/auth/logout", accounts.logout)
+    r.add_post("/api/auth/reset", resets.ask)
+    r.add_post("/api/auth/reset/complete", resets.complete)
     r.add_get("/api/me", accounts.me)
     r.add_patch("/api/me", accounts.update_me)
     r.add_get("/api/users", users.list_users)
@@ -96,6 +98,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/tickets", pages.tickets)
     r.add_get("/login", pages.login)
     r.add_get("/register", pages.register)
+    r.add_get("/forgot-password", pages.forgot_password)
+    r.add_get("/reset-password", pages.reset_password)
     r.add_get("/staff", pages.staff_dashboard)
     r.add_get("/staff/checkin", pages.staff_checkin)
     r.add_get("/admin", pages.admin)

@@ -23,6 +23,7 @@ from server.app import create_app
 from server.clock import ShiftedClock
 from server.config import Settings, load_settings
 from server.domain.tokens import issue_access
+from tests.support.mail import SmtpSink
 
 TABLES = (
     "sandbox_webhook, sandbox_payment, ticket, order_event, orders, screening, movie_genre, movie, genre, "
@@ -151,6 +152,22 @@ def make_user(
                 "headers": {"Authorization": f"Bearer {token}"}}
 
     return make
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free port; point the app at it with mail=smtp.settings()."""
+    sink = SmtpSink()
+    await sink.start()
+    yield sink
+    await sink.stop()
+
+
+@pytest.fixture
+async def mail_client(make_client: Callable[..., Awaitable[Any]], smtp: SmtpSink) -> Any:
+    """The app with its in-node job worker on, sending email to the `smtp` server."""
+    return await make_client(jobs={"worker_in_node": True, "poll_seconds": 0.2}, mail=smtp.settings(),
+                             messages={"site_url": "https://tickets.example.test"})
 
 
 @pytest.fixture

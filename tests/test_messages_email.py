@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zoneinfo
-from typing import Any, AsyncIterator
+from typing import Any
 
 import icalendar
 import orjson
@@ -22,21 +22,6 @@ from tests.support.clocks import around_midnight
 from tests.support.mail import SmtpSink, parts
 
 ZONE = "America/New_York"
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    sink = SmtpSink()
-    await sink.start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture
-async def mail_client(make_client: Any, smtp: SmtpSink) -> Any:
-    """The app with its job worker on, sending to the test's SMTP server."""
-    return await make_client(jobs={"worker_in_node": True, "poll_seconds": 0.2}, mail=smtp.settings(),
-                             messages={"site_url": "https://tickets.example.test"})
 
 
 async def _paid(client: Any, make_user: Any, make_screening: Any, seats: list[str], zone: str = ZONE) -> tuple:

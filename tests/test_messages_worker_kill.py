@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -25,14 +25,6 @@ from tests.support.checkout import new_order, pay, wait_status
 from tests.support.mail import SmtpSink
 
 SECONDS = 60.0  # the longest any step may take on a busy machine
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    sink = SmtpSink()
-    await sink.start()
-    yield sink
-    await sink.stop()
 
 
 class Worker:
