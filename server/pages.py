@@ -13,6 +13,7 @@ from aiohttp import web
 from server.web_setup import STATIC_DIR, render_page
 
 MANIFEST_PATH = STATIC_DIR / "manifest.webmanifest"
+SERVICE_WORKER_PATH = STATIC_DIR / "sw.js"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -34,6 +35,7 @@ screening = _page("screening.html", "screening_id")
 checkout = _page("checkout.html", "screening_id")
 order = _page("order.html", "order_key")
 tickets = _page("tickets.html")
+notification_settings = _page("notifications.html")
 login = _page("login.html")
 register = _page("register.html")
 forgot_password = _page("forgot_password.html")
@@ -48,3 +50,9 @@ admin_reports = _page("admin_reports.html")
 async def manifest(request: web.Request) -> web.Response:
     """The web app manifest, with its registered media type so browsers offer to install."""
     return web.Response(body=MANIFEST_PATH.read_bytes(), content_type="application/manifest+json")
+
+
+async def service_worker(request: web.Request) -> web.Response:
+    """The service worker (push notifications), served at the root so its scope is the whole site."""
+    return web.Response(body=SERVICE_WORKER_PATH.read_bytes(), content_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import pages
-from server.api import accounts, dashboard as dashboard_api, health, openapi, orders as orders_api
+from server.api import accounts, dashboard as dashboard_api, health, notifications, openapi, orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
 from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users
 from server.web_setup import STATIC_DIR
@@ -28,6 +28,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/auth/reset/complete", resets.complete)
     r.add_get("/api/me", accounts.me)
     r.add_patch("/api/me", accounts.update_me)
+    r.add_get("/api/me/notifications", notifications.get_settings)
+    r.add_patch("/api/me/notifications", notifications.put_settings)
+    r.add_post("/api/me/push-subscriptions", notifications.subscribe)
+    r.add_delete("/api/me/push-subscriptions", notifications.unsubscribe)
     r.add_get("/api/users", users.list_users)
     r.add_get("/api/users/" + ID, users.get_user)
     r.add_patch("/api/users/" + ID, users.change_role)
@@ -88,6 +92,7 @@ def setup_routes(app: web.Application) -> None:
     # --- pages (server/pages.py) ---
     r.add_static("/static/", STATIC_DIR, name="static")
     r.add_get("/manifest.webmanifest", pages.manifest)
+    r.add_get("/sw.js", pages.service_worker)
     r.add_get("/", pages.home)
     page_id = r"{%s:\d{1,18}}"
     r.add_get("/movies/" + page_id % "movie_id", pages.movie)
@@ -96,6 +101,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/checkout/" + page_id % "screening_id", pages.checkout)
     r.add_get(r"/orders/{order_key:[0-9A-Za-z-]{8,14}}", pages.order)
     r.add_get("/tickets", pages.tickets)
+    r.add_get("/settings/notifications", pages.notification_settings)
     r.add_get("/login", pages.login)
     r.add_get("/register", pages.register)
     r.add_get("/forgot-password", pages.forgot_password)

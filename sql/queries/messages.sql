@@ -79,3 +79,26 @@ SELECT kind, order_key, user_id, hours FROM due
    AND NOT EXISTS (SELECT 1 FROM message m WHERE m.kind = due.kind AND m.subject_key = due.order_key)
  ORDER BY due_at
  LIMIT 1000
+
+-- name: settings_get
+SELECT email, push, remind_day_before, remind_hours FROM notification_settings WHERE user_id = $1
+
+-- name: settings_put
+INSERT INTO notification_settings (user_id, email, push, remind_day_before, remind_hours, updated_at)
+VALUES ($1, $2, $3, $4, $5, now())
+ON CONFLICT (user_id) DO UPDATE
+SET email = EXCLUDED.email, push = EXCLUDED.push, remind_day_before = EXCLUDED.remind_day_before,
+    remind_hours = EXCLUDED.remind_hours, updated_at = now()
+RETURNING email, push, remind_day_before, remind_hours
+
+-- name: push_subscribe
+-- A browser's subscription now belongs to this user (a shared browser changes hands on login).
+INSERT INTO push_subscription (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
+ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+RETURNING id
+
+-- name: push_unsubscribe
+DELETE FROM push_subscription WHERE user_id = $1 AND endpoint = $2
+
+-- name: push_count
+SELECT count(*) FROM push_subscription WHERE user_id = $1
