@@ -129,3 +129,21 @@ async def test_a_message_is_written_with_its_change_and_never_twice(
                                      user_id=user["id"], now=dt.datetime.now(dt.timezone.utc))
     assert again == []
     assert await pg.fetchval("SELECT count(*) FROM procrastinate_jobs") == 1
+
+
+async def test_a_reminder_email_names_the_time_on_the_cinema_clock(
+        mail_client: Any, smtp: SmtpSink, make_user: Any, make_screening: Any, clock: Any, pg: Any) -> None:
+    from server.messaging.reminders import queue_reminders
+
+    user, sc, key = await _paid(mail_client, make_user, make_screening, ["A1", "A2"])
+    await smtp.wait_for(1)  # the confirmation
+    starts = await pg.fetchval("SELECT starts_at FROM screening WHERE id = $1", sc["screening_id"])
+    clock.advance((starts - dt.timedelta(hours=2) - clock.now()).total_seconds() + 30)
+    app = mail_client.app
+    assert await queue_reminders(app[keys.DB], app[keys.QUERIES], app[keys.SETTINGS], clock.now()) == 1
+    reminder = _about(await smtp.wait_for(2), "Starting soon: Test Movie")[0]
+    local = starts.astimezone(zoneinfo.ZoneInfo(ZONE))
+    assert reminder["Subject"] == f"Starting soon: Test Movie at {local:%H:%M}"
+    text = parts(reminder)["text"]
+    assert f"See you in 2 hours, at {local:%H:%M}" in text and "Row A seat 1" in text
+    assert len(parts(reminder)["inline"]) == 2  # the QR codes, ready at the door
