@@ -21,6 +21,7 @@ from server.domain.tokens import Identity
 from server.live.dashboard import DashboardHub
 from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
+from server.live.waitlist import Waitlist
 from server.messaging.sender import Messenger
 from server.queries import Queries
 from server.services.catalog import CatalogAdmin
@@ -35,6 +36,7 @@ JWT_SECRET = web.AppKey("jwt_secret", str)
 CACHE = web.AppKey("cache", CatalogCache)
 HOLDS = web.AppKey("holds", HoldStore)
 ROOMS = web.AppKey("rooms", RoomHub)
+WAITLIST = web.AppKey("waitlist", Waitlist)
 DASHBOARD = web.AppKey("dashboard", DashboardHub)
 PAYMENTS: web.AppKey[PaymentProvider] = web.AppKey("payments")
 CHECKOUT = web.AppKey("checkout", Checkout)

@@ -24,6 +24,7 @@ from server.live.dashboard import DashboardHub
 from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
 from server.live.sweeper import run_sweeper
+from server.live.waitlist import Waitlist, run_waitlist
 from server.messaging.jobs import GRACEFUL_STOP_SECONDS, run_worker
 from server.messaging.sender import open_messenger
 from server.redis_client import create_redis
@@ -64,6 +65,17 @@ async def holds_context(app: web.Application) -> AsyncIterator[None]:
     sweeper = asyncio.create_task(run_sweeper(store, settings.holds.sweep_interval_ms), name="holds-sweeper")
     yield
     await stop_within([sweeper])
+
+
+async def waitlist_context(app: web.Application) -> AsyncIterator[None]:
+    """The waiting lists: join/leave, and the task that records offers and hands on claim windows."""
+    settings = app[keys.SETTINGS]
+    waitlist = Waitlist(app[keys.DB], app[keys.HOLDS], app[keys.QUERIES].waitlist, app[keys.QUERIES].outbox,
+                        settings, app[keys.CLOCK])
+    app[keys.WAITLIST] = waitlist
+    task = asyncio.create_task(run_waitlist(waitlist, settings.waitlist.offer_interval_ms), name="waitlist")
+    yield
+    await stop_within([task])
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
@@ -133,6 +145,6 @@ async def catalog_context(app: web.Application) -> AsyncIterator[None]:
 
 # Each one only uses what the ones before it made.
 RESOURCES: tuple[Resource, ...] = (
-    pool_context, redis_context, cache_context, holds_context, rooms_context, dashboard_context,
+    pool_context, redis_context, cache_context, holds_context, waitlist_context, rooms_context, dashboard_context,
     checkout_context, messages_context, catalog_context,
 )

@@ -6,7 +6,7 @@ from aiohttp import web
 from server import pages
 from server.api import accounts, dashboard as dashboard_api, health, notifications, openapi, orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
-from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users
+from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users, waitlist
 from server.web_setup import STATIC_DIR
 from server.ws import handlers as ws
 
@@ -66,6 +66,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/screenings/" + ID + "/cancel", cs.cancel_screening)
     r.add_get("/api/screenings/" + ID + "/seats", cs.screening_seats)
     r.add_get("/api/screenings/" + ID + "/booked", cs.booked)
+    r.add_get("/api/screenings/" + ID + "/waitlist", waitlist.status)
+    r.add_post("/api/screenings/" + ID + "/waitlist", waitlist.join)
+    r.add_delete("/api/screenings/" + ID + "/waitlist", waitlist.leave)
     # --- live seats (server/ws/handlers.py) ---
     r.add_get("/ws/screenings/" + ID, ws.screening_room)
     # --- dashboard (server/api/dashboard.py, server/ws/handlers.py) ---

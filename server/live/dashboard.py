@@ -34,17 +34,19 @@ MAX_SCREENINGS = 500  # most rows one list carries (keeps a full list cheap to c
 # raises rather than waits when exhausted, and the rooms need most of it.
 REDIS_CONCURRENCY = 16
 SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the pattern subscription
-TAKINGS_EVENTS = frozenset({"sold", "freed"})  # only these change money, so only these cost SQL
+# Only these change money or the waiting list (read from PostgreSQL), so only these cost SQL; so
+# does a "held" event with offer: true (seats handed to the waiting list, maybe refunded ones).
+TAKINGS_EVENTS = frozenset({"sold", "freed", "waitlist"})
 FIGURES = ("capacity", "sold", "held", "free", "houseful", "version")
 
 
 def totals(rows: Iterable[dict[str, Any]], currency: str) -> dict[str, Any]:
     """Sums over the rows; `houseful` counts the houseful screenings."""
     out: dict[str, Any] = {"screenings": 0, "capacity": 0, "sold": 0, "held": 0, "free": 0,
-                           "houseful": 0, "takings": 0, "currency": currency}
+                           "houseful": 0, "takings": 0, "waiting": 0, "currency": currency}
     for row in rows:
         out["screenings"] += 1
-        for name in ("capacity", "sold", "held", "free", "takings"):
+        for name in ("capacity", "sold", "held", "free", "takings", "waiting"):
             out[name] += row[name]
         out["houseful"] += bool(row["houseful"])
     return out
@@ -142,8 +144,9 @@ class DashboardHub:
     async def _takings(self, screening_ids: list[int]) -> dict[int, dict[str, int]]:
         async with self._pool.acquire() as conn:
             records = await conn.fetch(self._sql.takings_of, screening_ids)
-        found = {r["screening_id"]: {"takings": r["takings"], "tickets": r["tickets"]} for r in records}
-        return {sid: found.get(sid, {"takings": 0, "tickets": 0}) for sid in screening_ids}
+        found = {r["screening_id"]: {"takings": r["takings"], "tickets": r["tickets"], "waiting": r["waiting"]}
+                 for r in records}
+        return {sid: found[sid] for sid in screening_ids if sid in found}
 
     # --- viewers -------------------------------------------------------------------------
 
@@ -216,10 +219,11 @@ class DashboardHub:
         if sid not in self._showing:
             return
         try:
-            kind = orjson.loads(data).get("type")
+            event = orjson.loads(data)
+            kind, offer = event.get("type"), bool(event.get("offer"))
         except (orjson.JSONDecodeError, AttributeError):
-            kind = None  # unreadable: refresh everything, money included
-        money = kind in TAKINGS_EVENTS or kind is None
+            kind, offer = None, True  # unreadable: refresh everything, money included
+        money = kind in TAKINGS_EVENTS or offer
         self._dirty[sid] = self._dirty.get(sid, False) or money
         self._wake.set()
 

@@ -28,8 +28,10 @@ from server.live.errors import ERRORS, LimitExceeded
 from server.live.layout import KIND_CODES, load_layout, load_sold
 from server.live.scripts import Scripts
 
-# The order of KEYS every script receives (see lua/common.lua); the channel comes last.
+# The order of KEYS every script receives (see lua/common.lua): these, the channel, then the
+# waiting list's keys (WAITLIST_KEYS, lua/waitlist.lua).
 KEY_NAMES = ("meta", "layout", "segs", "holds", "owners", "deadlines", "sold", "sales", "version")
+WAITLIST_KEYS = ("waitq", "offers")
 MAX_ID = 2**53  # ids travel through Lua numbers (doubles)
 SALE_BATCH = 1_000  # most seats one mark_sold / free_sold / unlock may name
 WARM_LOCK_MS = 5_000
@@ -105,6 +107,7 @@ class HoldStore:
         if keys is None:
             keys = [self.space.screening(screening_id, n) for n in KEY_NAMES]
             keys.append(self.space.channel(screening_id))
+            keys.extend(self.space.screening(screening_id, n) for n in WAITLIST_KEYS)
             if len(self._keys) > 10_000:  # a bounded cache; names are cheap to rebuild
                 self._keys.clear()
             self._keys[screening_id] = keys
@@ -330,3 +333,27 @@ class HoldStore:
         """Tickets were cancelled or refunded: the seats are free again (publishes "freed")."""
         sid = _screening_id(screening_id)
         return (await self._run("free_sold", sid, _seat_ids(seat_ids, SALE_BATCH)))["version"]
+
+    # --- the waiting list's line (server/live/waitlist.py keeps the list itself in PostgreSQL) ---
+
+    async def waitlist_join(self, screening_id: int, entry_id: int, record: str) -> bool:
+        """Put an entry in the line in id order; False when the line is not loaded (load it instead)."""
+        reply = await self._run("waitlist_join", _screening_id(screening_id), [entry_id, record])
+        return not reply.get("missing")
+
+    async def waitlist_load(self, screening_id: int, records: Sequence[str]) -> bool:
+        """Build a missing line from PostgreSQL's entries (in order); False when it was there."""
+        return bool((await self._run("waitlist_load", _screening_id(screening_id), list(records)))["loaded"])
+
+    async def waitlist_leave(self, screening_id: int, entry_id: int) -> bool:
+        """Take an entry out of the line; False when it was not in it (gone, or handed seats)."""
+        return bool((await self._run("waitlist_leave", _screening_id(screening_id), [entry_id]))["removed"])
+
+    async def waitlist_offers(self, screening_id: int) -> tuple[list[str], bool]:
+        """Offers the handover made and the app has not recorded yet, and whether the line is loaded."""
+        reply = await self._run("waitlist_offers", _screening_id(screening_id), ["read"])
+        return (reply["offers"] if isinstance(reply["offers"], list) else []), bool(reply["loaded"])
+
+    async def waitlist_offer_done(self, screening_id: int, offer: str) -> None:
+        """Forget an offer once PostgreSQL has it."""
+        await self._run("waitlist_offers", _screening_id(screening_id), ["done", offer])

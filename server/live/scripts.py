@@ -1,6 +1,7 @@
 """The live-seat Lua scripts: loaded once with SCRIPT LOAD, called by SHA with EVALSHA.
 
-Each script is `lua/common.lua` (the shared prelude) followed by `lua/<name>.lua`. The SHA is
+Each script is the shared prelude (`lua/common.lua`, then the waiting list's handover in
+`lua/waitlist.lua`) followed by `lua/<name>.lua`. The SHA is
 computed locally, so a call never waits for a load; a Redis that lost its script cache
 (restart, failover, SCRIPT FLUSH) answers NOSCRIPT and the script is loaded again.
 Every call passes the app's clock (unix ms) as the first ARGV; lua/common.lua takes it off.
@@ -20,7 +21,9 @@ LUA = Path(__file__).resolve().parent / "lua"
 NAMES = (
     "hold", "hold_best", "release", "extend", "sweep", "lock_for_sale", "mark_sold",
     "unlock", "free_sold", "load_sold", "view", "reloaded",
+    "waitlist_join", "waitlist_load", "waitlist_leave", "waitlist_offers",
 )
+PRELUDE = ("common", "waitlist")
 
 
 class Scripts:
@@ -28,7 +31,7 @@ class Scripts:
 
     def __init__(self, clock: Clock, folder: Path = LUA) -> None:
         self.clock = clock
-        prelude = (folder / "common.lua").read_text()
+        prelude = "\n".join((folder / f"{part}.lua").read_text() for part in PRELUDE)
         self.sources: dict[str, str] = {
             name: prelude + "\n" + (folder / f"{name}.lua").read_text() for name in NAMES
         }

@@ -14,7 +14,8 @@ SELECT s.id AS screening_id,
        a.name AS auditorium,
        s.starts_at,
        coalesce(t.takings, 0)::bigint AS takings,
-       coalesce(t.tickets, 0)::bigint AS tickets
+       coalesce(t.tickets, 0)::bigint AS tickets,
+       (SELECT count(*) FROM waitlist_entry w WHERE w.screening_id = s.id AND w.status = 'waiting') AS waiting
   FROM screening s
   JOIN movie m ON m.id = s.movie_id
   JOIN auditorium a ON a.id = s.auditorium_id
@@ -33,8 +34,10 @@ SELECT s.id AS screening_id,
  LIMIT $4;
 
 -- name: takings_of
--- Takings and live ticket counts of some screenings ($1 bigint[]); screenings without tickets are absent.
-SELECT screening_id, sum(price)::bigint AS takings, count(*)::bigint AS tickets
-  FROM ticket
- WHERE screening_id = any($1::bigint[]) AND status = 'live'
- GROUP BY screening_id;
+-- Takings, live ticket counts and waiting-list lengths of some screenings ($1 bigint[]).
+SELECT s.id AS screening_id, coalesce(t.takings, 0)::bigint AS takings, coalesce(t.tickets, 0)::bigint AS tickets,
+       (SELECT count(*) FROM waitlist_entry w WHERE w.screening_id = s.id AND w.status = 'waiting') AS waiting
+  FROM screening s
+  LEFT JOIN LATERAL (SELECT sum(price) AS takings, count(*) AS tickets FROM ticket k
+                      WHERE k.screening_id = s.id AND k.status = 'live') t ON true
+ WHERE s.id = any($1::bigint[]);

@@ -92,7 +92,9 @@ function applyEvents(frame) {
     state.version = ev.v;
     const mineToo = state.me && ev.by === state.me;
     for (const id of ev.seats || []) {
-      if (ev.type === "held") { state.held.add(id); if (mineToo) state.mine.add(id); }
+      // "held" says who holds the seats now, also seats handed from a hold or a sale to the
+      // next in the waiting list (offer: true): they were never free in between.
+      if (ev.type === "held") { state.sold.delete(id); state.held.add(id); if (mineToo) state.mine.add(id); else state.mine.delete(id); }
       else if (ev.type === "sold") { state.held.delete(id); state.mine.delete(id); state.sold.add(id); }
       else { state.held.delete(id); state.mine.delete(id); if (ev.type === "freed") state.sold.delete(id); }
     }

@@ -11,6 +11,8 @@
 --   8 sales (hash)      seat -> the sale (order key) it is locked for (held, exempt from expiry)
 --   9 version (string)  counter, bumped once per change
 --  10 channel           the event channel (a key here so sharded pub/sub stays in the slot)
+--  11 waitq (list)      the waiting list's line, "-" first (lua/waitlist.lua)
+--  12 offers (list)     seats handed to the line, for the app to record (lua/waitlist.lua)
 -- ARGV[1] is always the caller's clock in unix ms (server/clock.py, passed by scripts.py); it is
 -- taken off here, so each script's own arguments start at ARGV[1].
 -- Results are JSON strings: {"ok":...} or {"err":"code","seats":[...]} or {"cold":1}.
@@ -22,6 +24,9 @@ local META, LAYOUT, SEGS, HOLDS, OWNERS, DEADLINES, SOLD, SALES, VERSION, CHANNE
 -- on several hosts rely on NTP; docs/holds.md says what a skew does.
 local NOW = tonumber(table.remove(ARGV, 1))
 local touched = false
+-- Seats coming free go to the waiting list first; defined in lua/waitlist.lua (which follows this
+-- prelude) and given the seats after they are free in Redis; returns the seats nobody in line took.
+local hand_to_waitlist
 
 local function err(code, seats)
   return cjson.encode({err = code, seats = seats or {}})
@@ -122,12 +127,14 @@ local function touch_ttl()
   end
 end
 
--- One change: bump the version once and publish exactly one event.
-local function publish(kind, seats, tag)
+-- One change: bump the version once and publish exactly one event (`extra` adds fields).
+local function publish(kind, seats, tag, extra)
   local v = redis.call('INCR', VERSION)
-  redis.call('PUBLISH', CHANNEL, cjson.encode({
-    v = v, type = kind, seats = num_list(seats), by = tag or '', ts = NOW, houseful = free_count() == 0,
-  }))
+  local event = {v = v, type = kind, by = tag or '', ts = NOW, houseful = free_count() == 0}
+  -- cjson writes an empty table as {}, never []: an event about no seat (waitlist) has no "seats".
+  if #seats > 0 then event.seats = num_list(seats) end
+  for k, value in pairs(extra or {}) do event[k] = value end
+  redis.call('PUBLISH', CHANNEL, cjson.encode(event))
   touch_ttl()
   return v
 end
@@ -152,6 +159,7 @@ local function expire_overdue()
         end
       end
       owner_put(owner, rec.first, rec.tag, keep)
+      gone = hand_to_waitlist(gone)
       if #gone > 0 then
         publish('expired', gone, rec.tag)
         for _, s in ipairs(gone) do expired[#expired + 1] = tonumber(s) end

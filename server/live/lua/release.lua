@@ -28,4 +28,6 @@ end
 if #gone == 0 then return ok({seats = {}, version = version()}) end
 for _, s in ipairs(gone) do redis.call('HDEL', HOLDS, s) end
 owner_drop(owner, gone)
-return ok({seats = num_list(gone), version = publish('released', gone, tag)})
+local left = hand_to_waitlist(gone)
+if #left == 0 then return ok({seats = num_list(gone), version = version()}) end
+return ok({seats = num_list(gone), version = publish('released', left, tag)})

@@ -17,4 +17,6 @@ for i, id in ipairs(ids) do
 end
 if #gone == 0 then return ok({version = version()}) end
 owner_drop(owner, gone)
+gone = hand_to_waitlist(gone)
+if #gone == 0 then return ok({version = version()}) end
 return ok({version = publish('released', gone, tag)})
