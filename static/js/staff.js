@@ -47,7 +47,8 @@ function fill(el, row) {
     h("span", {}, "Sold ", h("b", { class: "sold", text: row.sold })),
     h("span", {}, "Held ", h("b", { class: "held", text: row.held })),
     h("span", {}, "Free ", h("b", { class: "free", text: row.free })),
-    h("span", {}, "Takings ", h("b", { class: "takings", text: money(row.takings) })));
+    h("span", {}, "Takings ", h("b", { class: "takings", text: money(row.takings) })),
+    row.waiting ? h("span", { class: "waiting" }, "Waiting list ", h("b", { text: row.waiting })) : null);
 }
 
 function renderTotals() {
@@ -59,6 +60,7 @@ function renderTotals() {
     h("span", {}, "Held ", h("b", { text: sum("held") })),
     h("span", {}, "Free ", h("b", { text: sum("free") })),
     h("span", {}, "Houseful ", h("b", { text: all.filter((r) => r.houseful).length })),
+    h("span", {}, "Waiting ", h("b", { id: "total-waiting", text: sum("waiting") })),
     h("span", {}, "Takings ", h("b", { id: "total-takings", text: money(sum("takings")) })));
   $("#dash-empty").hidden = all.length > 0;
 }
