@@ -5,10 +5,11 @@ import argparse
 import getpass
 import logging
 import os
+import subprocess
 import sys
 
 from server.clock import Clock, from_environment
-from server.config import ConfigError, Settings, load_settings
+from server.config import ROOT, ConfigError, Settings, load_settings
 
 log = logging.getLogger("houseful")
 
@@ -41,13 +42,38 @@ def _serve(settings: Settings, demo: bool, workers: int, clock: Clock) -> int:
         socks = serve.listen(settings.server.host, settings.server.port, workers)
     except serve.PortBusy as exc:
         return serve.fail(str(exc))
+    catcher = _start_catcher(settings) if demo and settings.mail.demo_catcher else None
     try:
         _run(prepare(settings, demo, clock))
-    except BaseException:
+        return serve.serve(settings, clock, socks)
+    finally:
         for sock in socks:
             sock.close()
-        raise
-    return serve.serve(settings, clock, socks)
+        if catcher is not None and catcher.poll() is None:
+            catcher.terminate()
+            catcher.wait(10)
+
+
+def _start_catcher(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """The demo's mail catcher on a loopback mail.smtp_host:port where nothing listens yet (else None)."""
+    import socket
+
+    from server.messaging.mailbox import mailbox_dir
+
+    host, port = settings.mail.smtp_host, settings.mail.smtp_port
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        log.info("mail goes to the SMTP server already listening on %s:%d", host, port)
+        return None
+    except OSError:
+        pass
+    folder = mailbox_dir(settings)
+    proc = subprocess.Popen([sys.executable, "-m", "server.messaging.mailbox", "--host", host, "--port", str(port),
+                             "--dir", str(folder)], cwd=ROOT)
+    log.info("demo mail catcher on %s:%d: read what the demo sends at /staff/mailbox (kept in %s)", host, port, folder)
+    return proc
 
 
 def _run(coro: object) -> None:

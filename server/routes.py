@@ -4,7 +4,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import pages
-from server.api import accounts, dashboard as dashboard_api, health, notifications, openapi, orders as orders_api
+from server.api import accounts, dashboard as dashboard_api, health, mailbox as mailbox_api, notifications, openapi
+from server.api import orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
 from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users, waitlist
 from server.web_setup import STATIC_DIR
@@ -80,6 +81,12 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/exports/orders.csv", reports_api.export_orders)
     r.add_get("/api/exports/tickets.csv", reports_api.export_tickets)
     r.add_get("/api/exports/screenings.csv", reports_api.export_screenings)
+    # --- the demo mailbox (server/api/mailbox.py) ---
+    mail_key = r"{key:[A-Za-z0-9._-]{1,200}}"
+    r.add_get("/api/mailbox", mailbox_api.list_messages)
+    r.add_get("/api/mailbox/" + mail_key, mailbox_api.get_message)
+    r.add_get("/api/mailbox/" + mail_key + "/html", mailbox_api.message_html)
+    r.add_get("/api/mailbox/" + mail_key + r"/attachments/{index:\d{1,3}}", mailbox_api.message_attachment)
     # --- checkout (server/api/orders.py, tickets.py, sandbox_pay.py) ---
     order_key = r"{key:[0-9A-Za-z-]{8,14}}"
     r.add_post("/api/orders", orders_api.create_order)
@@ -111,6 +118,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/reset-password", pages.reset_password)
     r.add_get("/staff", pages.staff_dashboard)
     r.add_get("/staff/checkin", pages.staff_checkin)
+    r.add_get("/staff/mailbox", pages.staff_mailbox)
     r.add_get("/admin", pages.admin)
     r.add_get("/admin/reports", pages.admin_reports)
     r.add_get("/admin/auditoriums/" + page_id % "auditorium_id", pages.admin_auditorium)
