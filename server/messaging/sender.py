@@ -94,6 +94,9 @@ async def deliver(m: Messenger, message_id: int, *, last_attempt: bool) -> str:
             status = await _send(m, conn, locked, rendered)
         except aiosmtplib.SMTPResponseException as exc:
             error, permanent = f"SMTP {exc.code}: {exc.message}", exc.code >= 500
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            error = "; ".join(f"SMTP {r.code}: {r.message}" for r in exc.recipients)
+            permanent = all(r.code >= 500 for r in exc.recipients)
         except TRANSIENT as exc:
             error = f"{type(exc).__name__}: {exc}"
         except SendFailed as exc:
