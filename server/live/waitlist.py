@@ -71,6 +71,8 @@ class Waitlist:
 
     async def status(self, screening_id: int, user_id: int | None) -> dict[str, Any]:
         """How many are waiting, and the caller's place (or offer) if they have one."""
+        # Offers the handover just made are recorded first, so the answer never lags the seat map.
+        await self.record_offers(screening_id)
         waiting = await self.pool.fetchval(self.sql.waiting_count, screening_id)
         mine = None
         row = await self.pool.fetchrow(self.sql.entry_mine, screening_id, user_id) if user_id else None

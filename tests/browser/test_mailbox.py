@@ -55,7 +55,12 @@ async def test_staff_read_the_demo_emails_with_their_attachments(
         await expect(frame.locator("text=Row A seat 1")).to_be_visible()
         await expect(frame.locator("img").first).to_have_js_property("complete", True)
         await shoot(page, "staff-mailbox")
-        assert page.js_errors == []
+        phone = await new_page(viewport={"width": 390, "height": 844})
+        await log_in(phone, base, await register(client, role="staff"))
+        await phone.goto(f"{base}/staff/mailbox")
+        await expect(phone.locator("#mail-subject")).to_contain_text("Your tickets: Test Movie")
+        await shoot(phone, "staff-mailbox-phone")
+        assert page.js_errors == [] and phone.js_errors == []
     finally:
         server.close()
         await server.wait_closed()
