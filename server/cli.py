@@ -115,7 +115,7 @@ async def _worker(settings: Settings, clock: Clock) -> None:
 
     from server import db
     from server.config import jwt_secret
-    from server.messaging.jobs import run_worker
+    from server.messaging.jobs import keep_working
     from server.messaging.sender import open_messenger
     from server.queries import load_queries
 
@@ -124,7 +124,7 @@ async def _worker(settings: Settings, clock: Clock) -> None:
     pool = await db.create_pool(settings)
     try:
         async with open_messenger(settings, pool, load_queries(), clock, jwt_secret(settings)) as messenger:
-            worker = asyncio.create_task(run_worker(messenger), name="jobs-worker")
+            worker = asyncio.create_task(keep_working(messenger), name="jobs-worker")
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)

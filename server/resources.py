@@ -25,7 +25,7 @@ from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
 from server.live.sweeper import run_sweeper
 from server.live.waitlist import Waitlist, run_waitlist
-from server.messaging.jobs import GRACEFUL_STOP_SECONDS, run_worker
+from server.messaging.jobs import GRACEFUL_STOP_SECONDS, keep_working
 from server.messaging.sender import open_messenger
 from server.redis_client import create_redis
 from server.services.catalog import CatalogAdmin
@@ -130,7 +130,7 @@ async def messages_context(app: web.Application) -> AsyncIterator[None]:
     async with open_messenger(settings, app[keys.DB], app[keys.QUERIES], app[keys.CLOCK],
                               app[keys.JWT_SECRET]) as messenger:
         app[keys.MESSENGER] = messenger
-        worker = (asyncio.create_task(run_worker(messenger), name="jobs-worker")
+        worker = (asyncio.create_task(keep_working(messenger), name="jobs-worker")
                   if settings.jobs.worker_in_node else None)
         yield
         await stop_within([worker] if worker else [], GRACEFUL_STOP_SECONDS + 2)

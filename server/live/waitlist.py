@@ -23,7 +23,7 @@ import orjson
 from server.clock import Clock
 from server.config import Settings
 from server.domain import outbox
-from server.errors import DomainError, InvalidInput, NotFound, error_class
+from server.errors import DomainError, InvalidInput, NotFound, error_class, is_store_outage
 from server.live.errors import ScreeningClosed
 from server.live.holds import HoldStore, owner_of
 
@@ -133,6 +133,8 @@ async def run_waitlist(waitlist: Waitlist, interval_ms: int) -> None:
     while True:
         try:
             await waitlist.tend()
-        except Exception:  # a store outage: the next round tries again
-            log.exception("tending the waiting lists failed")
+        except Exception as exc:
+            if not is_store_outage(exc):
+                log.exception("tending the waiting lists failed")
+            # A store outage: the next round tries again (the log would repeat it every round).
         await asyncio.sleep(interval_ms / 1000)

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 QUEUE = "messages"
 GRACEFUL_STOP_SECONDS = 5.0  # a stopping worker lets running sends finish this long
 MAX_RETRY_SECONDS = 3600
+RESTART_SECONDS = 5.0  # a worker that stopped by an error (a database outage) starts again after this
 
 
 class Backoff(BaseRetryStrategy):
@@ -87,8 +88,8 @@ async def _watch_stalled(app: procrastinate.App, jobs: JobSettings) -> None:
     while True:
         try:
             await retry_stalled(app, jobs)
-        except Exception:  # a database blip: try again next round
-            log.exception("looking for stalled jobs failed")
+        except Exception as exc:  # a database blip: try again next round
+            log.warning("looking for stalled jobs failed: %s: %s", type(exc).__name__, exc)
         await asyncio.sleep(jobs.stalled_check_seconds)
 
 
@@ -108,3 +109,20 @@ async def run_worker(messenger: Messenger, *, name: str | None = None) -> None:
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def keep_working(messenger: Messenger, *, name: str | None = None) -> None:
+    """run_worker, started again (after RESTART_SECONDS) whenever it stops by an error, until cancelled.
+
+    A PostgreSQL outage ends procrastinate's worker; the node serving pages must not stop sending
+    for good because of it. Jobs the worker was running are retried as a dead worker's.
+    """
+    while True:
+        try:
+            await run_worker(messenger, name=name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("the job worker stopped (%s: %s); starting it again in %ss", type(exc).__name__, exc,
+                        RESTART_SECONDS)
+        await asyncio.sleep(RESTART_SECONDS)
