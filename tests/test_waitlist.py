@@ -8,6 +8,7 @@ claim window ends (the clock moves; nothing waits).
 from __future__ import annotations
 
 import asyncio
+import zoneinfo
 from typing import Any, AsyncIterator
 
 import orjson
@@ -192,6 +193,13 @@ async def test_joining_needs_a_houseful_screening_and_good_input(
     first = await _join(client, user, sid, 2)
     again = await client.post(f"/api/screenings/{sid}/waitlist", json={"seats": 2}, headers=user["headers"])
     assert again.status == 200 and (await again.json())["me"] == first["me"]  # the same place
+    # Staff see the line's length on the dashboard (the screening's local day, its row and the totals).
+    staff = await make_user("staff")
+    starts = await client.app[keys.DB].fetchval("SELECT starts_at FROM screening WHERE id = $1", sid)
+    day = starts.astimezone(zoneinfo.ZoneInfo("Europe/London")).date().isoformat()
+    board = await (await client.get(f"/api/dashboard/occupancy?date={day}", headers=staff["headers"])).json()
+    [row] = [r for r in board["screenings"] if r["screening_id"] == sid]
+    assert row["waiting"] == 1 and board["totals"]["waiting"] == 1
     resp = await client.delete(f"/api/screenings/{sid}/waitlist", headers=user["headers"])
     assert resp.status == 204
     assert (await (await client.get(f"/api/screenings/{sid}/waitlist", headers=user["headers"])).json())["me"] is None
