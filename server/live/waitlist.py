@@ -118,8 +118,11 @@ class Waitlist:
         return len(offers)
 
     async def tend(self) -> None:
-        """One round over every screening with a line: expire claim windows, record offers, heal lines."""
-        for row in await self.pool.fetch(self.sql.screenings_waiting):
+        """One round over every screening on sale with a line: expire claim windows, record offers, heal lines.
+
+        Once a screening starts its line is left alone (nothing more can be sold or handed over).
+        """
+        for row in await self.pool.fetch(self.sql.screenings_waiting, self.clock.now()):
             sid = row["screening_id"]
             try:
                 await self.holds.sweep(sid)

@@ -43,5 +43,8 @@ UPDATE waitlist_entry
 RETURNING user_id
 
 -- name: screenings_waiting
--- Screenings with anyone in line (each server tends their lines).
-SELECT DISTINCT screening_id FROM waitlist_entry WHERE status = 'waiting' LIMIT 1000
+-- Screenings still on sale at $1 (the app's clock) with anyone in line: each server tends their lines.
+SELECT DISTINCT w.screening_id
+  FROM waitlist_entry w JOIN screening s ON s.id = w.screening_id
+ WHERE w.status = 'waiting' AND s.status = 'scheduled' AND s.starts_at > $1
+ LIMIT 1000
