@@ -39,7 +39,7 @@ function cardTimes(movie, screenings) {
       const where = s.cinema?.city || s.cinema?.name || "";
       return h("li", {}, h("a", {
         class: `time-chip${avail ? ` is-${avail[1]}` : ""}`, href: `/screenings/${s.id}`,
-        "aria-label": [`${movie.title}, ${label} ${fmtTime(s.starts_at, s.cinema?.time_zone)}`, s.cinema?.name, s.auditorium?.name, avail?.[0]].filter(Boolean).join(", "),
+        "aria-label": [`${label} ${fmtTime(s.starts_at, s.cinema?.time_zone)}`, s.cinema?.name, s.auditorium?.name, avail?.[0]].filter(Boolean).join(", "),
       }, h("strong", { text: fmtTime(s.starts_at, s.cinema?.time_zone) }), ` ${where}`,
       avail && avail[1] !== "available" ? h("span", { class: `chip-flag avail-${avail[1]}`, text: avail[1] === "houseful" ? "Houseful" : "Almost full" }) : null));
     })),
