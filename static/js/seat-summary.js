@@ -1,10 +1,7 @@
 // The seat map's words: seat names ("G5–G6, H2"), the sticky selection bar and the message toast
 // that says, in the viewport, why a click did nothing (or that a hold ran out).
 import { $, clear, h, money } from "./dom.js";
-
-const KIND_NAME = { standard: "Standard", vip: "VIP", wheelchair: "Wheelchair space", companion: "Companion" };
-export const kindName = (kind) => KIND_NAME[kind] || kind;
-export const KINDS = Object.keys(KIND_NAME);
+import { kindName } from "./kinds.js";
 
 // Seats as people say them: runs in a row joined ("G5–G6"), rows front to back.
 export function seatNames(seats) {

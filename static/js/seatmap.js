@@ -5,7 +5,8 @@ import { api, me } from "./api.js";
 import { h, $, clear, money, fmtDateTime, loginUrl } from "./dom.js";
 import { LiveRoom, roomUrl } from "./room.js";
 import { SeatMapView } from "./seatmap-view.js";
-import { KINDS, kindName, message, renderSelection, seatNames } from "./seat-summary.js";
+import { KINDS, kindName } from "./kinds.js";
+import { message, renderSelection, seatNames } from "./seat-summary.js";
 
 const screeningId = Number(document.getElementById("main").dataset.screeningId);
 const STASH_KEY = `houseful:chosen:${screeningId}`;
