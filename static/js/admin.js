@@ -312,6 +312,8 @@ async function init() {
   for (const tab of $$(".tabs [role=tab]")) tab.addEventListener("click", () => show(tab.dataset.tab));
   const wanted = location.hash.slice(1);
   show(RESOURCES[wanted] ? wanted : "cinemas");
+  // A link or bookmark to another tab of this page (/admin#users) changes only the hash.
+  addEventListener("hashchange", () => { const tab = location.hash.slice(1); if (RESOURCES[tab] && tab !== current) show(tab); });
 }
 
 init();

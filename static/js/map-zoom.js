@@ -6,6 +6,7 @@
 export const ZOOMED_PLACE_PX = 30;
 const LEVELS_PX = [ZOOMED_PLACE_PX, 40, 54];
 const MAX_PLACE_PX = 64;
+const FIT_MAX_PX = 44;  // a small auditorium is not blown up to fill a big screen
 
 export class MapZoom extends EventTarget {
   // frame: the scrolling box; svg: the drawing; units: its viewBox [width, height] in places.
@@ -33,7 +34,7 @@ export class MapZoom extends EventTarget {
     const pad = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
     const width = Math.max(100, this.frame.clientWidth - pad);
     const tallest = parseFloat(style.maxHeight) || Infinity;
-    return Math.min(width / this.units[0], (tallest - pad) / this.units[1]);
+    return Math.min(width / this.units[0], (tallest - pad) / this.units[1], FIT_MAX_PX);
   }
 
   levels() {

@@ -40,6 +40,7 @@ async def test_buy_from_the_home_page_to_a_qr_ticket_then_cancel(
     await expect(page).to_have_url(re.compile(r"/pay/sandbox/"))
     await expect(page.get_by_role("heading", name="Pay £20.00")).to_be_visible()
     await expect(page.locator("#countdown")).to_have_text(re.compile(r"^0[78]:\d\d$"))
+    await shoot(page, "sandbox-pay")
     await page.fill("#card", "4242 4242 4242 4242")
     await page.get_by_role("button", name=re.compile("^Pay")).click()
     await expect(page).to_have_url(re.compile(r"/orders/[0-9A-Z-]+$"))

@@ -7,7 +7,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from server import demo, keys
-from tests.browser.conftest import base_url, log_in
+from tests.browser.conftest import base_url, log_in, shoot
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
@@ -138,6 +138,9 @@ async def test_a_refused_click_says_why_in_the_viewport(client: Any, make_screen
     await seat(page, "A", 1).click()  # a wheelchair place, without asking for one
     await expect(page.locator("#seat-message")).to_contain_text("wheelchair")
     assert await in_viewport(page, "#seat-message")
+    await page.evaluate("window.scrollTo(0, 0)")
+    assert await in_viewport(page, "#seat-message")  # sticky: in view wherever the page is
+    await shoot(page, "seatmap-refused")
 
     await page.locator("#seat-message-close").click()
     await seat(page, "J", 2).click()  # would strand J1 on its own
@@ -164,6 +167,7 @@ async def test_an_expired_hold_is_announced_on_the_map(make_client: Any, make_sc
 
     await expect(page.locator("#seat-message-text")).to_have_text("Your hold on B4–B5 expired — pick again.", timeout=8000)
     assert await in_viewport(page, "#seat-message")
+    await shoot(page, "seatmap-expired-phone")
     await expect(seat(page, "B", 4)).to_have_attribute("data-state", "free")
     await expect(page.locator("#bar-count")).to_have_text("No seats yet")
     assert page.js_errors == []
