@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncpg
 from redis.exceptions import RedisError
 
+from server.sentences import for_people
+
 # How long a client is told to wait before trying again after a store outage (seconds).
 RETRY_AFTER_SECONDS = 5
 # A store that cannot answer right now — down, restarting, unreachable, out of connections, or
@@ -58,8 +60,8 @@ class DomainError(Exception):
         self.extra = extra
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON error body: code, message and, when known, the field at fault."""
-        out: dict[str, object] = {"code": self.code, "message": self.message}
+        """The JSON error body: code, the message as a sentence and, when known, the field at fault."""
+        out: dict[str, object] = {"code": self.code, "message": for_people(self.message, self.field)}
         if self.field:
             out["field"] = self.field
         out.update(self.extra)

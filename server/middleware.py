@@ -10,6 +10,7 @@ from server.api.http import Handler, error_body, json_response
 from server.domain.tokens import ACCESS_COOKIE, Identity, read_access
 from server.errors import RETRY_AFTER_SECONDS, DomainError, is_store_outage
 from server.origin import origin_allowed
+from server.web_setup import render_page
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -39,6 +40,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         return json_response({"error": exc.to_dict()}, exc.status, headers)
     except web.HTTPException as exc:
+        if exc.status == 404 and not _wants_json(request):
+            # A person's browser: the styled page with a way back (`what` from server/pages.py).
+            return render_page("not_found.html", request, {"what": getattr(exc, "what", None)}, status=404)
         if exc.status < 400 or not _wants_json(request):
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")

@@ -2,7 +2,9 @@
 
 Pages never enforce roles themselves: the access cookie may have expired while the refresh
 cookie is still good, so the page's script asks the API (which refreshes silently) and shows a
-log-in prompt on 401/403. The API is where roles are enforced.
+log-in prompt on 401/403. The API is where roles are enforced. A page about one thing (a film,
+a cinema, a screening, an auditorium) first checks that the thing exists, so an unknown id gets
+the styled not-found page (404) instead of an empty page waiting forever.
 """
 from __future__ import annotations
 
@@ -10,17 +12,44 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from server import keys
 from server.web_setup import STATIC_DIR, render_page
 
 MANIFEST_PATH = STATIC_DIR / "manifest.webmanifest"
 SERVICE_WORKER_PATH = STATIC_DIR / "sw.js"
+FAVICON_PATH = STATIC_DIR / "icons" / "favicon.ico"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# URL parameter -> (query file, query returning a row or value only when the thing exists, what it is).
+EXISTS = {
+    "movie_id": ("catalog_movies", "movie_get", "film"),
+    "cinema_id": ("catalog_cinemas", "cinema_get", "cinema"),
+    "screening_id": ("catalog_screenings", "screening_exists", "screening"),
+    "auditorium_id": ("catalog_cinemas", "auditorium_get", "auditorium"),
+}
+
+
+class PageNotFound(web.HTTPNotFound):
+    """An unknown thing behind a page's URL; `what` names it on the not-found page."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+
+async def _check_exists(request: web.Request, param: str) -> None:
+    file, query, what = EXISTS[param]
+    sql = getattr(request.app[keys.QUERIES], file)
+    if await request.app[keys.DB].fetchval(getattr(sql, query), int(request.match_info[param])) is None:
+        raise PageNotFound(what)
 
 
 def _page(template: str, *params: str) -> Handler:
     """A handler rendering `template` with the named URL parameters (already regex-checked by the route)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
+        for name in params:
+            if name in EXISTS:
+                await _check_exists(request, name)
         data: dict[str, Any] = {name: request.match_info[name] for name in params}
         return render_page(template, request, data)
 
@@ -46,6 +75,7 @@ staff_mailbox = _page("mailbox.html")
 admin = _page("admin.html")
 admin_auditorium = _page("auditorium_editor.html", "auditorium_id")
 admin_reports = _page("admin_reports.html")
+api_docs = _page("api_docs.html")
 
 
 async def manifest(request: web.Request) -> web.Response:
@@ -57,3 +87,6 @@ async def service_worker(request: web.Request) -> web.Response:
     """The service worker (push notifications), served at the root so its scope is the whole site."""
     return web.Response(body=SERVICE_WORKER_PATH.read_bytes(), content_type="text/javascript",
                         headers={"Cache-Control": "no-cache"})
+async def favicon(request: web.Request) -> web.FileResponse:
+    """/favicon.ico, which browsers ask for by themselves (pages also link the SVG icon)."""
+    return web.FileResponse(FAVICON_PATH, headers={"Cache-Control": "public, max-age=86400"})

@@ -20,6 +20,7 @@ def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/health", health.health)
     r.add_get("/api/openapi.json", openapi.openapi_document)
+    r.add_get("/api/docs", pages.api_docs)
     # --- accounts (server/api/accounts.py) ---
     r.add_post("/api/auth/register", accounts.register)
     r.add_post("/api/auth/login", accounts.login)
@@ -103,6 +104,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_static("/static/", STATIC_DIR, name="static")
     r.add_get("/manifest.webmanifest", pages.manifest)
     r.add_get("/sw.js", pages.service_worker)
+    r.add_get("/favicon.ico", pages.favicon)
     r.add_get("/", pages.home)
     page_id = r"{%s:\d{1,18}}"
     r.add_get("/movies/" + page_id % "movie_id", pages.movie)

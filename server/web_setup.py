@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server import keys
 from server.config import ROOT
+from server.domain.tokens import SESSION_HINT_COOKIE
 
 TEMPLATES_DIR: Path = ROOT / "templates"
 STATIC_DIR: Path = ROOT / "static"
@@ -24,9 +25,13 @@ def _static_version() -> str:
 
 
 def page_context(request: web.Request) -> dict[str, Any]:
-    """Variables every page gets: the caller (from a still-valid access cookie) and the path."""
+    """Variables every page gets: the caller (from a still-valid access cookie), whether a session
+    may exist at all (a guest's page then asks no API who they are), the path, and the server's
+    now (pages decide "today" from it, never from the browser's clock)."""
     user = request.get(keys.USER)
-    return {"user": user, "role": user.role if user is not None else None, "path": request.path}
+    return {"user": user, "role": user.role if user is not None else None, "path": request.path,
+            "session": user is not None or SESSION_HINT_COOKIE in request.cookies,
+            "now": request.app[keys.CLOCK].now().isoformat()}
 
 
 def render_page(template: str, request: web.Request, context: Mapping[str, Any] | None = None,

@@ -72,3 +72,15 @@ async def make_screening(
     )
     return {"screening_id": screening_id, "auditorium_id": auditorium_id, "movie_id": movie_id,
             "cinema_id": cinema_id, "seats": seats}
+
+
+async def more_screenings(pg: asyncpg.Connection, screening_id: int, count: int,
+                          every: dt.timedelta = dt.timedelta(hours=3)) -> list[int]:
+    """`count` more screenings like `screening_id` (its auditorium, film and prices), one every `every`
+    after it; their ids, soonest first."""
+    rows = await pg.fetch(
+        "INSERT INTO screening (auditorium_id, movie_id, starts_at, ends_at, prices, orphan_rule)"
+        " SELECT auditorium_id, movie_id, starts_at + $2::interval * g, ends_at + $2::interval * g, prices, orphan_rule"
+        " FROM screening, generate_series(1, $3) AS g WHERE id = $1 ORDER BY g RETURNING id",
+        screening_id, every, count)
+    return [r["id"] for r in rows]

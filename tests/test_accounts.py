@@ -63,7 +63,7 @@ async def test_duplicate_email_is_409_whatever_the_case(client) -> None:
         "/api/auth/register", json={"email": " ADA@example.TEST ", "name": "Imposter", "password": PASSWORD}
     )
     assert resp.status == 409
-    assert await _error(resp) == {"code": "email_taken", "message": "an account with this email already exists",
+    assert await _error(resp) == {"code": "email_taken", "message": "An account with this email already exists.",
                                   "field": "email"}
 
 
@@ -102,7 +102,7 @@ async def test_wrong_password_and_unknown_email_look_the_same(client, pg) -> Non
     unknown = await client.post("/api/auth/login", json={"email": "bob@example.test", "password": PASSWORD})
     assert wrong.status == unknown.status == 401
     assert await _error(wrong) == await _error(unknown) == {"code": "bad_credentials",
-                                                            "message": "wrong email or password"}
+                                                            "message": "Wrong email or password."}
     failures = await _actions(pg, "login_failed")
     assert [f["details"]["reason"] for f in failures] == ["wrong_password", "unknown_email"]
     assert failures[0]["user_id"] is not None and failures[1]["user_id"] is None

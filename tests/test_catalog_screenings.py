@@ -45,7 +45,7 @@ async def test_prices_must_cover_every_seat_kind(client, make_user) -> None:
     admin, audi, film, _ = await setup(client, make_user)
     err = await screening(client, admin, audi, film, soon(), prices={"standard": 900, "wheelchair": 900,
                                                                      "companion": 900}, status=400)
-    assert err["error"] == {"code": "missing_price", "message": "no price for vip seats", "field": "prices.vip"}
+    assert err["error"] == {"code": "missing_price", "message": "No price for vip seats.", "field": "prices.vip"}
     for prices, field in [({**PRICES, "vip": -1}, "prices.vip"), ({**PRICES, "vip": 9.5}, "prices.vip"),
                           ({**PRICES, "sofa": 100}, "prices"), ({}, "prices"), ({**PRICES, "vip": "12"}, "prices.vip")]:
         bad = await screening(client, admin, audi, film, soon(), prices=prices, status=400)
@@ -190,3 +190,24 @@ async def test_integral_floats_are_accepted_as_ids(client, make_user) -> None:
     resp = await client.patch(f"/api/screenings/{shown['id']}", json={"movie_id": float(film)},
                               headers=admin["headers"])
     assert resp.status == 200
+
+
+async def test_screening_lists_page_past_200_with_a_total_and_search(client, make_user, make_screening, pg) -> None:
+    from tests.factories import more_screenings
+
+    first = await make_screening(rows=1, per_row=4)
+    later = await more_screenings(pg, first["screening_id"], 250)
+    await pg.execute("UPDATE movie SET title = 'Orbit of Ash' WHERE id = $1", first["movie_id"])
+    other = await make_screening(rows=1, per_row=4)  # another cinema, film "Test Movie"
+    await pg.execute("UPDATE screening SET status = 'cancelled' WHERE id = $1", later[-1])
+
+    page = await (await client.get("/api/screenings?status=any&limit=200&offset=200")).json()
+    assert page["total"] == 252 and page["offset"] == 200 and len(page["screenings"]) == 52
+    assert page["screenings"][-1]["id"] == later[-1] and page["screenings"][-1]["status"] == "cancelled"
+    beyond = await (await client.get("/api/screenings?status=any&limit=200&offset=400")).json()
+    assert beyond["screenings"] == [] and beyond["total"] == 252
+
+    found = await (await client.get("/api/screenings?q=orbit%20of&limit=5")).json()
+    assert found["total"] == 250 and {s["movie"]["title"] for s in found["screenings"]} == {"Orbit of Ash"}
+    by_cinema = await (await client.get(f"/api/screenings?q=test%20cinema%202&cinema_id={other['cinema_id']}")).json()
+    assert [s["id"] for s in by_cinema["screenings"]] == [other["screening_id"]] and by_cinema["total"] == 1

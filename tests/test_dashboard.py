@@ -254,7 +254,7 @@ async def test_feed_refuses_customers_and_wrong_origins(make_client, make_user) 
     ws = await client.ws_connect("/ws/dashboard", headers=customer["headers"])
     refused = await frame(ws)  # the rooms' reply shape, answering no request (id null)
     assert refused == {"id": None, "type": "result", "success": False,
-                       "error": {"code": "forbidden", "message": "the feed is for staff and admins"}}
+                       "error": {"code": "forbidden", "message": "The feed is for staff and admins."}}
     assert (await ws.receive()).type == WSMsgType.CLOSE and ws.close_code == 4003
 
     ws = await client.ws_connect("/ws/dashboard")  # token in the first message

@@ -85,6 +85,7 @@ async def test_openapi_lists_every_api_route(client) -> None:
         (r.method.lower(), r.resource.canonical)
         for r in client.app.router.routes()
         if r.resource is not None and r.resource.canonical.startswith("/api/") and r.method != "HEAD"
+        and r.resource.canonical != "/api/docs"  # the HTML reference drawn from this document
     }
     import re
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from server import keys
 from server.api.http import endpoint, json_response, read_json
 from server.domain import accounts
-from server.domain.tokens import ACCESS_COOKIE, REFRESH_COOKIE, ROLES
+from server.domain.tokens import ACCESS_COOKIE, REFRESH_COOKIE, ROLES, SESSION_HINT_COOKIE
 from server.errors import InvalidInput, NotFound, Unauthorized
 
 TAG = "accounts"
@@ -96,12 +96,17 @@ def set_session_cookies(response: web.StreamResponse, request: web.Request, sess
         REFRESH_COOKIE, session.refresh_token, max_age=auth.refresh_token_seconds, path=REFRESH_PATH,
         httponly=True, samesite="Strict", secure=auth.cookie_secure,
     )
+    response.set_cookie(
+        SESSION_HINT_COOKIE, "1", max_age=auth.refresh_token_seconds, path="/",
+        httponly=True, samesite="Lax", secure=auth.cookie_secure,
+    )
 
 
 def clear_session_cookies(response: web.StreamResponse) -> None:
-    """Expire both session cookies."""
+    """Expire the session cookies (and the hint that a session exists)."""
     response.del_cookie(ACCESS_COOKIE, path="/")
     response.del_cookie(REFRESH_COOKIE, path=REFRESH_PATH)
+    response.del_cookie(SESSION_HINT_COOKIE, path="/")
 
 
 def _session_response(request: web.Request, session: accounts.Session, status: int = 200) -> web.Response:

@@ -8,6 +8,7 @@ from server.api import catalog_schemas as s
 from server.api.caching import cached
 from server.api.catalog_support import actor, admin_write, db_and_sql, path_id
 from server.api.http import endpoint, json_response
+from server.api.listing import cinema_screenings, with_availability
 from server.domain.catalog import auditoriums, cinemas
 
 TAG = "catalog"
@@ -29,7 +30,8 @@ async def get_cinema(request: web.Request) -> web.Response:
 
 
 @endpoint("Movies showing at a cinema, with their screenings there", tag=TAG, query=s.RANGE_QUERY,
-          response=s.CINEMA_MOVIES)
+          response=s.CINEMA_MOVIES, description="Each screening carries live `availability` and `houseful`.")
+@with_availability(cinema_screenings)
 @cached
 async def cinema_movies(request: web.Request) -> web.Response:
     """GET /api/cinemas/{id}/movies."""

@@ -8,6 +8,7 @@ from server.api import catalog_schemas as s
 from server.api.caching import cached
 from server.api.catalog_support import admin_write, db_and_sql, path_id
 from server.api.http import endpoint, json_response
+from server.api.listing import movie_screenings, with_availability
 from server.domain.catalog import movies
 
 TAG = "catalog"
@@ -22,7 +23,9 @@ async def list_movies(request: web.Request) -> web.Response:
     return json_response(await movies.search_movies(*db_and_sql(request), request[keys.QUERY], zone))
 
 
-@endpoint("One movie with its genres and upcoming screenings by cinema", tag=TAG, response=s.MOVIE_PAGE)
+@endpoint("One movie with its genres and upcoming screenings by cinema", tag=TAG, response=s.MOVIE_PAGE,
+          description="Each screening carries live `availability` and `houseful`.")
+@with_availability(movie_screenings)
 @cached
 async def get_movie(request: web.Request) -> web.Response:
     """GET /api/movies/{id}."""

@@ -160,10 +160,17 @@ MOVIE_QUERY = obj({
 MOVIE_LIST = {"type": "object", "properties": {
     "movies": {"type": "array", "items": MOVIE}, "total": {"type": "integer"},
     "limit": {"type": "integer"}, "offset": {"type": "integer"}}}
+AVAILABILITY = {"type": "object", "description": "live: free seats now (held and sold seats are not free)",
+                "properties": {
+                    "free": {"type": "integer"}, "capacity": {"type": "integer"},
+                    "level": {"enum": ["available", "almost_full", "houseful"],
+                              "description": "almost_full: at most 10% of the seats free"}}}
+HOUSEFUL = {"type": "boolean", "description": "every seat is sold or held"}
 SHOWING = {"type": "object", "properties": {
     "id": {"type": "integer"}, "starts_at": {"type": "string", "format": "date-time"},
     "ends_at": {"type": "string", "format": "date-time"}, "auditorium_id": {"type": "integer"},
-    "auditorium_name": {"type": "string"}, "prices": {"type": "object"}}}
+    "auditorium_name": {"type": "string"}, "prices": {"type": "object"},
+    "availability": AVAILABILITY, "houseful": HOUSEFUL}}
 MOVIE_PAGE = {**MOVIE, "properties": {**MOVIE["properties"], "cinemas": {"type": "array", "items": {
     "type": "object", "properties": {"cinema": CINEMA, "screenings": {"type": "array", "items": SHOWING}}}}}}
 CINEMA_MOVIES = {"type": "object", "properties": {
@@ -184,6 +191,7 @@ SCREENING_QUERY = obj({
     "cinema_id": ID, "movie_id": ID,
     "from": {**WHEN, "description": "earliest start (default now)"}, "to": WHEN,
     "status": {"enum": ["scheduled", "cancelled", "any"], "default": "scheduled"},
+    "q": {**text(1, 100), "description": "words in the film's title, the cinema's or the auditorium's name"},
     "limit": LIMIT, "offset": OFFSET,
 })
 SCREENING = {"type": "object", "properties": {
@@ -192,9 +200,11 @@ SCREENING = {"type": "object", "properties": {
     "status": {"enum": ["scheduled", "cancelled"]}, "orphan_rule": {"type": "boolean"},
     "capacity": {"type": "integer"},
     "movie": {"type": "object"}, "cinema": {"type": "object"}, "auditorium": {"type": "object"},
+    "availability": {**AVAILABILITY, "description": "in lists only (scheduled screenings)"}, "houseful": HOUSEFUL,
 }}
 SCREENING_LIST = {"type": "object", "properties": {
-    "screenings": {"type": "array", "items": SCREENING}, "limit": {"type": "integer"},
+    "screenings": {"type": "array", "items": SCREENING}, "total": {"type": "integer", "description": "every match"},
+    "limit": {"type": "integer"},
     "offset": {"type": "integer"}}}
 SCREENING_SEATS = {"type": "object", "properties": {
     **SEAT_MAP["properties"], "screening_id": {"type": "integer"}, "prices": {"type": "object"},

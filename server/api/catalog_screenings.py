@@ -8,13 +8,16 @@ from server.api import catalog_schemas as s
 from server.api.caching import cached
 from server.api.catalog_support import actor, admin_write, db_and_sql, path_id
 from server.api.http import endpoint, json_response
+from server.api.listing import screenings_of, with_availability
 from server.domain.catalog import screenings
 
 TAG = "catalog"
 
 
 @endpoint("Screenings by cinema, movie and dates", tag=TAG, query=s.SCREENING_QUERY, response=s.SCREENING_LIST,
-          description="Soonest first; from defaults to now, status to scheduled.")
+          description="Soonest first; from defaults to now, status to scheduled. Each scheduled screening "
+                      "carries live `availability` and `houseful`.")
+@with_availability(screenings_of)
 @cached
 async def list_screenings(request: web.Request) -> web.Response:
     """GET /api/screenings."""

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from server import keys
 from server.errors import Forbidden, InvalidInput, InvalidJson, Unauthorized
+from server.sentences import for_people
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,8 +48,8 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 
 def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The one error shape: {"error": {"code", "message", "field"?}}."""
-    err: dict[str, Any] = {"code": code, "message": message}
+    """The one error shape: {"error": {"code", "message" (a sentence for people), "field"?}}."""
+    err: dict[str, Any] = {"code": code, "message": for_people(message, field)}
     if field:
         err["field"] = field
     err.update(extra)
@@ -102,7 +103,7 @@ def _coerce_query(request: web.Request, schema: dict[str, Any]) -> dict[str, Any
             raise InvalidInput(f"unknown query parameter {name}", field=name)
         values = request.query.getall(name)
         if len(values) > 1:
-            raise InvalidInput(f"query parameter {name} given more than once", field=name)
+            raise InvalidInput(f"{name} is given more than once", field=name)
         raw, typ = values[0], props[name].get("type", "string")
         try:
             if typ == "integer":
@@ -120,7 +121,7 @@ def _coerce_query(request: web.Request, schema: dict[str, Any]) -> dict[str, Any
             else:
                 out[name] = raw
         except ValueError:
-            raise InvalidInput(f"query parameter {name} must be {typ}", field=name) from None
+            raise InvalidInput(f"{name} must be {typ}", field=name) from None
     return out
 
 

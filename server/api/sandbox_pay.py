@@ -8,10 +8,12 @@ from aiohttp import web
 from server import keys
 from server.checkout.payments import ProviderError
 from server.checkout.sandbox import CARD_LABELS, SandboxProvider
+from server.sentences import for_people
 from server.web_setup import render_page
 
 WEBHOOK_PATH = "/api/payments/webhook"
 TEMPLATE = "sandbox_pay.html"
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 MESSAGES = {
     "created": "Enter a test card to pay.",
     "authorised": "Payment authorised. The cinema is confirming your tickets.",
@@ -41,11 +43,21 @@ def webhook_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}{WEBHOOK_PATH}"
 
 
-def _page(request: web.Request, payment: dict[str, Any], error: str | None = None, status: int = 200) -> web.Response:
-    minor = payment["amount"]
+def money(minor: int, currency: str) -> str:
+    """Minor units as the shop's pages write them: £25.00 (the code after the figure if no symbol)."""
+    figure = f"{minor // 100:,}.{minor % 100:02d}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{figure}" if symbol else f"{figure} {currency}"
+
+
+async def _page(request: web.Request, payment: dict[str, Any], error: str | None = None,
+                status: int = 200) -> web.Response:
+    deadline = await _provider(request).session_deadline(payment)
     context = {
-        "payment": payment, "error": error, "message": MESSAGES.get(payment["status"], payment["status"]),
-        "amount": f"{minor // 100}.{minor % 100:02d} {payment['currency']}",
+        "payment": payment, "error": for_people(error) if error else None,
+        "message": MESSAGES.get(payment["status"], payment["status"]),
+        "amount": money(payment["amount"], payment["currency"]),
+        "deadline": deadline.isoformat() if deadline else None,
         "cards": [(f"{n[0:4]} {n[4:8]} {n[8:12]} {n[12:16]}", label) for n, label in CARD_LABELS.items()],
     }
     return render_page(TEMPLATE, request, context, status=status)
@@ -56,11 +68,12 @@ async def payment_page(request: web.Request) -> web.Response:
     payment = await _provider(request).payment(request.match_info["payment_id"])
     if payment is None:
         raise web.HTTPNotFound(text="No such payment.")
-    return _page(request, payment)
+    return await _page(request, payment)
 
 
 async def submit_payment(request: web.Request) -> web.StreamResponse:
-    """POST /pay/sandbox/{payment_id}: pay with a test card, then see the result (303)."""
+    """POST /pay/sandbox/{payment_id}: pay with a test card, then straight back to the shop (303 to
+    the payment's return URL, as a provider's hosted page does): the order page follows the outcome."""
     provider = _provider(request)
     payment_id = request.match_info["payment_id"]
     payment = await provider.payment(payment_id)
@@ -71,5 +84,5 @@ async def submit_payment(request: web.Request) -> web.StreamResponse:
     try:
         await provider.submit_card(payment_id, card, webhook_url(request))
     except ProviderError as exc:
-        return _page(request, payment, error=exc.message, status=400)
-    raise web.HTTPSeeOther(location=request.path)
+        return await _page(request, payment, error=exc.message, status=400)
+    raise web.HTTPSeeOther(location=payment["return_url"])

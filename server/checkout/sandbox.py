@@ -8,6 +8,7 @@ only through a signed webhook POSTed over HTTP and retried with backoff until th
 """
 from __future__ import annotations
 
+import datetime as dt
 import asyncio
 import logging
 import re
@@ -152,6 +153,12 @@ class SandboxProvider:
             return None
         row = await self.pool.fetchrow(self.sql.payment_get, payment_ref)
         return dict(row) if row is not None else None
+
+    async def session_deadline(self, payment: dict[str, Any]) -> dt.datetime | None:
+        """When the shop stops waiting for an open payment (None once it is no longer open)."""
+        if payment["status"] != "created":
+            return None
+        return await self.pool.fetchval(self.sql.session_deadline, payment["reference"])
 
     async def submit_card(self, payment_ref: str, card: str, webhook_url: str) -> str:
         """The buyer pays with a test card: record the outcome and queue the webhook, in one statement.

@@ -56,7 +56,7 @@ class DayRange:
         if first is None or last is None:
             first, last = today - dt.timedelta(days=default_days - 1), today
         if last < first:
-            raise InvalidInput("to is before from", field="to")
+            raise InvalidInput("the To date is before the From date", field="to")
         if (last - first).days + 1 > max_days:
             raise InvalidInput(f"a range covers at most {max_days} days", field="to")
         return replace(self, first=first, last=last)

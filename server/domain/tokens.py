@@ -8,6 +8,9 @@ import jwt
 ALGORITHM = "HS256"
 ACCESS_COOKIE = "houseful_access"
 REFRESH_COOKIE = "houseful_refresh"
+# Not a credential: "a refresh cookie may still be alive", readable by page handlers (the refresh
+# cookie is scoped to /api/auth). Without it a page knows its visitor is a guest and asks no API.
+SESSION_HINT_COOKIE = "houseful_session"
 ROLES = ("customer", "staff", "admin")  # weakest first: each role may do what the ones before it may
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
 

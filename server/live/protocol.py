@@ -12,6 +12,8 @@ from typing import Any, Callable, Final
 import fastjsonschema
 import orjson
 
+from server.sentences import for_people
+
 PROTOCOL_VERSION: Final = 1
 
 # Error codes of the WebSocket edge (the domain's own codes, e.g. seat_taken, pass through unchanged).
@@ -110,7 +112,7 @@ def result_frame(msg_id: int, result: dict[str, Any]) -> bytes:
 
 def error_frame(msg_id: int | None, code: str, message: str, **extra: Any) -> bytes:
     """A failure reply: {"id", "type": "result", "success": false, "error": {code, message, ...}}."""
-    error = {"code": code, "message": message}
+    error = {"code": code, "message": for_people(message, extra.get("field"))}
     error.update({k: v for k, v in extra.items() if v is not None})
     return encode({"id": msg_id, "type": "result", "success": False, "error": error})
 

@@ -64,7 +64,7 @@ ORDER BY a.name, a.id
 -- Scheduled screenings at one cinema in [$2, $3) with their movie, for "what's on here".
 SELECT m.id AS movie_id, m.title, m.director, m."cast", m.synopsis, m.runtime_minutes, m.certificate,
        m.score, m.release_date, m.poster_url,
-       s.id, s.starts_at, s.ends_at, s.auditorium_id, a.name AS auditorium_name
+       s.id, s.starts_at, s.ends_at, s.prices, s.auditorium_id, a.name AS auditorium_name
 FROM screening s
 JOIN auditorium a ON a.id = s.auditorium_id
 JOIN movie m ON m.id = s.movie_id

@@ -53,12 +53,15 @@ JOIN cinema c ON c.id = a.cinema_id
 WHERE s.id = $1
 
 -- name: screening_list
--- $1 cinema, $2 movie, $3 from, $4 to, $5 status (NULL = any), $6 limit, $7 offset.
+-- $1 cinema, $2 movie, $3 from, $4 to, $5 status (NULL = any), $6 limit, $7 offset,
+-- $8 words in the film's title, the cinema's or the auditorium's name (NULL = all). total counts
+-- every match, for paging.
 SELECT s.id, s.starts_at, s.ends_at, s.prices, s.status,
        json_build_object('id', m.id, 'title', m.title, 'runtime_minutes', m.runtime_minutes,
                          'certificate', m.certificate, 'poster_url', m.poster_url) AS movie,
        json_build_object('id', c.id, 'name', c.name, 'city', c.city, 'time_zone', c.time_zone) AS cinema,
-       json_build_object('id', a.id, 'name', a.name, 'category', a.category) AS auditorium
+       json_build_object('id', a.id, 'name', a.name, 'category', a.category) AS auditorium,
+       count(*) OVER () AS total
 FROM screening s
 JOIN movie m ON m.id = s.movie_id
 JOIN auditorium a ON a.id = s.auditorium_id
@@ -68,6 +71,7 @@ WHERE ($1::bigint IS NULL OR a.cinema_id = $1)
   AND s.starts_at >= $3
   AND ($4::timestamptz IS NULL OR s.starts_at < $4)
   AND ($5::text IS NULL OR s.status = $5)
+  AND ($8::text IS NULL OR strpos(lower(m.title || ' ' || c.name || ' ' || a.name), lower($8::text)) > 0)
 ORDER BY s.starts_at, s.id
 LIMIT $6 OFFSET $7
 

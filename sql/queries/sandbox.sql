@@ -67,3 +67,8 @@ UPDATE sandbox_webhook SET attempts = $2, due_at = $4::timestamptz + make_interv
 
 -- name: webhook_dead
 UPDATE sandbox_webhook SET attempts = $2, due_at = NULL WHERE event_id = $1
+
+-- name: session_deadline
+-- When the shop stops waiting for this payment (its order's hold runs out): a real provider is told
+-- the session's expiry when the payment starts; the sandbox reads it from the order it stands for.
+SELECT expires_at FROM orders WHERE order_key = $1 AND status = 'pending'

@@ -1,8 +1,10 @@
 // Admin: one generic list + form per resource (cinemas, auditoriums, movies, genres, screenings, users).
+// Long lists (screenings, users) are filtered and paged by the server (`paged`), never capped.
 import { api, hasRole, listOf, me } from "./api.js";
-import { h, $, $$, clear, money, fmtDateTime, fromZonedInput, zonedInput, showFormError, loginUrl } from "./dom.js";
+import { h, $, $$, ask, clear, money, fmtDateTime, fromZonedInput, zonedInput, showFormError, loginUrl } from "./dom.js";
+import { KINDS, kindName } from "./kinds.js";
 
-const KINDS = ["standard", "vip", "wheelchair", "companion"];
+const PAGE = 50;
 const DEFAULT_PRICES = { standard: 1000, vip: 1500, wheelchair: 1000, companion: 1000 };
 const panel = $("#panel");
 
@@ -23,6 +25,8 @@ const zoneOptions = (current) => async () => {
   return [...zones].sort().map((z) => [z, z]);
 };
 const num = (v) => (v === "" ? null : Number(v));
+const ROLES = ["customer", "staff", "admin"];
+const ROLE_NAME = { customer: "Customer", staff: "Staff", admin: "Admin" };
 
 const RESOURCES = {
   cinemas: {
@@ -81,13 +85,29 @@ const RESOURCES = {
   },
   screenings: {
     title: "Screening", base: "/api/screenings",
-    load: async () => listOf(await api("/api/screenings?limit=200&status=any"), "screenings"),
+    paged: async (params) => {
+      const data = await api(`/api/screenings?${params}`);
+      return { items: listOf(data, "screenings"), total: data.total };
+    },
+    filters: [
+      { name: "q", label: "Search", type: "search", placeholder: "Film, cinema or screen" },
+      { name: "cinema_id", label: "Cinema", type: "select", options: cinemaOptions, any: "All cinemas" },
+      { name: "movie_id", label: "Film", type: "select", options: movieOptions, any: "All films" },
+      { name: "from", label: "From", type: "date" },
+      { name: "to", label: "To", type: "date" },
+      { name: "status", label: "Status", type: "select", options: async () => [["any", "Any"], ["scheduled", "Scheduled"], ["cancelled", "Cancelled"]], value: "any" },
+    ],
     columns: [["Starts", (s) => fmtDateTime(s.starts_at, s.cinema?.time_zone)], ["Movie", (s) => s.movie?.title], ["Where", (s) => `${s.cinema?.name || ""} — ${s.auditorium?.name || ""}`],
-      ["Prices", (s) => Object.entries(s.prices || {}).map(([k, v]) => `${k} ${money(v)}`).join(", ")], ["Status", (s) => s.status]],
+      ["Prices", (s) => KINDS.filter((k) => s.prices?.[k] !== undefined).map((k) => `${kindName(k)} ${money(s.prices[k])}`).join(", ")],
+      ["Status", (s) => (s.status === "cancelled" ? "Cancelled" : "Scheduled")]],
     actions: (s) => [
       h("a", { class: "button button-small button-ghost", href: `/screenings/${s.id}`, text: "Seat map" }),
-      s.status === "scheduled" ? h("button", { type: "button", class: "button-small button-ghost", text: "Cancel",
-        onclick: () => act(() => api(`/api/screenings/${s.id}/cancel`, { method: "POST" }), `Cancel this screening of ${s.movie?.title}?`) }) : null,
+      s.status === "scheduled" ? h("button", { type: "button", class: "button-small button-ghost", text: "Cancel…",
+        onclick: () => act(() => api(`/api/screenings/${s.id}/cancel`, { method: "POST" }), {
+          title: "Cancel this screening?",
+          text: `${s.movie?.title} at ${s.cinema?.name}, ${fmtDateTime(s.starts_at, s.cinema?.time_zone)}: every order for it is refunded in full, its tickets stop being valid and nobody can book it again. This cannot be undone.`,
+          confirm: "Cancel screening and refund every order", cancel: "Keep the screening",
+        }) }) : null,
     ],
     fields: [
       { name: "movie_id", label: "Movie", type: "select", options: movieOptions, required: true, toApi: Number, fromApi: (s) => String(s.movie?.id ?? s.movie_id) },
@@ -101,20 +121,32 @@ const RESOURCES = {
   },
   users: {
     title: "User", base: "/api/users", noCreate: true, noEdit: true, noDelete: true,
-    load: async () => listOf(await api("/api/users?limit=200"), "items", "users"),
-    columns: [["Email", (u) => u.email], ["Name", (u) => u.name], ["Role", (u) => u.role]],
+    paged: async (params) => {
+      const data = await api(`/api/users?${params}`);
+      return { items: listOf(data, "items", "users"), total: data.total };
+    },
+    filters: [
+      { name: "q", label: "Search", type: "search", placeholder: "Email or name" },
+      { name: "role", label: "Role", type: "select", options: async () => ROLES.map((r) => [r, ROLE_NAME[r]]), any: "Any role" },
+    ],
+    columns: [["Email", (u) => u.email], ["Name", (u) => u.name], ["Role", (u) => ROLE_NAME[u.role] || u.role]],
     actions: (u) => {
-      const select = h("select", { "aria-label": `Role of ${u.email}` }, ["customer", "staff", "admin"].map((r) => h("option", { value: r, text: r, selected: r === u.role })));
-      return [select, h("button", { type: "button", class: "button-small", text: "Save role",
-        onclick: () => act(() => api(`/api/users/${u.id}`, { method: "PATCH", body: { role: select.value } })) })];
+      const select = h("select", { "aria-label": `Role of ${u.email}` }, ROLES.map((r) => h("option", { value: r, text: ROLE_NAME[r], selected: r === u.role })));
+      // Only a changed role can be saved: the button appears when the choice differs.
+      const save = h("button", { type: "button", class: "button-small", text: "Save role", hidden: true,
+        onclick: () => act(() => api(`/api/users/${u.id}`, { method: "PATCH", body: { role: select.value } })) });
+      select.addEventListener("change", () => { save.hidden = select.value === u.role; });
+      return [select, save];
     },
   },
 };
 
 let current = "cinemas";
+const listState = {};  // resource -> {params (URLSearchParams of its filters), offset}
 
+// question: {title, text, confirm, cancel?} asked in a dialog first.
 async function act(work, question) {
-  if (question && !window.confirm(question)) return;
+  if (question && !(await ask(question))) return;
   $("#admin-error").textContent = "";
   try { await work(); await show(current); } catch (err) { $("#admin-error").textContent = err.message; }
 }
@@ -136,8 +168,8 @@ async function input(field, item) {
   }
   if (field.type === "prices") {
     const prices = (item && item.prices) || DEFAULT_PRICES;
-    return h("div", { id, class: "row" }, KINDS.map((k) => h("label", { class: "check" }, k,
-      h("input", { type: "number", name: `prices.${k}`, min: 0, step: "0.01", value: prices[k] !== undefined ? (prices[k] / 100).toFixed(2) : "", "aria-label": `${k} price in pounds` }))));
+    return h("div", { id, class: "row" }, KINDS.map((k) => h("label", { class: "check" }, kindName(k),
+      h("input", { type: "number", name: `prices.${k}`, min: 0, step: "0.01", value: prices[k] !== undefined ? (prices[k] / 100).toFixed(2) : "", "aria-label": `${kindName(k)} price in pounds` }))));
   }
   return h("input", { ...common, type: field.type || "text", step: field.step, min: field.min, value });
 }
@@ -200,8 +232,59 @@ function table(spec, items) {
         $("#resource-form input, #resource-form select")?.focus();
       } }),
       spec.noDelete ? null : h("button", { type: "button", class: "button-small button-danger", text: "Delete",
-        onclick: () => act(() => api(`${spec.base}/${item.id}`, { method: "DELETE" }), `Delete this ${spec.title.toLowerCase()}?`) })))));
+        onclick: () => act(() => api(`${spec.base}/${item.id}`, { method: "DELETE" }), {
+          title: `Delete this ${spec.title.toLowerCase()}?`, text: "It is removed for good.", confirm: "Delete", cancel: "Keep it" }) })))));
   return h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, head), h("tbody", {}, rows)));
+}
+
+// The filter form of a paged list; submitting (or changing a select) reloads from the first page.
+async function filterForm(name, spec) {
+  const state = listState[name];
+  const form = h("form", { class: "inline-form card admin-filters", role: "search", "aria-label": `Find ${spec.title.toLowerCase()}s` });
+  for (const f of spec.filters) {
+    const id = `flt-${f.name}`;
+    const value = state.params.get(f.name) ?? "";
+    let control;
+    if (f.type === "select") {
+      const options = await f.options();
+      control = h("select", { id, name: f.name }, f.any ? h("option", { value: "", text: f.any }) : null,
+        options.map(([v, label]) => h("option", { value: v, text: label, selected: String(v) === String(value) })));
+    } else {
+      control = h("input", { id, name: f.name, type: f.type, value, placeholder: f.placeholder, maxlength: f.type === "search" ? 100 : null });
+    }
+    form.append(h("div", { class: "field" }, h("label", { for: id, text: f.label }), control));
+  }
+  form.append(h("div", { class: "field" }, h("button", { type: "submit", text: "Show" })));
+  const apply = () => {
+    const params = new URLSearchParams();
+    for (const f of spec.filters) { const v = form.elements[f.name].value.trim(); if (v) params.set(f.name, v); }
+    listState[name] = { params, offset: 0 };
+    show(name);
+  };
+  form.addEventListener("submit", (e) => { e.preventDefault(); apply(); });
+  form.addEventListener("change", (e) => { if (e.target.tagName === "SELECT") apply(); });
+  return form;
+}
+
+function pager(name, total, shown) {
+  const { offset } = listState[name];
+  const go = (to) => { listState[name].offset = to; show(name); };
+  const first = total ? offset + 1 : 0;
+  return h("nav", { class: "row pager", "aria-label": "Pages" },
+    h("button", { type: "button", class: "button-ghost button-small", text: "← Previous", disabled: offset === 0, onclick: () => go(Math.max(0, offset - PAGE)) }),
+    h("span", { class: "pager-status", role: "status", text: total ? `${first}–${offset + shown} of ${total}` : "None found" }),
+    h("button", { type: "button", class: "button-ghost button-small", text: "Next →", disabled: offset + shown >= total, onclick: () => go(offset + PAGE) }));
+}
+
+async function loadList(name, spec) {
+  if (!spec.paged) return { items: await spec.load(), nav: [] };
+  listState[name] ||= { params: new URLSearchParams(spec.filters.filter((f) => f.value).map((f) => [f.name, f.value])), offset: 0 };
+  const { params, offset } = listState[name];
+  const query = new URLSearchParams(params);
+  query.set("limit", String(PAGE));
+  query.set("offset", String(offset));
+  const { items, total } = await spec.paged(query);
+  return { items, nav: [await filterForm(name, spec), pager(name, total, items.length)] };
 }
 
 async function show(name) {
@@ -210,10 +293,12 @@ async function show(name) {
   history.replaceState(null, "", `/admin#${name}`);
   const spec = RESOURCES[name];
   try {
-    const items = await spec.load();
+    const { items, nav } = await loadList(name, spec);
     const parts = [h("h2", { text: `${spec.title}s` })];
     if (!spec.noCreate) parts.push(await editor(spec, null));
-    parts.push(items.length ? table(spec, items) : h("p", { class: "empty", text: "None yet." }));
+    parts.push(...nav.slice(0, 1));
+    parts.push(items.length ? table(spec, items) : h("p", { class: "empty", text: nav.length ? "Nothing matches these filters." : "None yet." }));
+    parts.push(...nav.slice(1));
     clear(panel).append(...parts);
   } catch (err) {
     clear(panel).append(h("p", { class: "form-error", text: `Could not load: ${err.message}` }));
@@ -227,6 +312,8 @@ async function init() {
   for (const tab of $$(".tabs [role=tab]")) tab.addEventListener("click", () => show(tab.dataset.tab));
   const wanted = location.hash.slice(1);
   show(RESOURCES[wanted] ? wanted : "cinemas");
+  // A link or bookmark to another tab of this page (/admin#users) changes only the hash.
+  addEventListener("hashchange", () => { const tab = location.hash.slice(1); if (RESOURCES[tab] && tab !== current) show(tab); });
 }
 
 init();

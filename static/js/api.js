@@ -11,6 +11,9 @@ export class ApiError extends Error {
 }
 
 let refreshing = null;
+// The page says whether a session may exist (a session cookie was sent with it). A guest's page
+// asks no API who they are and never tries a refresh, so a visit logs no 401 at all.
+let maybeSession = document.body?.dataset.session !== "no";
 
 // One refresh at a time: parallel 401s wait for the same /api/auth/refresh.
 export function refreshSession() {
@@ -35,7 +38,7 @@ async function send(path, { method = "GET", body, headers = {} } = {}) {
 // api("/api/movies") -> parsed JSON; throws ApiError with {status, code, message, field}.
 export async function api(path, options = {}) {
   let resp = await send(path, options);
-  if (resp.status === 401 && !path.startsWith("/api/auth/") && (await refreshSession())) {
+  if (resp.status === 401 && maybeSession && !path.startsWith("/api/auth/") && (await refreshSession())) {
     resp = await send(path, options);
   }
   const text = await resp.text();
@@ -47,8 +50,11 @@ export async function api(path, options = {}) {
 
 let mePromise = null;
 
-// The logged-in user ({id, email, name, role}) or null; asked once per page.
+// The logged-in user ({id, email, name, role}) or null; asked once per page. `fresh` asks the
+// server even on a guest's page (just after logging in there).
 export function me({ fresh = false } = {}) {
+  if (fresh) maybeSession = true;
+  if (!maybeSession) return Promise.resolve(null);
   if (!mePromise || fresh) {
     mePromise = api("/api/me").then((d) => (d && (d.user || d)) || null).catch(() => null);
   }

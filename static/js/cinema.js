@@ -1,7 +1,8 @@
-// Cinema page: the films showing there, each with its screenings by day.
+// Cinema page: a strip of days, then the films showing there on the chosen day with their times.
 import { api } from "./api.js";
 import { $ } from "./dom.js";
-import { renderGroups } from "./screenings.js";
+import { renderListing } from "./screenings.js";
+import { placeLine } from "./places.js";
 
 const cinemaId = document.getElementById("main").dataset.cinemaId;
 
@@ -11,10 +12,11 @@ async function load() {
   const c = data.cinema;
   document.title = `${c.name} · Houseful`;
   $("#title").textContent = c.name;
-  $("#meta").textContent = [c.address, c.city].filter(Boolean).join(", ");
-  const groups = (data.movies || []).map((m) => [m.title, m.screenings || [], c.time_zone]).filter(([, list]) => list.length);
-  renderGroups($("#screenings"), groups);
-  $("#screenings-status").textContent = groups.length ? "" : "No upcoming screenings.";
+  $("#meta").textContent = placeLine(c);
+  const groups = (data.movies || []).map((m) => [m.title, m.screenings || [], c.time_zone, `/movies/${m.id}`])
+    .filter(([, list]) => list.length);
+  const days = renderListing($("#screenings"), $("#days"), groups);
+  $("#screenings-status").textContent = days ? "" : "No upcoming screenings.";
 }
 
-load().catch((err) => { $("#title").textContent = err.status === 404 ? "Cinema not found" : `Could not load: ${err.message}`; });
+load().catch((err) => { $("#title").textContent = `Could not load: ${err.message}`; $("#screenings-status").textContent = ""; });

@@ -109,6 +109,23 @@ export function flash(message, kind = "info") {
   box.hidden = !message;
 }
 
+// A modal question in a <dialog> (focus stays inside, Escape cancels); resolves true on `confirm`.
+export function ask({ title, text, confirm, cancel = "Keep it", danger = true }) {
+  return new Promise((resolve) => {
+    const yes = h("button", { type: "button", class: danger ? "button-danger" : "", text: confirm });
+    const no = h("button", { type: "button", class: "button-ghost", text: cancel });
+    const dialog = h("dialog", { class: "ask", "aria-labelledby": "ask-title", "aria-describedby": "ask-text" },
+      h("h2", { id: "ask-title", text: title }), h("p", { id: "ask-text", text }), h("div", { class: "row" }, yes, no));
+    const done = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
+    yes.addEventListener("click", () => done(true));
+    no.addEventListener("click", () => done(false));
+    dialog.addEventListener("cancel", (e) => { e.preventDefault(); done(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    no.focus();  // the safe answer first
+  });
+}
+
 export function clear(node) { while (node.firstChild) node.firstChild.remove(); return node; }
 
 export function loginUrl(next = location.pathname + location.search) {

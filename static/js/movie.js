@@ -1,7 +1,7 @@
-// Movie page: details, then its screenings grouped by cinema and day.
+// Movie page: details, then a strip of days and the chosen day's screenings by cinema.
 import { api } from "./api.js";
-import { h, $, clear } from "./dom.js";
-import { renderGroups } from "./screenings.js";
+import { $, clear } from "./dom.js";
+import { renderListing } from "./screenings.js";
 import { posterFor } from "./poster.js";
 
 const movieId = document.getElementById("main").dataset.movieId;
@@ -24,12 +24,13 @@ async function loadMovie() {
 // GET /api/movies/{id} carries its upcoming screenings grouped by cinema.
 function showScreenings(m) {
   const groups = (m.cinemas || []).map((g) => [`${g.cinema.name} — ${g.cinema.city}`,
-    (g.screenings || []).filter((s) => (s.status || "scheduled") === "scheduled"), g.cinema.time_zone])
+    (g.screenings || []).filter((s) => (s.status || "scheduled") === "scheduled"), g.cinema.time_zone,
+    `/cinemas/${g.cinema.id}`])
     .filter(([, list]) => list.length);
-  renderGroups($("#screenings"), groups);
-  $("#screenings-status").textContent = groups.length ? "" : "No upcoming screenings.";
+  const days = renderListing($("#screenings"), $("#days"), groups);
+  $("#screenings-status").textContent = days ? "" : "No upcoming screenings.";
 }
 
 loadMovie()
-  .catch((err) => { $("#title").textContent = err.status === 404 ? "Film not found" : `Could not load: ${err.message}`; $("#screenings-status").textContent = ""; })
+  .catch((err) => { $("#title").textContent = `Could not load: ${err.message}`; $("#screenings-status").textContent = ""; })
   .finally(() => $("#movie").setAttribute("aria-busy", "false"));

@@ -1,5 +1,8 @@
-// The seat map drawing: an SVG from seat x/y, a marked screen, and roving-focus keyboard control.
+// The seat map drawing: an SVG from seat x/y, a marked screen, and roving-focus keyboard control,
+// inside a frame that zooms and pans (map-zoom.js). On a touch screen a tap on a map too small to
+// aim at zooms in there first; then taps choose seats.
 import { svg, clear, money } from "./dom.js";
+import { MapZoom, ZOOMED_PLACE_PX, centre } from "./map-zoom.js";
 
 const KIND_LABEL = { standard: "standard", vip: "VIP", wheelchair: "wheelchair space", companion: "companion seat" };
 const STATE_LABEL = { free: "free", mine: "held by you", held: "held by someone else", sold: "sold", blocked: "blocked", chosen: "chosen, log in to hold" };
@@ -9,17 +12,26 @@ const SEAT = 0.84;
 const TOP = 1.8;  // seat rows start below the screen
 
 export class SeatMapView {
-  constructor(root, { onToggle }) {
+  constructor(root, frame, { onToggle }) {
     this.root = root;
     this.onToggle = onToggle;
+    this.zoom = new MapZoom(frame, root);
     this.nodes = new Map();  // seat id -> <g>
     this.rows = [];          // [[seat, ...] sorted by x] sorted by y
     this.focusId = null;
-    root.addEventListener("click", (e) => {
-      const g = e.target.closest(".seat");
-      if (g) { this.focus(Number(g.dataset.id)); this.onToggle(Number(g.dataset.id)); }
-    });
+    this.pointer = "mouse";
+    root.addEventListener("pointerdown", (e) => { this.pointer = e.pointerType; });
+    root.addEventListener("click", (e) => this.onClick(e));
     root.addEventListener("keydown", (e) => this.onKey(e));
+  }
+
+  onClick(e) {
+    if (this.pointer === "touch" && this.zoom.placePx() < ZOOMED_PLACE_PX * 0.8) {
+      this.zoom.zoomTo(ZOOMED_PLACE_PX, { x: e.clientX, y: e.clientY });  // too small for a finger: zoom first
+      return;
+    }
+    const g = e.target.closest(".seat");
+    if (g) { this.focus(Number(g.dataset.id)); this.onToggle(Number(g.dataset.id)); }
   }
 
   draw(seats) {
@@ -27,8 +39,7 @@ export class SeatMapView {
     const maxX = Math.max(0, ...seats.map((s) => s.x)) + 1;
     const maxY = Math.max(0, ...seats.map((s) => s.y)) + 1;
     this.root.setAttribute("viewBox", `-1.6 -0.2 ${maxX + 3.2} ${maxY + TOP + 0.4}`);
-    // At least ~22 px per place, so seats stay tappable on a phone (the wrapper scrolls sideways).
-    this.root.style.minWidth = `${Math.max(320, Math.round((maxX + 3.2) * 22))}px`;
+    this.zoom.setUnits(maxX + 3.2, maxY + TOP + 0.4);
     this.root.append(
       svg("path", { class: "screen", d: `M0 0.55 Q${maxX / 2} 0.05 ${maxX} 0.55 L${maxX} 0.75 Q${maxX / 2} 0.25 0 0.75 Z`, "aria-hidden": "true" }),
       svg("text", { class: "screen-label", x: maxX / 2, y: 1.25, "aria-hidden": "true", text: "SCREEN" }));
@@ -80,8 +91,26 @@ export class SeatMapView {
   focus(id) {
     this.focusId = id;
     this.syncTabindex();
-    this.nodes.get(id)?.focus();
+    const g = this.nodes.get(id);
+    if (!g) return;
+    g.focus({ preventScroll: true });  // scroll the map's frame, never the page
+    this.zoom.reveal(g);
   }
+
+  // Briefly mark seats a refusal is about (e.g. the single seat a hold would strand).
+  flag(ids) {
+    for (const id of ids) {
+      const g = this.nodes.get(id);
+      if (!g) continue;
+      g.classList.remove("flagged");
+      g.getBoundingClientRect();  // restart the animation
+      g.classList.add("flagged");
+    }
+    const first = this.nodes.get(ids[0]);
+    if (first) this.zoom.reveal(first);
+  }
+
+  seatCentre(id) { const g = this.nodes.get(id); return g ? centre(g) : null; }
 
   position(id) {
     for (let r = 0; r < this.rows.length; r++) {

@@ -1,13 +1,16 @@
 // Seat map page: live seat states from the room, hold/release by click or keyboard, best seats,
-// my hold's countdown, houseful banner, connection status; guests' picks survive logging in.
+// my hold's countdown and its expiry, houseful banner, connection status; refusals said in the
+// viewport (seat-summary.js); guests' picks survive logging in.
 import { api, me } from "./api.js";
 import { h, $, clear, money, fmtDateTime, loginUrl } from "./dom.js";
 import { LiveRoom, roomUrl } from "./room.js";
 import { SeatMapView } from "./seatmap-view.js";
+import { KINDS, kindName } from "./kinds.js";
+import { message, renderSelection, seatNames } from "./seat-summary.js";
 
 const screeningId = Number(document.getElementById("main").dataset.screeningId);
 const STASH_KEY = `houseful:chosen:${screeningId}`;
-const KIND_NAME = { standard: "Standard", vip: "VIP", wheelchair: "Wheelchair space", companion: "Companion" };
+const COARSE = matchMedia("(pointer: coarse)").matches;
 
 const state = {
   seats: new Map(), prices: {}, user: null, version: -1, me: null, deadline: null, houseful: false,
@@ -36,25 +39,11 @@ function seatState(seat) {
   return "free";
 }
 
-function message(text, kind = "error") {
-  const box = $("#seat-message");
-  box.textContent = text;
-  box.dataset.kind = kind;
-  box.hidden = !text;
-}
-
 function render() {
   for (const seat of state.seats.values()) view.update(seat, seatState(seat), priceOf(seat));
   const picked = [...(state.user ? state.mine : state.chosen)].map((id) => state.seats.get(id)).filter(Boolean)
     .sort((a, b) => a.y - b.y || a.x - b.x);
-  clear($("#my-seats")).append(...picked.map((s) => h("li", {},
-    h("span", { text: `Row ${s.row} seat ${s.number} · ${KIND_NAME[s.kind] || s.kind}` }), h("span", { text: money(priceOf(s)) }))));
-  $("#no-seats").hidden = picked.length > 0;
-  $("#total").textContent = picked.length ? money(picked.reduce((sum, s) => sum + priceOf(s), 0)) : "—";
-  const canPay = state.user && state.mine.size > 0;
-  const checkout = $("#checkout");
-  checkout.setAttribute("aria-disabled", canPay ? "false" : "true");
-  checkout.href = canPay ? `/checkout/${screeningId}` : "#";
+  renderSelection(picked, priceOf, { user: state.user, checkoutUrl: `/checkout/${screeningId}`, loginUrl: loginUrl() });
   $("#release-all").hidden = !(state.user && state.mine.size);
   $("#guest-note").hidden = Boolean(state.user);
   $("#hold-timer").hidden = !(state.user && state.mine.size && state.deadline);
@@ -86,11 +75,13 @@ function applySnapshot(snap) {
 }
 
 function applyEvents(frame) {
+  const expired = [];
   for (const ev of frame.events || []) {
     if (ev.v <= state.version) continue;          // already in our snapshot
     if (ev.v !== state.version + 1) { resync(); return; }  // a gap: our picture may be wrong
     state.version = ev.v;
     const mineToo = state.me && ev.by === state.me;
+    if (ev.type === "expired") expired.push(...(ev.seats || []).filter((id) => state.mine.has(id)));
     for (const id of ev.seats || []) {
       // "held" says who holds the seats now, also seats handed from a hold or a sale to the
       // next in the waiting list (offer: true): they were never free in between.
@@ -106,6 +97,14 @@ function applyEvents(frame) {
   if (!state.mine.size) state.deadline = null;
   else if (!state.deadline) refreshMyHolds();
   render();
+  if (expired.length) announceExpiry(expired);
+}
+
+// My hold ran out: say which seats, as checkout does, rather than letting them just vanish.
+function announceExpiry(ids) {
+  const seats = ids.map((id) => state.seats.get(id)).filter(Boolean);
+  const names = seatNames(seats);
+  message(`Your hold on ${names || "your seats"} expired — pick again.`, "warn");
 }
 
 async function resync() {
@@ -128,7 +127,12 @@ const ERROR_HELP = {
   unauthorized: "Please log in to hold seats.",
 };
 
-function showError(err) { message(ERROR_HELP[err.code] || err.message || "That did not work — try again."); }
+// The server's message (a sentence), shown in the viewport; the seats it is about are marked.
+function showError(err) {
+  message(ERROR_HELP[err.code] || err.message || "That did not work — try again.");
+  const seats = err.details?.seats;
+  if (Array.isArray(seats) && seats.length) view.flag(seats);
+}
 
 function took(result) {
   for (const id of result.seats || []) { state.mine.add(id); state.held.add(id); }
@@ -161,7 +165,8 @@ async function toggle(id) {
     const wheelchair = $("#need-wheelchair")?.checked || false;
     try { took(await room.send("hold", { seats: [id], ...(wheelchair ? { wheelchair: true } : {}) })); } catch (err) { showError(err); }
   } else {
-    message(`Row ${seat.row} seat ${seat.number} is ${current === "held" ? "held by someone else" : current}.`, "info");
+    const why = { held: "held by someone else", sold: "sold", blocked: "not for sale" }[current] || current;
+    message(`${seatNames([seat])} is ${why} — pick another seat.`, "info");
   }
 }
 
@@ -203,17 +208,27 @@ async function loadScreening() {
 
 function renderPrices() {
   const present = new Set([...state.seats.values()].filter((s) => !s.blocked).map((s) => s.kind));
-  const kinds = Object.keys(KIND_NAME).filter((k) => present.has(k));
-  clear($("#prices")).append(...kinds.map((k) => h("li", {}, h("span", { text: KIND_NAME[k] || k }), h("strong", { text: money(state.prices[k] ?? state.prices.standard) }))));
-  clear($("#best-kind")).append(...kinds.filter((k) => k !== "companion").map((k) => h("option", { value: k, text: KIND_NAME[k] || k })));
+  const kinds = KINDS.filter((k) => present.has(k));
+  clear($("#prices")).append(...kinds.map((k) => h("li", {}, h("span", { text: kindName(k) }), h("strong", { text: money(state.prices[k] ?? state.prices.standard) }))));
+  clear($("#best-kind")).append(...kinds.filter((k) => k !== "companion").map((k) => h("option", { value: k, text: kindName(k) })));
   if (present.has("wheelchair")) {
     $("#selection").insertBefore(h("p", {}, h("label", { class: "check", for: "need-wheelchair" },
       h("input", { type: "checkbox", id: "need-wheelchair" }), "I need a wheelchair space")), $("#my-seats"));
   }
 }
 
+function showZoom(detail) {
+  $("#zoom-out").disabled = !detail.zoomedIn;
+  $("#zoom-fit").disabled = !detail.zoomedIn;
+  $("#map-hint").textContent = COARSE
+    ? (detail.zoomedIn ? "Tap seats to choose them. Drag to move around; pinch or − to see it all." : "Tap the map to zoom in, then tap your seats.")
+    : "Click seats to choose them. + and − zoom the map (Ctrl + scroll too).";
+}
+
 async function init() {
-  view = new SeatMapView($("#seatmap"), { onToggle: toggle });
+  view = new SeatMapView($("#seatmap"), $("#seatmap-frame"), { onToggle: toggle });
+  view.zoom.addEventListener("zoom", (e) => showZoom(e.detail));
+  showZoom({ zoomedIn: false });
   const [layout, user] = await Promise.all([api(`/api/screenings/${screeningId}/seats`), me(), loadScreening()]);
   state.user = user;
   state.prices = layout.prices || {};
@@ -248,6 +263,15 @@ $("#extend").addEventListener("click", async () => {
 $("#release-all").addEventListener("click", async () => {
   try { await room.send("release", {}); state.mine.clear(); state.deadline = null; render(); } catch (err) { showError(err); }
 });
-$("#checkout").addEventListener("click", (e) => { if ($("#checkout").getAttribute("aria-disabled") === "true") e.preventDefault(); });
+$("#checkout").addEventListener("click", (e) => {
+  if ($("#checkout").getAttribute("aria-disabled") !== "true") return;
+  e.preventDefault();
+  message("Pick at least one seat on the map first.", "info");
+});
+// Zoom buttons keep the seat in focus (or the middle of the frame) where it is.
+const anchor = () => (view?.focusId != null && document.activeElement?.closest?.(".seat") ? view.seatCentre(view.focusId) : null);
+$("#zoom-in").addEventListener("click", () => view?.zoom.zoomIn(anchor()));
+$("#zoom-out").addEventListener("click", () => view?.zoom.zoomOut(anchor()));
+$("#zoom-fit").addEventListener("click", () => view?.zoom.fit());
 
-init().catch((err) => { $("#title").textContent = err.status === 404 ? "Screening not found" : `Could not load the seat map: ${err.message}`; });
+init().catch((err) => { $("#title").textContent = `Could not load the seat map: ${err.message}`; });

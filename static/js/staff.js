@@ -44,6 +44,7 @@ function fill(el, row) {
   el.querySelector(".bar-held").style.width = `${pct(row.held)}%`;
   el.querySelector(".bar").setAttribute("aria-label", `${Math.round(pct(row.sold))}% sold, ${Math.round(pct(row.held))}% held`);
   clear(el.querySelector(".stats")).append(
+    h("span", {}, "Occupancy ", h("b", { class: "occupancy", text: `${Math.round(pct(row.sold))}%` })),
     h("span", {}, "Sold ", h("b", { class: "sold", text: row.sold })),
     h("span", {}, "Held ", h("b", { class: "held", text: row.held })),
     h("span", {}, "Free ", h("b", { class: "free", text: row.free })),
@@ -54,8 +55,10 @@ function fill(el, row) {
 function renderTotals() {
   const all = [...rows.values()];
   const sum = (k) => all.reduce((t, r) => t + (r[k] || 0), 0);
+  const capacity = sum("capacity");
   clear($("#totals")).append(
     h("span", {}, "Screenings ", h("b", { text: all.length })),
+    h("span", {}, "Occupancy ", h("b", { id: "total-occupancy", text: `${capacity ? Math.round((100 * sum("sold")) / capacity) : 0}%` })),
     h("span", {}, "Sold ", h("b", { text: sum("sold") })),
     h("span", {}, "Held ", h("b", { text: sum("held") })),
     h("span", {}, "Free ", h("b", { text: sum("free") })),

@@ -1,4 +1,4 @@
-"""Write the app icons (static/icons/*.png, icon.svg) with a tiny pure-Python PNG writer.
+"""Write the app icons (static/icons/*.png, favicon.ico, icon.svg) with a tiny pure-Python PNG writer.
 
 Run: .venv/bin/python -m tests.browser.make_icons   (no imaging library needed)
 """
@@ -62,6 +62,13 @@ def png(size: int, *, maskable: bool = False) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
+def ico(size: int) -> bytes:
+    """favicon.ico holding one PNG image (ICO allows PNG entries; every current browser reads them)."""
+    image = png(size)
+    entry = struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(image), 6 + 16)
+    return struct.pack("<HHH", 0, 1, 1) + entry + image
+
+
 def main() -> None:
     """Write every icon file."""
     ICONS.mkdir(parents=True, exist_ok=True)
@@ -69,6 +76,7 @@ def main() -> None:
     (ICONS / "icon-192.png").write_bytes(png(192))
     (ICONS / "icon-512.png").write_bytes(png(512))
     (ICONS / "icon-maskable-512.png").write_bytes(png(512, maskable=True))
+    (ICONS / "favicon.ico").write_bytes(ico(32))
 
 
 if __name__ == "__main__":

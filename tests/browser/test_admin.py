@@ -70,7 +70,7 @@ async def test_admin_builds_an_auditorium_schedules_a_screening_and_it_is_on_the
     await page.fill("#f-starts_at", starts.strftime("%Y-%m-%dT%H:%M"))
     await page.fill('input[name="prices.vip"]', "16.50")
     await page.locator("#resource-form button[type=submit]").click()
-    await expect(page.locator("#panel table")).to_contain_text("vip £16.50")
+    await expect(page.locator("#panel table")).to_contain_text("VIP £16.50")
     label = starts.tzname()  # EST or EDT: the browser's zone (UTC) reads another time
     await expect(page.locator("#panel table")).to_contain_text(f"19:30 {label}")
     assert await pg.fetchval("SELECT starts_at FROM screening") == starts

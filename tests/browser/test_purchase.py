@@ -35,10 +35,15 @@ async def test_buy_from_the_home_page_to_a_qr_ticket_then_cancel(
     await expect(page.locator("#order-seats li")).to_have_count(2)
     await shoot(page, "checkout")
     await page.locator("#pay").click()
+    # The provider's page: the app's money format and the hold's countdown; after paying it returns
+    # to the order by itself, as a hosted page does.
     await expect(page).to_have_url(re.compile(r"/pay/sandbox/"))
+    await expect(page.get_by_role("heading", name="Pay £20.00")).to_be_visible()
+    await expect(page.locator("#countdown")).to_have_text(re.compile(r"^0[78]:\d\d$"))
+    await shoot(page, "sandbox-pay")
     await page.fill("#card", "4242 4242 4242 4242")
     await page.get_by_role("button", name=re.compile("^Pay")).click()
-    await page.get_by_role("link", name="Back to your order").click()
+    await expect(page).to_have_url(re.compile(r"/orders/[0-9A-Z-]+$"))
 
     await expect(page.locator("#order-status")).to_contain_text("Enjoy the film", timeout=15_000)
     await expect(page.locator(".ticket-qr img")).to_have_count(2)
@@ -50,8 +55,10 @@ async def test_buy_from_the_home_page_to_a_qr_ticket_then_cancel(
     await page.goto(f"{base}/tickets")
     await expect(page.locator(".order")).to_have_count(1)
     await shoot(page, "tickets")
-    page.once("dialog", lambda dialog: dialog.accept())
-    await page.get_by_role("button", name="Cancel order").click()
+    # The cancel action sits below the tickets and asks first, saying what it does.
+    await page.get_by_role("button", name="Cancel order…").click()
+    await expect(page.locator(".cancel-confirm")).to_contain_text("£20.00 is refunded")
+    await page.get_by_role("button", name="Yes, cancel and refund").click()
     await expect(page.locator(".order-status")).to_have_text(re.compile("Cancelled|Refunded"))
     await expect(page.locator(".ticket-qr")).to_have_count(0)
     # The watcher sees the seats free again, live.

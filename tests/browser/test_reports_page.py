@@ -84,7 +84,7 @@ async def test_an_admin_reads_sales_regroups_them_and_downloads_filtered_csv(
     await page.get_by_label("To", exact=True).fill(todays_sales["from"])
     await page.get_by_role("button", name="Show report").click()
     await expect(page.get_by_label("To", exact=True)).to_have_attribute("aria-invalid", "true")
-    await expect(page.locator("#r-to-error")).to_have_text("to is before from")
+    await expect(page.locator("#r-to-error")).to_have_text("The To date is before the From date.")
     assert page.js_errors == []
 
 

@@ -27,7 +27,7 @@ async def test_main_pages_render_the_demo_without_errors(client: Any, register: 
 
     base = base_url(client)
     admin = await register(client, role="admin")
-    page = await new_page()
+    page = await new_page(viewport={"width": 1366, "height": 900})
 
     await page.goto(f"{base}/")
     await expect(page.locator(".movie-card").first).to_be_visible()
@@ -37,6 +37,13 @@ async def test_main_pages_render_the_demo_without_errors(client: Any, register: 
     await page.locator(".movie-card").first.click()
     await expect(page.locator(".times a").first).to_be_visible()
     await snap(page, "movie")
+    await page.goto(f"{base}/cinemas/1")
+    await expect(page.locator(".time-slot").first).to_contain_text("seats free")
+    await snap(page, "cinema")
+    await page.goto(f"{base}/movies/999999")
+    await expect(page.locator("h1")).to_have_text("We could not find that film")
+    await snap(page, "not-found")
+    await page.goto(f"{base}/movies/1")
 
     await page.locator(".times a").first.click()
     await expect(page.locator("#connection")).to_have_text("Live")
@@ -49,7 +56,8 @@ async def test_main_pages_render_the_demo_without_errors(client: Any, register: 
     for path, name, ready in [
         ("/staff", "staff-dashboard", ".dash-card"),
         ("/admin#cinemas", "admin", "#panel table"),
-        ("/admin#screenings", "admin-screenings", "#panel table"),
+        ("/admin#screenings", "admin-screenings", ".pager-status"),
+        ("/admin#users", "admin-users", ".pager-status"),
     ]:
         await page.goto(f"{base}{path}")
         await expect(page.locator(ready).first).to_be_visible()
@@ -64,11 +72,23 @@ async def test_main_pages_render_the_demo_without_errors(client: Any, register: 
     await expect(page.locator("#grid button").first).to_be_visible()
     await snap(page, "admin-seat-editor")
 
+    await page.goto(f"{base}/api/docs")
+    await expect(page.locator(".opblock").first).to_be_visible()
+    await snap(page, "api-docs")
+
     phone = await new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     await phone.goto(f"{base}/")
     await expect(phone.locator(".movie-card").first).to_be_visible()
     await snap(phone, "home-phone")
+    await phone.goto(f"{base}/cinemas/1")
+    await expect(phone.locator(".time-slot").first).to_be_visible()
+    await snap(phone, "cinema-phone")
     await phone.goto(f"{base}/screenings/1")
     await expect(phone.locator("#connection")).to_have_text("Live")
     await snap(phone, "seatmap-phone")
+    await phone.locator("#zoom-in").click()
+    await phone.locator('.seat[aria-label^="Row K seat 13,"]').click()
+    await phone.locator('.seat[aria-label^="Row K seat 12,"]').click()  # a guest's picks, kept for after login
+    await expect(phone.locator("#bar-seats")).to_have_text("K12–K13")
+    await snap(phone, "seatmap-phone-zoomed")
     assert page.js_errors == [] and phone.js_errors == []

@@ -111,6 +111,6 @@ async def cinema_movies(db: Db, sql: Queries, cinema_id: int, query: Mapping[str
                 "certificate": r["certificate"], "score": r["score"], "release_date": r["release_date"],
                 "poster_url": r["poster_url"], "screenings": [],
             }
-        movie["screenings"].append({k: r[k] for k in ("id", "starts_at", "ends_at", "auditorium_id",
+        movie["screenings"].append({k: r[k] for k in ("id", "starts_at", "ends_at", "prices", "auditorium_id",
                                                         "auditorium_name")})
     return {"cinema": cinema, "movies": list(movies.values())}

@@ -32,8 +32,9 @@ async def get_screening(db: Db, sql: Queries, screening_id: int) -> dict[str, An
 
 async def list_screenings(db: Db, sql: Queries, query: Mapping[str, Any], now: dt.datetime,
                           default_zone: str) -> dict[str, Any]:
-    """Screenings by cinema, movie and start range (from defaults to `now`), soonest first. Bare
-    dates are local days of the chosen cinema (of catalog.default_time_zone without one)."""
+    """Screenings by cinema, movie, start range (from defaults to `now`) and words (`q`), soonest
+    first, a page at a time with the `total` of matches. Bare dates are local days of the chosen
+    cinema (of catalog.default_time_zone without one)."""
     q = sql.catalog_screenings
     bare_date = any(len(query.get(name) or "") == 10 for name in ("from", "to"))
     time_zone = await days.zone_of(db, sql.days, query.get("cinema_id"), default_zone) if bare_date else "UTC"
@@ -41,9 +42,22 @@ async def list_screenings(db: Db, sql: Queries, query: Mapping[str, Any], now: d
     start = start or now
     status = query.get("status", "scheduled")
     limit, offset = query.get("limit", 50), query.get("offset", 0)
+    words = (query.get("q") or "").strip() or None
     rows = await db.fetch(q.screening_list, query.get("cinema_id"), query.get("movie_id"), start, end,
-                          None if status == "any" else status, limit, offset)
-    return {"screenings": [dict(r) for r in rows], "limit": limit, "offset": offset}
+                          None if status == "any" else status, limit, offset, words)
+    total = rows[0]["total"] if rows else await _total_past_the_end(db, q, query, start, end, status, words)
+    screenings = [{k: v for k, v in r.items() if k != "total"} for r in rows]
+    return {"screenings": screenings, "total": total, "limit": limit, "offset": offset}
+
+
+async def _total_past_the_end(db: Db, q: Any, query: Mapping[str, Any], start: dt.datetime,
+                              end: dt.datetime | None, status: str, words: str | None) -> int:
+    """The total when the page asked for lies past the last match (the window count sees no row)."""
+    if not query.get("offset"):
+        return 0
+    rows = await db.fetch(q.screening_list, query.get("cinema_id"), query.get("movie_id"), start, end,
+                          None if status == "any" else status, 1, 0, words)
+    return rows[0]["total"] if rows else 0
 
 
 async def screening_seats(db: Db, sql: Queries, screening_id: int) -> dict[str, Any]:
