@@ -51,7 +51,7 @@ async def test_reset_a_forgotten_password_from_the_login_page(
     await page.fill("#email", user["email"])
     await page.fill("#password", PASSWORD)
     await page.get_by_role("button", name="Log in").click()
-    await expect(page.locator(".form-error")).to_contain_text("wrong email or password")
+    await expect(page.locator(".form-error")).to_contain_text("Wrong email or password")
     await page.fill("#password", NEW_PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await expect(page).to_have_url(f"{base}/")
