@@ -37,6 +37,8 @@ class ServerSettings:
     log_level: str = "INFO"
     log_format: str = "text"
     access_log: bool = False
+    # Load balancers whose X-Forwarded-For is believed (CIDR networks); empty = none.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -354,11 +356,13 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting redis.url: must be a redis:// URL")
     if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
         raise ConfigError("setting checkout.currency: must be a three-letter ISO 4217 code")
-    for net in settings.metrics.allow_from:
-        try:
-            ipaddress.ip_network(net, strict=False)
-        except ValueError:
-            raise ConfigError(f"setting metrics.allow_from: {net!r} is not a network such as 10.0.0.0/8") from None
+    for name, nets in (("metrics.allow_from", settings.metrics.allow_from),
+                       ("server.trusted_proxies", settings.server.trusted_proxies)):
+        for net in nets:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ConfigError(f"setting {name}: {net!r} is not a network such as 10.0.0.0/8") from None
     if settings.server.log_format not in ("text", "json"):
         raise ConfigError("setting server.log_format: must be text or json")
     if settings.mail.smtp_security not in ("none", "starttls", "tls"):

@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app", ("server.app", "server.routes", "server.resources", "server.cli", "server.serve", "server.demo",
              "server.demo_layouts", "server.backup")),
     ("edge", ("server.api", "server.ws", "server.middleware", "server.origin", "server.pages",
-              "server.request_log", "server.web_setup")),
+              "server.request_log", "server.forwarded", "server.web_setup")),
     ("keys", ("server.keys",)),
     ("services", ("server.services",)),
     ("domain: messages", ("server.messaging",)),
