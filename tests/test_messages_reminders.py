@@ -13,7 +13,7 @@ from typing import Any
 from server import keys
 from server.messaging.reminders import queue_reminders
 from tests.support.checkout import new_order, pay, wait_status
-from tests.support.clocks import at_any_hour
+from tests.support.clocks import at_any_hour_anywhere
 
 ZONE = "America/Los_Angeles"
 
@@ -43,7 +43,7 @@ async def _scan(client: Any, clock: Any, at: dt.datetime) -> list[tuple[str, str
     return [(r["kind"], r["subject_key"]) for r in rows]
 
 
-@at_any_hour
+@at_any_hour_anywhere
 async def test_the_day_before_at_nine_local_and_two_hours_before(
         client: Any, make_user: Any, make_screening: Any, clock: Any, pg: Any) -> None:
     user, key, start = await _paid_order(client, make_user, make_screening, clock)
@@ -63,6 +63,7 @@ async def test_the_day_before_at_nine_local_and_two_hours_before(
     assert {(r["channel"], r["recipient"]) for r in channels} == {("email", user["email"])}
 
 
+@at_any_hour_anywhere
 async def test_reminders_respect_settings_and_skip_cancelled_orders_and_screenings(
         client: Any, make_user: Any, make_screening: Any, clock: Any, pg: Any) -> None:
     keen, keen_key, start = await _paid_order(client, make_user, make_screening, clock)
@@ -90,6 +91,7 @@ async def test_reminders_respect_settings_and_skip_cancelled_orders_and_screenin
                                     ("reminder_soon", picky_key)])
 
 
+@at_any_hour_anywhere
 async def test_an_order_paid_after_a_reminder_was_due_gets_only_the_later_ones(
         client: Any, make_user: Any, make_screening: Any, clock: Any) -> None:
     # Bought five hours before the show: the day-before reminder is past, the two-hour one is not.
