@@ -93,7 +93,14 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers."""
+    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers.
+
+    Not on a WebSocket's 101 Switching Protocols: no document follows it, so these headers say
+    nothing there (a socket's own checks are its Origin and its token); thousands of upgrades in
+    a rush skip them.
+    """
+    if response.status == 101:
+        return
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -29,6 +29,7 @@ from server.live.holds import HoldStore
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+SCRIPTS_PER_CONNECTION = 16  # socket commands in flight per pooled Redis connection (they are batched)
 
 
 class Member(Protocol):
@@ -99,8 +100,9 @@ class RoomHub:
             "hold_max_seconds": settings.holds.max_total_seconds,
         }
         # Commands and snapshots of all sockets share the Redis pool; bounding them here keeps a
-        # rush of thousands of sockets from exhausting it (the pool raises rather than waits).
-        self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4))
+        # rush of thousands of sockets from exhausting it. Their scripts travel in per-tick
+        # pipelines (server/live/batch.py), so a connection carries many of them at once.
+        self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
         self._pubsub = redis.pubsub()
         self._rooms: dict[int, Room] = {}
         self._by_channel: dict[bytes, Room] = {}
