@@ -104,18 +104,18 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
                     refused[str((r.get("error") or {}).get("code"))] += 1
 
         spy = _spy(pid, profile) if profile is not None else None
-        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        cpu0, t0, load0 = cpu_seconds(pid), time.monotonic(), time.process_time()
         await asyncio.gather(*(one(c, s) for c, s in zip(clients, choices)))
         acked = time.monotonic() - t0
         await _quiet(metrics)
-        cpu = cpu_seconds(pid) - cpu0
+        cpu, load_cpu = cpu_seconds(pid) - cpu0, time.process_time() - load0
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled so far
             spy.wait(60)
         await asyncio.gather(*(c.close() for c in clients))
     commands = 2 * len(clients)
     lat = metrics.latency_ms()
-    return {"cpu_us_per_hold": round(cpu / commands * 1e6, 1), "cpu_s": round(cpu, 3), "commands": commands,
+    return {"cpu_us_per_hold": round(cpu / commands * 1e6, 1), "cpu_s": round(cpu, 3), "load_cpu_s": round(load_cpu, 3), "commands": commands,
             "held": held, "acked_s": round(acked, 3), "holds_per_s": round(commands / acked, 1),
             "ack_p99_ms": lat.get("hold_ack", {}).get("p99"), "broadcast_p99_ms": lat.get("broadcast_lag", {}).get("p99"),
             "refused": dict(refused), "errors": dict(metrics.errors)}
@@ -167,6 +167,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop-seconds", type=float, default=4.0, help="closed-loop holds pair, seconds each")
     args = parser.parse_args(argv)
     harness.pin(harness.LOAD_CPU)
+    OUT.mkdir(exist_ok=True)
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
     server, direct = [], []
