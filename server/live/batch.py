@@ -76,11 +76,6 @@ class ScriptBatcher:
             else:
                 fut.set_result(result)
 
-    async def aclose(self) -> None:
-        """Wait for batches in flight (at shutdown)."""
-        if self._sending:
-            await asyncio.gather(*self._sending, return_exceptions=True)
-
 
 async def _one(redis: Redis, sha: str, keys: Sequence[str], args: Sequence[object]) -> Any:
     """One EVALSHA, its script error returned (as a pipeline with raise_on_error=False would)."""
