@@ -8,6 +8,7 @@ from aiohttp import web
 from server import keys
 from server.clock import Clock, SystemClock
 from server.config import Settings, jwt_secret
+from server.domain.tokens import AccessTokens
 from server.forwarded import forwarded_client
 from server.middleware import errors_middleware, identity_middleware, security_headers
 from server.queries import load_queries
@@ -27,6 +28,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or SystemClock()
     app[keys.JWT_SECRET] = jwt_secret(settings)
+    app[keys.TOKENS] = AccessTokens(app[keys.JWT_SECRET])
     app[keys.QUERIES] = load_queries()
     app[keys.SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.extend(RESOURCES)

@@ -102,6 +102,11 @@ class WebSocketSettings:
     send_buffer_bytes: int = field(default=0, **_range(0, 64 * 1_048_576))
     # Fan-out budget of a worker: a room flushes at most every max(tick, sockets / this) seconds.
     frames_per_second: int = field(default=40_000, **_range(100, 10_000_000))
+    # A big room (>= busy_room_sockets) that collected busy_events or more since its last flush is
+    # in a rush: it flushes at most every busy_flush_ms (fewer writes per delivered change).
+    busy_flush_ms: int = field(default=150, **_range(1, 5_000))
+    busy_events: int = field(default=32, **_range(1, 1_000_000))
+    busy_room_sockets: int = field(default=500, **_range(1, 10_000_000))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from server.checkout.payments import PaymentProvider
 from server.checkout.state import Checkout
 from server.clock import Clock
 from server.config import Settings
-from server.domain.tokens import Identity
+from server.domain.tokens import AccessTokens, Identity
 from server.live.dashboard import DashboardHub
 from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
@@ -33,6 +33,8 @@ DB = web.AppKey("db", asyncpg.Pool)
 REDIS = web.AppKey("redis", Redis)
 QUERIES = web.AppKey("queries", Queries)
 JWT_SECRET = web.AppKey("jwt_secret", str)
+# Verified access tokens, remembered until their expiry (no JWT decode per request or upgrade).
+TOKENS = web.AppKey("tokens", AccessTokens)
 CACHE = web.AppKey("cache", CatalogCache)
 HOLDS = web.AppKey("holds", HoldStore)
 ROOMS = web.AppKey("rooms", RoomHub)

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from server import keys
 from server.api.http import Handler, error_body, json_response
-from server.domain.tokens import ACCESS_COOKIE, Identity, read_access
+from server.domain.tokens import ACCESS_COOKIE, Identity
 from server.errors import RETRY_AFTER_SECONDS, DomainError, is_store_outage
 from server.origin import origin_allowed
 from server.web_setup import render_page
@@ -73,13 +73,13 @@ def _unavailable(request: web.Request, exc: Exception) -> web.Response:
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the caller's Identity (or None) in request[keys.USER]; check Origin on cookie writes."""
-    secret, now = request.app[keys.JWT_SECRET], request.app[keys.CLOCK].time()
+    tokens, now = request.app[keys.TOKENS], request.app[keys.CLOCK].time()
     user: Identity | None = None
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        user = read_access(auth[7:].strip(), secret, now=now)
+        user = tokens.read(auth[7:].strip(), now=now)
     elif ACCESS_COOKIE in request.cookies:
-        found = read_access(request.cookies[ACCESS_COOKIE], secret, now=now)
+        found = tokens.read(request.cookies[ACCESS_COOKIE], now=now)
         if found is not None:
             user = Identity(found.user_id, found.role, via_cookie=True)
             if request.method not in SAFE_METHODS:
@@ -93,7 +93,14 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers."""
+    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers.
+
+    Not on a WebSocket's 101 Switching Protocols: no document follows it, so these headers say
+    nothing there (a socket's own checks are its Origin and its token); thousands of upgrades in
+    a rush skip them.
+    """
+    if response.status == 101:
+        return
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -127,3 +127,24 @@ async def test_many_joiners_at_once_get_complete_snapshots(client, make_user, ma
             assert held == set(seats[:8])
         await asyncio.gather(*(j.close() for j in joiners))
     await holder.close()
+
+
+async def test_a_big_room_in_a_rush_waits_longer_between_flushes_but_relays_every_event(
+        make_client, make_user, make_screening) -> None:
+    # Lowered limits: 3 sockets are a big room, 4 pending events a rush, 200 ms between its flushes.
+    client = await make_client(websocket={"tick_ms": 5, "busy_room_sockets": 3, "busy_events": 4,
+                                          "busy_flush_ms": 200})
+    screening = await make_screening(rows=1, per_row=12, orphan_rule=False)
+    sid, seats = screening["screening_id"], screening["seats"]
+    hub, store = client.app[keys.ROOMS], client.app[keys.HOLDS]
+    watchers = [await connect(client, sid) for _ in range(3)]
+    assert hub.flush_interval(sid) == pytest.approx(0.005)  # nothing pending: a quiet room is not slowed
+    start_v = watchers[0].messages[1]["version"]
+    for wave in range(2):  # two rushes of 6 holds each, every hold of a wave in the same tick
+        await asyncio.gather(*(store.hold(sid, f"u{wave}{n}", [seats[f"A{6 * wave + n}"]]) for n in range(1, 7)))
+    for w in watchers:
+        await w.event(lambda e: e["v"] == start_v + 12)
+        assert [e["v"] for e in w.events()] == list(range(start_v + 1, start_v + 13))
+        assert len([m for m in w.messages if m["type"] == "events"]) <= 3  # 12 changes, a few full frames
+    for w in watchers:
+        await w.close()

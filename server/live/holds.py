@@ -36,6 +36,7 @@ MAX_ID = 2**53  # ids travel through Lua numbers (doubles)
 SALE_BATCH = 1_000  # most seats one mark_sold / free_sold / unlock may name
 WARM_LOCK_MS = 5_000
 WARM_WAIT_SECONDS = 10.0
+OWNER_TAGS = 50_000  # (screening, owner) pairs whose tag is remembered
 _OWNER = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
@@ -91,6 +92,7 @@ class HoldStore:
         self.scripts = Scripts(clock)
         self._secret = secret.encode()
         self._keys: dict[int, list[str]] = {}
+        self._tags: dict[tuple[int, str], str] = {}
         self._watched: Counter[int] = Counter()
         self._touched: dict[int, float] = {}
 
@@ -98,8 +100,13 @@ class HoldStore:
 
     def owner_tag(self, screening_id: int, owner: str) -> str:
         """An opaque per-screening tag of an owner: lets a client recognise its own holds."""
-        digest = hmac.new(self._secret, f"{screening_id}:{owner}".encode(), hashlib.sha256)
-        return digest.hexdigest()[:10]
+        tag = self._tags.get((screening_id, owner))
+        if tag is None:  # an HMAC per hold command showed in a rush's profile: computed once per pair
+            tag = hmac.new(self._secret, f"{screening_id}:{owner}".encode(), hashlib.sha256).hexdigest()[:10]
+            if len(self._tags) >= OWNER_TAGS:  # a bounded cache; a tag is cheap to compute again
+                self._tags.clear()
+            self._tags[(screening_id, owner)] = tag
+        return tag
 
     def keys_of(self, screening_id: int) -> list[str]:
         """The screening's keys in script order, then its channel."""

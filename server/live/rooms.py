@@ -4,7 +4,8 @@ One PubSub connection per worker carries every room's channel and one listener t
 it. Events collect per room and a tick task flushes them as ONE WebSocket frame per room, built
 once (header + JSON) and written as the same bytes to every socket's transport, synchronously.
 A big room flushes less often: its interval grows to sockets / websocket.frames_per_second, so a
-worker never tries to write more frames a second than it can. The room tracks the last version
+worker never tries to write more frames a second than it can; in a rush (many events pending
+in a big room) it waits websocket.busy_flush_ms between flushes. The room tracks the last version
 it relayed: an event that skips a version (a lost message, a reconnect) makes the room re-read
 the version and send every socket a fresh snapshot instead of the batch.
 
@@ -28,6 +29,7 @@ from server.live.holds import HoldStore
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+SCRIPTS_PER_CONNECTION = 16  # socket commands in flight per pooled Redis connection (they are batched)
 
 
 class Member(Protocol):
@@ -86,6 +88,9 @@ class RoomHub:
         self.keys = KeySpace(settings.redis.key_prefix)
         self.tick = settings.websocket.tick_ms / 1000
         self.frames_per_second = settings.websocket.frames_per_second
+        self.busy_interval = settings.websocket.busy_flush_ms / 1000
+        self.busy_events = settings.websocket.busy_events
+        self.busy_sockets = settings.websocket.busy_room_sockets
         self._limits = {
             "commands_per_second": settings.websocket.commands_per_second,
             "command_burst": settings.websocket.command_burst,
@@ -95,8 +100,9 @@ class RoomHub:
             "hold_max_seconds": settings.holds.max_total_seconds,
         }
         # Commands and snapshots of all sockets share the Redis pool; bounding them here keeps a
-        # rush of thousands of sockets from exhausting it (the pool raises rather than waits).
-        self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4))
+        # rush of thousands of sockets from exhausting it. Their scripts travel in per-tick
+        # pipelines (server/live/batch.py), so a connection carries many of them at once.
+        self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
         self._pubsub = redis.pubsub()
         self._rooms: dict[int, Room] = {}
         self._by_channel: dict[bytes, Room] = {}

@@ -8,7 +8,9 @@ Every call passes the app's clock (unix ms) as the first ARGV; lua/common.lua ta
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import weakref
 from pathlib import Path
 from typing import Sequence
 
@@ -16,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from server.clock import Clock
+from server.live.batch import ScriptBatcher
 
 LUA = Path(__file__).resolve().parent / "lua"
 NAMES = (
@@ -38,6 +41,8 @@ class Scripts:
         self.shas: dict[str, str] = {
             name: hashlib.sha1(src.encode()).hexdigest() for name, src in self.sources.items()
         }
+        self._batchers: weakref.WeakKeyDictionary[Redis, ScriptBatcher] = weakref.WeakKeyDictionary()
+        self._loading: asyncio.Task[None] | None = None
 
     async def load(self, redis: Redis) -> None:
         """SCRIPT LOAD every script (at start; also after Redis forgot them)."""
@@ -47,10 +52,20 @@ class Scripts:
                 raise RuntimeError(f"Redis computed another SHA for script {name}")
 
     async def call(self, redis: Redis, name: str, keys: Sequence[str], args: Sequence[object]) -> bytes:
-        """EVALSHA one script with the clock's now first; on NOSCRIPT load the scripts and retry once."""
+        """EVALSHA one script with the clock's now first (batched with the tick's other calls,
+        server/live/batch.py); on NOSCRIPT load the scripts and retry once."""
+        batcher = self._batchers.get(redis)
+        if batcher is None:
+            batcher = self._batchers[redis] = ScriptBatcher(redis)
         argv = (self.clock.ms(), *args)
         try:
-            return await redis.evalsha(self.shas[name], len(keys), *keys, *argv)
+            return await batcher.evalsha(self.shas[name], keys, argv)
         except NoScriptError:
-            await self.load(redis)
-            return await redis.evalsha(self.shas[name], len(keys), *keys, *argv)
+            await self._reload(redis)
+            return await batcher.evalsha(self.shas[name], keys, argv)
+
+    async def _reload(self, redis: Redis) -> None:
+        """Load the scripts once for all the callers of a batch that all met NOSCRIPT together."""
+        if self._loading is None or self._loading.done():
+            self._loading = asyncio.get_running_loop().create_task(self.load(redis))
+        await asyncio.shield(self._loading)
