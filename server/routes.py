@@ -8,6 +8,7 @@ from server.api import accounts, dashboard as dashboard_api, health, mailbox as 
 from server.api import orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
 from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users, waitlist
+from server.api import waiting_room as waiting_room_api
 from server.web_setup import STATIC_DIR
 from server.ws import handlers as ws
 
@@ -73,6 +74,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_delete("/api/screenings/" + ID + "/waitlist", waitlist.leave)
     # --- live seats (server/ws/handlers.py) ---
     r.add_get("/ws/screenings/" + ID, ws.screening_room)
+    r.add_get("/ws/screenings/" + ID + "/line", ws.line_socket)
+    # --- the waiting room (server/api/waiting_room.py) ---
+    r.add_get("/api/screenings/" + ID + "/waiting-room", waiting_room_api.status)
+    r.add_put("/api/screenings/" + ID + "/waiting-room", waiting_room_api.change)
     # --- dashboard (server/api/dashboard.py, server/ws/handlers.py) ---
     r.add_get("/api/dashboard/occupancy", dashboard_api.occupancy)
     r.add_get("/ws/dashboard", ws.dashboard_socket)
