@@ -88,7 +88,7 @@ async def waiting_room_context(app: web.Application) -> AsyncIterator[None]:
     line = Line(app[keys.REDIS], app[keys.DB], app[keys.QUERIES].waiting_room, settings.waiting_room,
                 KeySpace(settings.redis.key_prefix), app[keys.CLOCK], key)
     app[keys.LINE] = line
-    app[keys.GATE] = Gate(key, app[keys.CLOCK], line.policy)
+    app[keys.GATE] = Gate(key, app[keys.CLOCK], line.policy, line.shopping)
     hub = LineHub(line, app[keys.HOLDS], settings.waiting_room.tick_ms)
     app[keys.LINES] = hub
     await hub.start()

@@ -65,6 +65,8 @@ async def test_countdown_line_admission_hold_checkout(wr_client: Any, make_user:
     bob_no = (await bob_tab.ok("join"))["number"]
     assert {ann_no, bob_no} == {1, 2}
     assert (await room.error("hold", seats=[sc["seats"]["A1"]]))["code"] == "admission_required"
+    refused = await order(client, bob, sid, [sc["seats"]["A3"]])  # an order of free seats is no way round
+    assert refused.status == 403 and (await refused.json())["error"]["code"] == "admission_required"
 
     clock.advance(3)  # a rate of 1 a second: both numbers are called
     await bob_tab.wait_for(frame(lambda m: m["admitted"] >= 2))

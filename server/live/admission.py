@@ -20,6 +20,7 @@ NotOnSale = error_class("NotOnSale", 409, "not_on_sale")
 AdmissionRequired = error_class("AdmissionRequired", 403, "admission_required")
 POLICY_SECONDS = 1.0  # how stale a worker's copy of a policy may be (a pause or a change reaches holds this fast)
 MODES = ("off", "always", "auto")
+MISSING = "Join the line for this screening first; your admission is missing or over."
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,12 @@ def pass_expiry(key: bytes, token: object, screening_id: int, user_id: int, now_
 class Gate:
     """The one admission check of the hold path: on sale yet, and a valid pass while gated."""
 
-    def __init__(self, key: bytes, clock: Clock, load: Callable[[int], Awaitable[Policy]]) -> None:
+    def __init__(self, key: bytes, clock: Clock, load: Callable[[int], Awaitable[Policy]],
+                 shopping: Callable[[int, int], Awaitable[bool]]) -> None:
         self.key = key
         self.clock = clock
         self._load = load  # the policy from Redis (rebuilt from PostgreSQL when Redis lost it)
+        self._shopping = shopping  # (screening, user) -> holds a claimed, unexpired admission
         self._policies: dict[int, tuple[float, Policy]] = {}
 
     async def policy(self, screening_id: int) -> Policy:
@@ -84,11 +87,20 @@ class Gate:
         """This worker changed the policy: read it afresh next time."""
         self._policies.pop(screening_id, None)
 
+    async def _on_sale(self, screening_id: int) -> Policy:
+        policy = await self.policy(screening_id)
+        if policy.opens_at and self.clock.ms() < policy.opens_at:
+            raise NotOnSale("Tickets for this screening are not on sale yet.", opens_at=policy.opens_at)
+        return policy
+
     async def check(self, screening_id: int, user_id: int, token: str | None) -> None:
         """Raise NotOnSale before the opening, AdmissionRequired without a valid pass while gated."""
-        policy = await self.policy(screening_id)
-        now = self.clock.ms()
-        if policy.opens_at and now < policy.opens_at:
-            raise NotOnSale("Tickets for this screening are not on sale yet.", opens_at=policy.opens_at)
-        if policy.gated and pass_expiry(self.key, token, screening_id, user_id, now) is None:
-            raise AdmissionRequired("Join the line for this screening first; your admission is missing or over.")
+        policy = await self._on_sale(screening_id)
+        if policy.gated and pass_expiry(self.key, token, screening_id, user_id, self.clock.ms()) is None:
+            raise AdmissionRequired(MISSING)
+
+    async def check_order(self, screening_id: int, user_id: int) -> None:
+        """The same rule for an order (it may name free seats): the user's admission must be live in Redis."""
+        policy = await self._on_sale(screening_id)
+        if policy.gated and not await self._shopping(screening_id, user_id):
+            raise AdmissionRequired(MISSING)

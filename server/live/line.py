@@ -143,6 +143,11 @@ class Line:
         reply = await self._run(screening_id, "admit", self.worker, self.settings.lease_ms, secrets.randbits(31))
         return reply["ok"]
 
+    async def shopping(self, screening_id: int, user_id: int) -> bool:
+        """True while the user holds a claimed admission that has not expired."""
+        until = await self.redis.zscore(self.keys_of(screening_id)[5], str(user_id))
+        return until is not None and until > self.clock.ms()
+
     async def clear(self, screening_id: int) -> None:
         """Houseful: empty the line."""
         await self._run(screening_id, "clear")
