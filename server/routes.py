@@ -115,6 +115,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/movies/" + page_id % "movie_id", pages.movie)
     r.add_get("/cinemas/" + page_id % "cinema_id", pages.cinema)
     r.add_get("/screenings/" + page_id % "screening_id", pages.screening)
+    r.add_get("/screenings/" + page_id % "screening_id" + "/line", pages.line)
     r.add_get("/checkout/" + page_id % "screening_id", pages.checkout)
     r.add_get(r"/orders/{order_key:[0-9A-Za-z-]{8,14}}", pages.order)
     r.add_get("/tickets", pages.tickets)

@@ -33,7 +33,8 @@ CHANGE_BODY: dict[str, Any] = {
 }
 
 
-@endpoint("A screening's waiting room: policy and line", tag=TAG, role="staff", response=STATUS, errors=(404,))
+@endpoint("A screening's waiting room: policy and line", tag=TAG, response=STATUS, errors=(404,),
+          description="Public: the seat map page reads it to send customers through the line while gated.")
 async def status(request: web.Request) -> web.Response:
     """GET /api/screenings/{id}/waiting-room."""
     return json_response(await request.app[keys.LINE].status(path_id(request)))
