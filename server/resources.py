@@ -113,6 +113,7 @@ async def dashboard_context(app: web.Application) -> AsyncIterator[None]:
         holds=app[keys.HOLDS], keyspace=KeySpace(settings.redis.key_prefix),
         tick_ms=settings.websocket.dashboard_tick_ms, currency=settings.checkout.currency,
         clock=app[keys.CLOCK], days_sql=app[keys.QUERIES].days, default_zone=settings.catalog.default_time_zone,
+        line=app[keys.LINE],
     )
     yield
     await app[keys.DASHBOARD].close()

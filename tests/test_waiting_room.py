@@ -6,6 +6,7 @@ admitter counts admissions by the clock), and every wait is for a frame or a rep
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 import orjson
@@ -96,6 +97,11 @@ async def test_pause_and_resume_are_audited(wr_client: Any, make_user: Any, make
     paused = await tab.wait_for(frame(lambda m: m["server_time"] >= later))
     assert paused["paused"] and paused["admitted"] == 0
     assert (await tab.error("admission"))["code"] == "still_waiting"
+    day = (clock.now() + dt.timedelta(days=1)).astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
+    resp = await client.get(f"/api/dashboard/occupancy?date={day}", headers=admin["headers"])
+    row = next(r for r in (await resp.json())["screenings"] if r["screening_id"] == sid)
+    assert row["waiting_room"] == {"mode": "always", "waiting": 1, "admitted": 0, "shopping": 0, "rate": 50,
+                                   "paused": True, "eta_houseful_seconds": None}
     status = await policy(client, admin, sid, paused=False)
     assert status["waiting"] == 1
     await tab.wait_for(frame(lambda m: m["admitted"] >= 1 and not m["paused"]))

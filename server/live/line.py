@@ -33,6 +33,7 @@ LINE_ERRORS = {
                         "Your admission window is over; join the line again."),
 }
 KEEP_AFTER_START = dt.timedelta(days=1)
+SEATS_PER_SHOPPER = 2  # the estimate of time to houseful assumes each admitted customer takes this many seats
 
 
 class Line:
@@ -159,6 +160,17 @@ class Line:
         waiting = max(figures["last"] - figures["admitted"], 0) + figures["early"]
         return {"screening_id": screening_id, **conf, "admitted": figures["admitted"], "waiting": waiting,
                 "shopping": figures["active"], "opened": figures["opened"]}
+
+    async def dashboard(self, screening_id: int, free: int) -> dict[str, Any] | None:
+        """The staff dashboard's figures of a screening's waiting room (None when it has none)."""
+        status = await self.status(screening_id)
+        if status["mode"] == "off":
+            return None
+        moving = status["waiting"] and not status["paused"]
+        eta = -(-free // (status["rate"] * SEATS_PER_SHOPPER)) if moving else None
+        return {"mode": status["mode"], "waiting": status["waiting"], "admitted": status["admitted"],
+                "shopping": status["shopping"], "rate": status["rate"], "paused": bool(status["paused"]),
+                "eta_houseful_seconds": eta}
 
     async def others(self, movie_id: int, screening_id: int) -> list[dict[str, Any]]:
         """Other screenings of the film, for the "sold out" frame."""
