@@ -65,3 +65,25 @@ async def test_countdown_then_place_in_line_then_seats(make_client: Any, make_sc
     for tab in others:
         await tab.close()
     assert early.js_errors == [] and phone.js_errors == []
+
+
+async def test_admin_sets_the_waiting_room_and_pauses_it(client: Any, make_screening: Any, register: Any,
+                                                         new_page: Any, pg: Any) -> None:
+    base = base_url(client)
+    sid = (await make_screening(rows=2, per_row=5))["screening_id"]
+    page = await new_page(viewport={"width": 1366, "height": 900})
+    await log_in(page, base, await register(client, "admin"))
+    await page.goto(f"{base}/admin#screenings")
+    await page.get_by_role("button", name="Waiting room…").click()
+    await expect(page.locator("#wr-rate")).to_have_attribute("placeholder", "1 (from capacity)")  # 10 seats / 20
+    await page.select_option("#wr-mode", "always")
+    await page.fill("#wr-rate", "7")
+    await shoot(page, "admin-waiting-room")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("dialog")).to_have_count(0)
+    await page.get_by_role("button", name="Waiting room…").click()
+    await page.get_by_role("button", name="Pause admissions").click()
+    await expect(page.locator("dialog")).to_have_count(0)
+    row = await pg.fetchrow("SELECT mode, admit_per_second, paused FROM waiting_room WHERE screening_id = $1", sid)
+    assert dict(row) == {"mode": "always", "admit_per_second": 7, "paused": True}
+    assert page.js_errors == []
