@@ -208,7 +208,7 @@ async def run(opts: Options, out: TextIO | None = None,
                                    users=opts.customers(), rows=opts.rows, per_row=opts.per_row,
                                    users_file=opts.users_file)
         if opts.waiting_room:
-            await setup.open_waiting_room(admin, plan.screening_id, opts.admit_rate)
+            await setup.open_waiting_room(admin, plan.screening_id, opts.admit_rate, opts.max_active)
         t0 = time.time() + (SPAWN_GRACE_SECONDS if opts.processes > 1 else 0.2)
         crew = Crew(opts, _shares(opts, plan, t0))
         extra = _Probe(opts, t0)

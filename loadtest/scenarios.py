@@ -67,6 +67,7 @@ class Options:
     interval_s: float = 1.0
     waiting_room: bool = False  # rush/soak: the screening's waiting room is on; customers queue first
     admit_rate: int = 0  # admissions a second with --waiting-room (0: the server's default from capacity)
+    max_active: int = 0  # most shoppers at once with --waiting-room (0: the server's default from capacity)
 
     def writers(self) -> int:
         """Writers the fanout scenario needs for its rate."""

@@ -156,13 +156,15 @@ async def prepare(session: aiohttp.ClientSession, target: str, *, admin: Admin |
     return Plan(target, screening_id, seat_map, tokens, created, admin.token if admin else "")
 
 
-async def open_waiting_room(admin: Admin | None, screening_id: int, rate: int) -> None:
-    """Turn the screening's waiting room on (always), at `rate` admissions a second (0: the server's default)."""
+async def open_waiting_room(admin: Admin | None, screening_id: int, rate: int, most: int = 0) -> None:
+    """Turn the screening's waiting room on (always): `rate` admissions a second, `most` shoppers (0: defaults)."""
     if admin is None:
         raise SetupError("--waiting-room needs admin credentials (--admin-email/--admin-password or --admin-token)")
     body: dict[str, Any] = {"mode": "always", "paused": False}
     if rate:
         body["admit_per_second"] = rate
+    if most:
+        body["max_active"] = most
     await admin.call("PUT", f"/api/screenings/{screening_id}/waiting-room", body)
 
 
