@@ -36,6 +36,7 @@ class LineClient:
         self.changed = asyncio.Event()
         self.replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.sold_out = False
+        self.number: int | None = None  # frames wake this client only once its number is called
         self._next = 0
 
     async def admission(self) -> str:
@@ -48,11 +49,13 @@ class LineClient:
             sent = time.perf_counter()
             number = (await self._command("join"))["number"]
             self.joins.append((sent, time.perf_counter(), number))
-            while self.admitted < number:
-                if self.sold_out:
-                    raise SoldOut()
-                self.changed.clear()
-                await asyncio.wait_for(self.changed.wait(), LINE_TIMEOUT)
+            self.number = number
+            async with asyncio.timeout(LINE_TIMEOUT):
+                while self.admitted < number:
+                    if self.sold_out:
+                        raise SoldOut()
+                    self.changed.clear()
+                    await self.changed.wait()
             token = (await self._command("admission"))["pass"]
             self.metrics.record("line_wait", (time.perf_counter() - arrived) * 1e6)
             self.metrics.count("line_admitted")
@@ -84,7 +87,8 @@ class LineClient:
             if kind == "line":
                 self.metrics.record("line_age", max(time.time() * 1000 - frame["server_time"], 0) * 1000)
                 self.admitted = frame["admitted"]
-                self.changed.set()
+                if self.number is not None and self.admitted >= self.number:
+                    self.changed.set()  # one wake-up per client, not one per frame
             elif kind == "sold_out":
                 self.sold_out = True
                 self.metrics.count("line_sold_out")

@@ -169,3 +169,18 @@ async def test_off_means_straight_to_the_seat_map(wr_client: Any, make_user: Any
     await room.ok("hold", seats=[sc["seats"]["A1"]])
     for sock in (room, tab):
         await sock.close()
+
+
+async def test_auto_admits_at_once_until_the_cap_is_reached(wr_client: Any, make_user: Any,
+                                                            make_screening: Any) -> None:
+    sid = (await make_screening(rows=1, per_row=4))["screening_id"]
+    admin, ann, bob = await make_user("admin"), await make_user(), await make_user()
+    await policy(wr_client, admin, sid, mode="auto", admit_per_second=1, max_active=1)
+    ann_tab, bob_tab = await line(wr_client, sid, ann), await line(wr_client, sid, bob)
+    assert (await ann_tab.ok("join"))["line"]["admitted"] == 1  # nobody waiting, room to shop: straight in
+    await ann_tab.ok("admission")  # ann shops now: the one place is taken
+    joined = await bob_tab.ok("join")
+    assert joined["number"] == 2 and joined["line"]["admitted"] == 1
+    assert (await bob_tab.error("admission"))["code"] == "still_waiting"
+    for tab in (ann_tab, bob_tab):
+        await tab.close()
