@@ -8,6 +8,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,10 +106,15 @@ def server_process(argv: list[str], env: dict[str, str], cpu: int | None = SERVE
     cmd = list(argv)
     if cpu is not None and CORES > 1:
         cmd = ["taskset", "-c", str(cpu), *cmd]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr goes to a file, not a pipe: a pipe nobody reads fills up (64 KiB of warnings under load)
+    # and then blocks the server in its logging call, which looks like a server that stopped serving.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log = log  # type: ignore[attr-defined]
     try:
         yield proc
     finally:
+        log.close()
         proc.terminate()
         try:
             proc.wait(10)
@@ -123,7 +129,7 @@ async def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> No
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+                raise RuntimeError(f"server exited: {_tail(proc)}")
             try:
                 async with session.get(url) as resp:
                     if resp.status == 200:
@@ -132,6 +138,15 @@ async def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> No
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
+
+
+def _tail(proc: subprocess.Popen) -> str:
+    """The end of a server's stderr (kept in a file by server_process)."""
+    log = getattr(proc, "log", None)
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read().decode(errors="replace")[-2000:]
 
 
 def houseful_server(env: BenchEnv, port: int, workers: int = 1) -> list[str]:

@@ -259,9 +259,18 @@ async def main(argv: list[str] | None = None) -> int:
     if args.quick:
         print(text)
     else:
-        RESULTS.write_text(text)
+        RESULTS.write_text(text + _kept_sections())
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     return 0
+
+
+def _kept_sections() -> str:
+    """Sections other benches write into RESULTS.md (bench/waiting_room_bench.py), kept across rewrites."""
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    start, end = "<!-- waiting-room -->", "<!-- /waiting-room -->"
+    if start not in old or end not in old:
+        return ""
+    return "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
 
 
 if __name__ == "__main__":

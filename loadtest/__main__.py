@@ -74,6 +74,12 @@ def _load(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--admin-email", default=env("HOUSEFUL_LOADTEST_ADMIN_EMAIL", env("HOUSEFUL_ADMIN_EMAIL")))
     p.add_argument("--admin-password", default=env("HOUSEFUL_LOADTEST_ADMIN_PASSWORD", env("HOUSEFUL_ADMIN_PASSWORD")))
     p.add_argument("--admin-token", default=env("HOUSEFUL_LOADTEST_ADMIN_TOKEN"), help="an admin's access token")
+    p.add_argument("--waiting-room", action="store_true",
+                   help="rush: turn the screening's waiting room on; customers queue, then hold (docs/waiting-room.md)")
+    p.add_argument("--admit-rate", type=int, default=0, help="--waiting-room: admissions a second (0 = from capacity)")
+    p.add_argument("--max-active", type=int, default=0,
+                   help="--waiting-room: most shoppers at once (0 = from capacity; admitted rush clients keep "
+                        "their admission until the run ends, so a cap below --clients stops the line)")
     p.add_argument("--release-at-end", action="store_true", help="rush: release unsold holds when the run ends")
     p.add_argument("--no-check", dest="check", action="store_false", help="skip the invariant check")
     p.add_argument("--cleanup", action="store_true", help="delete (or cancel) the screening and catalog it created")
@@ -112,6 +118,7 @@ def options(args: argparse.Namespace) -> Options:
         admin_token=args.admin_token, database_url=args.database_url, redis_url=args.redis_url,
         key_prefix=args.key_prefix, check=args.check, cleanup=args.cleanup, json_path=args.json or None,
         html_path=args.html or None, server_pid=args.server_pid, live=not args.quiet, allow_remote=args.allow_remote,
+        waiting_room=args.waiting_room, admit_rate=args.admit_rate, max_active=args.max_active,
     )
 
 

@@ -15,6 +15,8 @@ LATENCY_LABELS = {
     "hold_ack": "hold ack (command -> result)",
     "broadcast_lag": "broadcast lag (server ts -> receipt)",
     "checkout": "checkout (order -> paid)",
+    "line_wait": "time in line (arrival -> admission)",
+    "line_age": "line frame age (server -> receipt)",
 }
 # Every key a summary always has (tests and dashboards rely on them).
 SUMMARY_KEYS = (
@@ -68,6 +70,8 @@ def render_text(summary: dict[str, Any]) -> str:
     ]
     for name, label in LATENCY_LABELS.items():
         p = summary["latency_ms"][name]
+        if name.startswith("line_") and not p["count"]:
+            continue  # only runs with --waiting-room have these
         if not p["count"]:
             lines.append(f"  {label:.<42} (no samples)")
             continue

@@ -207,6 +207,8 @@ async def run(opts: Options, out: TextIO | None = None,
         plan = await setup.prepare(session, opts.target, admin=admin, screening_id=opts.screening_id,
                                    users=opts.customers(), rows=opts.rows, per_row=opts.per_row,
                                    users_file=opts.users_file)
+        if opts.waiting_room:
+            await setup.open_waiting_room(admin, plan.screening_id, opts.admit_rate, opts.max_active)
         t0 = time.time() + (SPAWN_GRACE_SECONDS if opts.processes > 1 else 0.2)
         crew = Crew(opts, _shares(opts, plan, t0))
         extra = _Probe(opts, t0)
@@ -286,6 +288,12 @@ class _Probe:
             out["x_server_rss_peak_kib"] = self.peak_rss
             out["x_sockets_at_peak"] = self.peak_connected
             out["x_rss_per_socket_kib"] = round((self.peak_rss - self.baseline) / self.peak_connected, 2)
+        if self.opts.waiting_room:
+            c = metrics.counts
+            out["x_line_admitted"] = c["line_admitted"]
+            out["x_line_told_sold_out"] = c["line_sold_out"]
+            out["x_line_left_hanging"] = max(self.opts.clients - c["line_admitted"] - c["line_sold_out"], 0)
+            out["x_line_fairness_inversions"] = c["line_inversions"]
         if self.opts.scenario == "fanout":
             writes = metrics.counts["holds"] + metrics.counts["releases"]
             out["x_writes_per_s"] = round(writes / max(self.opts.duration_s - 1.0, 1e-9), 1)

@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 
 from loadtest.client import Moviegoer, RoomClosed, SeatMap, SeatView
+from loadtest.line import LineClient, SoldOut, inversions
 from loadtest.metrics import Metrics
 
 SCENARIOS = ("rush", "fanout", "connections", "soak")
@@ -64,6 +65,9 @@ class Options:
     live: bool = True
     allow_remote: bool = False
     interval_s: float = 1.0
+    waiting_room: bool = False  # rush/soak: the screening's waiting room is on; customers queue first
+    admit_rate: int = 0  # admissions a second with --waiting-room (0: the server's default from capacity)
+    max_active: int = 0  # most shoppers at once with --waiting-room (0: the server's default from capacity)
 
     def writers(self) -> int:
         """Writers the fanout scenario needs for its rate."""
@@ -115,6 +119,7 @@ class Process:
         self.seat_map = SeatMap(share.seat_map) if share.seat_map else None
         self.view = SeatView(self.seat_map) if self.seat_map else None
         self.session: aiohttp.ClientSession | None = None
+        self.joins: list[tuple[float, float, int]] = []  # the line's (join sent, answered, number)
 
     def moviegoer(self, token: str | None, n: int) -> Moviegoer:
         """A client of this process (the first `sample` of them measure event frames)."""
@@ -134,6 +139,8 @@ class Process:
             if self.opts.scenario == "fanout" and self.share.index == 0:
                 tasks += [self.writer(w, tok) for w, tok in enumerate(self.share.writer_tokens)]
             await asyncio.gather(*(self._guard(t) for t in tasks))
+        if self.joins:
+            self.metrics.count("line_inversions", inversions(self.joins))
 
     async def _guard(self, coro: Awaitable[None]) -> None:
         """A client that breaks counts an error; it never stops the others."""
@@ -152,10 +159,16 @@ class Process:
         """Arrive, look, hold k seats (retrying), maybe pay; keep watching until the run stops."""
         rng = self.rng(n)
         await _sleep_until(self.share.t0 + rng.uniform(0, self.opts.arrival_s))
+        admission = await self.queue(token) if self.opts.waiting_room else None
+        if self.opts.waiting_room and admission is None:
+            self.metrics.count("finished")  # told "sold out" (or broke, counted): done
+            return
         client = self.moviegoer(token, i)
         try:
             if not await client.connect():
                 return
+            if admission is not None:
+                await client.command("admission", **{"pass": admission})
             await asyncio.sleep(rng.uniform(0, self.opts.think_ms / 1000))
             if await client.hold_seats(self.opts.seats, rng) and rng.random() < self.opts.checkout_fraction:
                 await client.checkout()
@@ -167,6 +180,18 @@ class Process:
                 await client.release_all()
         finally:
             await client.close()
+
+    async def queue(self, token: str | None) -> str | None:
+        """Wait in the screening's line; the admission pass, or None when it sold out first."""
+        assert self.session is not None and token is not None
+        line = LineClient(self.session, self.share.target, self.share.screening_id, self.metrics, token, self.joins)
+        try:
+            return await line.admission()
+        except SoldOut:
+            return None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            self.metrics.error("line_" + type(exc).__name__)
+            return None
 
     async def fanout(self, i: int, n: int, token: str | None) -> None:
         """An anonymous watcher for the duration."""

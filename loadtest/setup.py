@@ -156,6 +156,18 @@ async def prepare(session: aiohttp.ClientSession, target: str, *, admin: Admin |
     return Plan(target, screening_id, seat_map, tokens, created, admin.token if admin else "")
 
 
+async def open_waiting_room(admin: Admin | None, screening_id: int, rate: int, most: int = 0) -> None:
+    """Turn the screening's waiting room on (always): `rate` admissions a second, `most` shoppers (0: defaults)."""
+    if admin is None:
+        raise SetupError("--waiting-room needs admin credentials (--admin-email/--admin-password or --admin-token)")
+    body: dict[str, Any] = {"mode": "always", "paused": False}
+    if rate:
+        body["admit_per_second"] = rate
+    if most:
+        body["max_active"] = most
+    await admin.call("PUT", f"/api/screenings/{screening_id}/waiting-room", body)
+
+
 async def cleanup(admin: Admin, plan: Plan) -> list[str]:
     """Remove what the run created; a screening with orders is cancelled instead. Returns what stayed."""
     kept: list[str] = []

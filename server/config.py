@@ -206,6 +206,20 @@ class WaitlistSettings:
 
 
 @dataclass(frozen=True)
+class WaitingRoomSettings:
+    # How often each server runs the admitter (one per screening wins the lease) and sends the line's frame.
+    tick_ms: int = field(default=500, **_range(10, 10_000))
+    # How long an admitted customer may hold seats after claiming the admission.
+    admission_seconds: int = field(default=600, **_range(10, 7_200))
+    # The admitter's lease: another server takes over this long after the leader stops.
+    lease_ms: int = field(default=3_000, **_range(100, 60_000))
+    # Defaults from capacity when the policy names none: rate = capacity / this, at least 1 a second.
+    capacity_per_rate: int = field(default=20, **_range(1, 10_000))
+    # ... and max_active = capacity x this percentage, at least 1.
+    active_percent: int = field(default=50, **_range(1, 1_000))
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     enabled: bool = True
     # Who may read /metrics (CIDR networks); everyone else gets 404.
@@ -235,6 +249,7 @@ class Settings:
     push: PushSettings = PushSettings()
     messages: MessageSettings = MessageSettings()
     waitlist: WaitlistSettings = WaitlistSettings()
+    waiting_room: WaitingRoomSettings = WaitingRoomSettings()
     admin: AdminSettings = AdminSettings()
     metrics: MetricsSettings = MetricsSettings()
     data_dir: str = ".data"

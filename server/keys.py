@@ -19,7 +19,10 @@ from server.clock import Clock
 from server.config import Settings
 from server.domain.tokens import AccessTokens, Identity
 from server.live.dashboard import DashboardHub
+from server.live.admission import Gate
 from server.live.holds import HoldStore
+from server.live.line import Line
+from server.live.lines import LineHub
 from server.live.rooms import RoomHub
 from server.live.waitlist import Waitlist
 from server.messaging.sender import Messenger
@@ -39,6 +42,10 @@ CACHE = web.AppKey("cache", CatalogCache)
 HOLDS = web.AppKey("holds", HoldStore)
 ROOMS = web.AppKey("rooms", RoomHub)
 WAITLIST = web.AppKey("waitlist", Waitlist)
+# The waiting room (docs/waiting-room.md): the line in Redis, the hold path's gate, this worker's waiting sockets.
+LINE = web.AppKey("line", Line)
+GATE = web.AppKey("gate", Gate)
+LINES = web.AppKey("lines", LineHub)
 DASHBOARD = web.AppKey("dashboard", DashboardHub)
 PAYMENTS: web.AppKey[PaymentProvider] = web.AppKey("payments")
 CHECKOUT = web.AppKey("checkout", Checkout)

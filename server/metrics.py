@@ -21,7 +21,7 @@ HTTP_REQUESTS = Counter("houseful_http_requests_total", "HTTP requests served, b
                         ("method", "route", "status"))
 HTTP_SECONDS = Histogram("houseful_http_request_seconds", "Time to answer an HTTP request", ("route",),
                          buckets=LATENCY_BUCKETS)
-SOCKETS_OPEN = Gauge("houseful_sockets_open", "Open WebSockets by kind (room, staff)", ("kind",),
+SOCKETS_OPEN = Gauge("houseful_sockets_open", "Open WebSockets by kind (room, line, dashboard)", ("kind",),
                      multiprocess_mode="livesum")
 WS_COMMANDS = Counter("houseful_ws_commands_total", "WebSocket commands by socket kind, command and result",
                       ("kind", "command", "result"))

@@ -21,7 +21,10 @@ from server.checkout.tickets import ticket_secret
 from server.db import create_pool
 from server.keyspace import KeySpace
 from server.live.dashboard import DashboardHub
+from server.live.admission import Gate, pass_key
 from server.live.holds import HoldStore
+from server.live.line import Line
+from server.live.lines import LineHub
 from server.live.rooms import RoomHub
 from server.live.sweeper import run_sweeper
 from server.live.waitlist import Waitlist, run_waitlist
@@ -78,6 +81,21 @@ async def waitlist_context(app: web.Application) -> AsyncIterator[None]:
     await stop_within([task])
 
 
+async def waiting_room_context(app: web.Application) -> AsyncIterator[None]:
+    """The waiting room: its line store, the hold path's gate and this worker's admitter tick."""
+    settings = app[keys.SETTINGS]
+    key = pass_key(app[keys.JWT_SECRET])
+    line = Line(app[keys.REDIS], app[keys.DB], app[keys.QUERIES].waiting_room, settings.waiting_room,
+                KeySpace(settings.redis.key_prefix), app[keys.CLOCK], key)
+    app[keys.LINE] = line
+    app[keys.GATE] = Gate(key, app[keys.CLOCK], line.policy, line.shopping)
+    hub = LineHub(line, app[keys.HOLDS], settings.waiting_room.tick_ms)
+    app[keys.LINES] = hub
+    await hub.start()
+    yield
+    await hub.close()
+
+
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
     """This worker's RoomHub: the rooms' pub/sub listener and coalescing tick."""
     hub = RoomHub(app[keys.REDIS], app[keys.HOLDS], app[keys.SETTINGS])
@@ -95,6 +113,7 @@ async def dashboard_context(app: web.Application) -> AsyncIterator[None]:
         holds=app[keys.HOLDS], keyspace=KeySpace(settings.redis.key_prefix),
         tick_ms=settings.websocket.dashboard_tick_ms, currency=settings.checkout.currency,
         clock=app[keys.CLOCK], days_sql=app[keys.QUERIES].days, default_zone=settings.catalog.default_time_zone,
+        line=app[keys.LINE],
     )
     yield
     await app[keys.DASHBOARD].close()
@@ -145,6 +164,7 @@ async def catalog_context(app: web.Application) -> AsyncIterator[None]:
 
 # Each one only uses what the ones before it made.
 RESOURCES: tuple[Resource, ...] = (
-    pool_context, redis_context, cache_context, holds_context, waitlist_context, rooms_context, dashboard_context,
+    pool_context, redis_context, cache_context, holds_context, waitlist_context, waiting_room_context, rooms_context,
+    dashboard_context,
     checkout_context, messages_context, catalog_context,
 )

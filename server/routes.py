@@ -9,6 +9,7 @@ from server.api import metrics
 from server.api import orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
 from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users, waitlist
+from server.api import waiting_room as waiting_room_api
 from server.web_setup import STATIC_DIR
 from server.ws import handlers as ws
 
@@ -75,6 +76,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_delete("/api/screenings/" + ID + "/waitlist", waitlist.leave)
     # --- live seats (server/ws/handlers.py) ---
     r.add_get("/ws/screenings/" + ID, ws.screening_room)
+    r.add_get("/ws/screenings/" + ID + "/line", ws.line_socket)
+    # --- the waiting room (server/api/waiting_room.py) ---
+    r.add_get("/api/screenings/" + ID + "/waiting-room", waiting_room_api.status)
+    r.add_put("/api/screenings/" + ID + "/waiting-room", waiting_room_api.change)
     # --- dashboard (server/api/dashboard.py, server/ws/handlers.py) ---
     r.add_get("/api/dashboard/occupancy", dashboard_api.occupancy)
     r.add_get("/ws/dashboard", ws.dashboard_socket)
@@ -112,6 +117,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/movies/" + page_id % "movie_id", pages.movie)
     r.add_get("/cinemas/" + page_id % "cinema_id", pages.cinema)
     r.add_get("/screenings/" + page_id % "screening_id", pages.screening)
+    r.add_get("/screenings/" + page_id % "screening_id" + "/line", pages.line)
     r.add_get("/checkout/" + page_id % "screening_id", pages.checkout)
     r.add_get(r"/orders/{order_key:[0-9A-Za-z-]{8,14}}", pages.order)
     r.add_get("/tickets", pages.tickets)

@@ -51,8 +51,8 @@ async def test_rush_runs_and_reports_every_figure(make_client: MakeClient, make_
     text = out.getvalue()
     assert status == 0, text
     assert summary["passed"] and summary["invariants"] == {"checked": True, "broken": []}
-    for label in LATENCY_LABELS.values():
-        assert label in text
+    for name, label in LATENCY_LABELS.items():
+        assert label in text or name.startswith("line_")  # the line's figures: only with --waiting-room
     for figure in ("messages in", "messages out", "conflicts", "errors", "time to houseful", "invariants"):
         assert figure in text
     latency = summary["latency_ms"]
@@ -72,6 +72,24 @@ async def test_rush_runs_and_reports_every_figure(make_client: MakeClient, make_
     assert saved["latency_ms"]["hold_ack"]["p99"] == latency["hold_ack"]["p99"]
     page = (tmp_path / "run.html").read_text()
     assert page.count("<svg") == 4 and "PASSED" in page
+
+
+async def test_rush_through_the_waiting_room(make_client: MakeClient, make_user: Any, settings: Settings,
+                                             tmp_path: Path) -> None:
+    client = await make_client(auth={"registrations_per_hour": 1_000_000}, waiting_room={"tick_ms": 100})
+    admin = await make_user("admin")
+    opts = rush_options(client, admin, settings, tmp_path, clients=30, checkout_fraction=1.0,
+                        waiting_room=True, admit_rate=20)
+    out = io.StringIO()
+    status, summary = await run(opts, out)
+    assert status == 0, out.getvalue()
+    assert summary["invariants"] == {"checked": True, "broken": []} and summary["errors"] == {"total": 0}
+    # Everyone was either admitted or told "sold out"; nobody left hanging, nobody overtaken.
+    assert summary["x_line_admitted"] + summary["x_line_told_sold_out"] == 30
+    assert summary["x_line_left_hanging"] == 0 and summary["x_line_fairness_inversions"] == 0
+    assert summary["latency_ms"]["line_wait"]["count"] == summary["x_line_admitted"] > 0
+    assert summary["latency_ms"]["line_age"]["count"] > 0 and summary["holds"] > 0
+    assert "time in line" in out.getvalue()
 
 
 async def test_checker_names_a_double_sale_made_behind_the_servers_back(

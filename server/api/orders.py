@@ -83,6 +83,7 @@ async def create_order(request: web.Request) -> web.Response:
                            field=IDEMPOTENCY_HEADER)
     user, body = request[keys.USER], request[keys.BODY]
     co = request.app[keys.CHECKOUT]
+    await request.app[keys.GATE].check_order(body["screening_id"], user.user_id)  # the waiting room
     order, created = await _finish(
         orders.create_order(co, user.user_id, body["screening_id"], body["seat_ids"], key))
     view = await views.order_for(co, order["order_key"], user.user_id, staff=False)

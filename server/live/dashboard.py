@@ -24,6 +24,7 @@ from server.domain.days import DayRange
 from server.errors import NotFound
 from server.keyspace import KeySpace
 from server.live.holds import HoldStore
+from server.live.line import Line
 from server.live.protocol import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the pattern subs
 # Only these change money or the waiting list (read from PostgreSQL), so only these cost SQL; so
 # does a "held" event with offer: true (seats handed to the waiting list, maybe refunded ones).
 TAKINGS_EVENTS = frozenset({"sold", "freed", "waitlist"})
+LINE_SECONDS = 1.0  # how often the dashboard refreshes screenings whose waiting room is on
 FIGURES = ("capacity", "sold", "held", "free", "houseful", "version")
 
 
@@ -86,7 +88,9 @@ class DashboardHub:
     def __init__(
         self, *, pool: asyncpg.Pool, queries: Any, redis: Redis, holds: HoldStore, keyspace: KeySpace,
         tick_ms: int, currency: str, clock: Clock, days_sql: SimpleNamespace, default_zone: str,
+        line: Line | None = None,
     ) -> None:
+        self._line = line  # waiting rooms' figures (their changes publish no seat event: refreshed every LINE_SECONDS)
         self._pool, self._sql, self._redis, self._holds = pool, queries, redis, holds
         self._clock, self._days_sql, self._default_zone = clock, days_sql, default_zone
         self._tick = tick_ms / 1000
@@ -139,7 +143,8 @@ class DashboardHub:
                 await self._holds.warm(screening_id)
             # counts also re-warms a screening whose keys Redis lost, so never an empty map.
             counts = await self._holds.counts(screening_id)
-        return {name: counts[name] for name in FIGURES}
+            room = await self._line.dashboard(screening_id, counts["free"]) if self._line is not None else None
+        return {**{name: counts[name] for name in FIGURES}, "waiting_room": room}
 
     async def _takings(self, screening_ids: list[int]) -> dict[int, dict[str, int]]:
         async with self._pool.acquire() as conn:
@@ -275,7 +280,14 @@ class DashboardHub:
 
     async def _run_ticks(self) -> None:
         while True:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), LINE_SECONDS)
+            except asyncio.TimeoutError:  # quiet seats: still refresh the screenings with a line moving
+                lines = [sid for sid, row in self._rows.items() if row.get("waiting_room") and sid in self._showing]
+                if not lines:
+                    continue
+                for sid in lines:
+                    self._dirty.setdefault(sid, False)
             # Gather the tick's events first: everything within one tick becomes one update per
             # screening, and sleeping before each round caps updates at one per tick.
             await asyncio.sleep(self._tick)

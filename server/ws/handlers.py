@@ -1,4 +1,4 @@
-"""The WebSocket endpoints: /ws/screenings/{id} (a seat room) and /ws/dashboard (the staff feed).
+"""The WebSocket endpoints: /ws/screenings/{id} (a seat room), its /line (the waiting room) and /ws/dashboard.
 
 Each checks what it can before the upgrade (Origin, the screening or the filter), upgrades with
 the configured limits, and hands the socket to its connection with its command set.
@@ -19,6 +19,7 @@ from server.errors import InvalidInput
 from server.live import protocol as p
 from server.origin import check_socket_origin
 from server.ws.core import CLOSE_SECONDS, close_within
+from server.ws.line import LineConnection
 from server.ws.room import RoomConnection
 from server.ws.room_commands import ROOM
 from server.ws.staff import StaffConnection, first_auth, refuse
@@ -52,7 +53,27 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
         ws, transport, hub, screening_id, request.get(keys.USER), ROOM, settings=settings,
         jwt_secret=app[keys.JWT_SECRET], auth_pending=auth_pending,
     )
+    conn.gate = app[keys.GATE]
     with _tracked(app, ws, "room"):
+        await conn.run()
+    return ws
+
+
+async def line_socket(request: web.Request) -> web.WebSocketResponse:
+    """Upgrade to a screening's waiting room: the line's frames and join/admission replies only."""
+    app = request.app
+    settings = app[keys.SETTINGS]
+    check_socket_origin(request, "the waiting room")
+    screening_id = int(request.match_info["id"])
+    async with app[keys.ROOMS].redis_slot:
+        await app[keys.LINE].conf(screening_id)  # NotFound -> 404 before the upgrade
+    ws = await _upgrade(request, settings.websocket, compress=False)
+    transport = request.transport
+    if transport is None:
+        return ws
+    conn = LineConnection(ws, transport, app[keys.LINES], screening_id, request.get(keys.USER),
+                          settings.websocket, app[keys.JWT_SECRET])
+    with _tracked(app, ws, "line"):
         await conn.run()
     return ws
 

@@ -25,6 +25,7 @@ from server.config import Settings
 from server.domain.tokens import Identity
 from server.errors import STORE_OUTAGES, DomainError
 from server.live import protocol as p
+from server.live.admission import Gate
 from server.live.holds import owner_of
 from server.live.rooms import RoomHub
 from server.ws.commands import CommandSet
@@ -40,7 +41,7 @@ class RoomConnection(Session):
     __slots__ = (
         "hub", "holds", "screening_id", "settings", "jwt_secret", "auth_pending", "owner",
         "_transport", "_me", "_limit_frames", "_limit_bytes", "_grace", "_held", "_again", "_task",
-        "_behind_since", "_caught_up_at", "_close_task", "__weakref__",
+        "_behind_since", "_caught_up_at", "_close_task", "gate", "admission", "__weakref__",
     )
 
     def __init__(
@@ -71,6 +72,8 @@ class RoomConnection(Session):
         self._behind_since: float | None = None  # fell behind; its catch-up snapshot not yet sent
         self._caught_up_at: float | None = None
         self._close_task: asyncio.Task[None] | None = None
+        self.gate: Gate | None = None  # the waiting room's check before a hold (server/live/admission.py)
+        self.admission: str | None = None  # this customer's admission pass, once sent
 
     # --- identity -------------------------------------------------------------------------
 
@@ -86,6 +89,11 @@ class RoomConnection(Session):
     def behind(self) -> bool:
         """True while the socket is too far behind and waits for its catch-up snapshot."""
         return self._behind_since is not None
+
+    async def check_admission(self) -> None:
+        """On sale yet, and admitted while the waiting room is on (the hold path's one check)."""
+        if self.gate is not None and self.identity is not None:
+            await self.gate.check(self.screening_id, self.identity.user_id, self.admission)
 
     def authenticate(self, identity: Identity) -> None:
         """Adopt the identity from an auth message; a snapshot follows since `mine` changed."""

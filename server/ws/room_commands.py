@@ -6,6 +6,7 @@ from typing import Any
 from server.domain.tokens import read_access
 from server.errors import Unauthorized
 from server.live import protocol as p
+from server.live.admission import AdmissionRequired, pass_expiry
 from server.ws.commands import CommandSet
 from server.ws.room import RoomConnection
 
@@ -42,6 +43,7 @@ async def snapshot(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
 @ROOM.command("hold", {"seats": p.SEAT_LIST, "wheelchair": {"type": "boolean"}}, ("seats",), uses_redis=True)
 async def hold(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """Hold these seats, all or none."""
+    await conn.check_admission()
     return await conn.holds.hold(
         conn.screening_id, conn.owner, msg["seats"], wheelchair=msg.get("wheelchair", False)
     )
@@ -53,6 +55,7 @@ async def hold(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
 }, ("count",), uses_redis=True)
 async def hold_best(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """Hold the best `count` adjacent seats of a kind, chosen by the server."""
+    await conn.check_admission()
     return await conn.holds.hold_best(conn.screening_id, conn.owner, msg["count"], msg.get("kind", "standard"))
 
 
@@ -72,3 +75,14 @@ async def extend(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
 async def my_holds(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """The seats I hold here and their deadline."""
     return await conn.holds.my_holds(conn.screening_id, conn.owner)
+
+
+@ROOM.command("admission", {"pass": {"type": "string", "minLength": 1, "maxLength": 200}}, ("pass",))
+async def admission(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
+    """Show my waiting-room admission; later holds need it while the room is gated."""
+    assert conn.identity is not None and conn.gate is not None
+    expires = pass_expiry(conn.gate.key, msg["pass"], conn.screening_id, conn.identity.user_id, conn.holds.clock.ms())
+    if expires is None:
+        raise AdmissionRequired("This admission is not valid here, not yours, or over.", field="pass")
+    conn.admission = msg["pass"]
+    return {"expires": expires}

@@ -3,6 +3,7 @@
 import { api, hasRole, listOf, me } from "./api.js";
 import { h, $, $$, ask, clear, money, fmtDateTime, fromZonedInput, zonedInput, showFormError, loginUrl } from "./dom.js";
 import { KINDS, kindName } from "./kinds.js";
+import { editWaitingRoom } from "./admin-waiting-room.js";
 
 const PAGE = 50;
 const DEFAULT_PRICES = { standard: 1000, vip: 1500, wheelchair: 1000, companion: 1000 };
@@ -102,6 +103,8 @@ const RESOURCES = {
       ["Status", (s) => (s.status === "cancelled" ? "Cancelled" : "Scheduled")]],
     actions: (s) => [
       h("a", { class: "button button-small button-ghost", href: `/screenings/${s.id}`, text: "Seat map" }),
+      s.status === "scheduled" ? h("button", { type: "button", class: "button-small button-ghost", text: "Waiting room…",
+        onclick: () => editWaitingRoom(s, () => show(current)) }) : null,
       s.status === "scheduled" ? h("button", { type: "button", class: "button-small button-ghost", text: "Cancel…",
         onclick: () => act(() => api(`/api/screenings/${s.id}/cancel`, { method: "POST" }), {
           title: "Cancel this screening?",

@@ -7,6 +7,7 @@ import { LiveRoom, roomUrl } from "./room.js";
 import { SeatMapView } from "./seatmap-view.js";
 import { KINDS, kindName } from "./kinds.js";
 import { message, renderSelection, seatNames } from "./seat-summary.js";
+import { storedPass } from "./admission.js";
 
 const screeningId = Number(document.getElementById("main").dataset.screeningId);
 const STASH_KEY = `houseful:chosen:${screeningId}`;
@@ -51,7 +52,26 @@ function render() {
   tick();
 }
 
+// The waiting room: a gated screening (or one not yet on sale) is entered through its line.
+const lineUrl = `/screenings/${screeningId}/line`;
+async function gated() {
+  const gate = await api(`/api/screenings/${screeningId}/waiting-room`).catch(() => null);
+  if (!gate) return false;
+  const now = Date.parse(document.body.dataset.now) || Date.now();
+  return (gate.opens_at && gate.opens_at > now) || (gate.mode !== "off" && !storedPass(screeningId, now));
+}
+
+function admissionTick() {
+  const pass = storedPass(screeningId, room.serverNow());
+  const el = $("#admission-timer");
+  if (!pass) { el.hidden = true; return; }
+  const left = Math.max(0, Math.round((pass.expires - room.serverNow()) / 1000));
+  el.hidden = false;
+  $("#admission-left").textContent = `${String(Math.floor(left / 60)).padStart(2, "0")}:${String(left % 60).padStart(2, "0")}`;
+}
+
 function tick() {
+  if (room) admissionTick();
   if (!state.deadline || !room) return;
   const left = Math.max(0, Math.round((state.deadline - room.serverNow()) / 1000));
   const el = $("#countdown");
@@ -129,6 +149,7 @@ const ERROR_HELP = {
 
 // The server's message (a sentence), shown in the viewport; the seats it is about are marked.
 function showError(err) {
+  if (err.code === "admission_required" || err.code === "not_on_sale") { location.assign(lineUrl); return; }
   message(ERROR_HELP[err.code] || err.message || "That did not work — try again.");
   const seats = err.details?.seats;
   if (Array.isArray(seats) && seats.length) view.flag(seats);
@@ -226,6 +247,7 @@ function showZoom(detail) {
 }
 
 async function init() {
+  if (await gated()) { location.replace(lineUrl); return; }
   view = new SeatMapView($("#seatmap"), $("#seatmap-frame"), { onToggle: toggle });
   view.zoom.addEventListener("zoom", (e) => showZoom(e.detail));
   showZoom({ zoomedIn: false });
@@ -244,6 +266,8 @@ async function init() {
     const max = e.detail.limits?.max_seats_per_customer;
     if (max) $("#best-count").max = String(max);
     resync();  // ask for a snapshot on every (re)connect, so nothing missed while away stays stale
+    const pass = storedPass(screeningId, room.serverNow());
+    if (pass && state.user) room.send("admission", { pass: pass.pass }).catch(() => {});
   });
   room.addEventListener("snapshot", (e) => { applySnapshot(e.detail); holdStash(); });
   room.addEventListener("events", (e) => applyEvents(e.detail));

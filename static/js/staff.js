@@ -49,7 +49,21 @@ function fill(el, row) {
     h("span", {}, "Held ", h("b", { class: "held", text: row.held })),
     h("span", {}, "Free ", h("b", { class: "free", text: row.free })),
     h("span", {}, "Takings ", h("b", { class: "takings", text: money(row.takings) })),
-    row.waiting ? h("span", { class: "waiting" }, "Waiting list ", h("b", { text: row.waiting })) : null);
+    row.waiting ? h("span", { class: "waiting" }, "Waiting list ", h("b", { text: row.waiting })) : null,
+    ...lineStats(row.waiting_room));
+}
+
+// The waiting room's figures (docs/waiting-room.md): in line, admitted, shopping, rate, time to houseful.
+function lineStats(line) {
+  if (!line) return [];
+  const eta = line.eta_houseful_seconds;
+  return [
+    h("span", { class: "line-waiting" }, "In line ", h("b", { text: line.waiting })),
+    h("span", {}, "Admitted ", h("b", { class: "line-admitted", text: line.admitted })),
+    h("span", {}, "Shopping ", h("b", { class: "line-shopping", text: line.shopping })),
+    h("span", {}, "Admitting ", h("b", { text: line.paused ? "paused" : `${line.rate}/s` })),
+    h("span", {}, "Houseful in ", h("b", { class: "line-eta", text: eta == null ? "—" : eta < 60 ? `${eta} s` : `~${Math.round(eta / 60)} min` })),
+  ];
 }
 
 function renderTotals() {

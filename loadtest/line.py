@@ -1,0 +1,110 @@
+"""A customer in a screening's waiting room (rush --waiting-room): join, watch the line, get the pass.
+
+Measures the time in line (arrival -> admission pass), how fresh each line frame is when it
+arrives (server_time -> receipt), and records (join sent, join answered, number) so the process
+can count fairness inversions: someone whose join was answered before another's was even sent,
+yet got a later number.
+"""
+from __future__ import annotations
+
+import asyncio
+import bisect
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+
+from loadtest.metrics import Metrics
+
+LINE_TIMEOUT = 600.0  # longest a client waits in line before it counts as left hanging
+
+
+class SoldOut(Exception):
+    """The line was told the screening sold out."""
+
+
+class LineClient:
+    """One waiting socket."""
+
+    def __init__(self, session: aiohttp.ClientSession, target: str, screening_id: int, metrics: Metrics,
+                 token: str, joins: list[tuple[float, float, int]]) -> None:
+        self.session, self.metrics, self.token, self.joins = session, metrics, token, joins
+        self.url = target.rstrip("/").replace("http", "ws", 1) + f"/ws/screenings/{screening_id}/line"
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.admitted = 0
+        self.changed = asyncio.Event()
+        self.replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.sold_out = False
+        self.number: int | None = None  # frames wake this client only once its number is called
+        self._next = 0
+
+    async def admission(self) -> str:
+        """Wait in line until admitted; the pass. SoldOut when the screening sells out first."""
+        arrived = time.perf_counter()
+        self.ws = await self.session.ws_connect(self.url, headers={"Authorization": f"Bearer {self.token}"},
+                                                heartbeat=None, max_msg_size=0, compress=0)
+        reader = asyncio.create_task(self._read())
+        try:
+            sent = time.perf_counter()
+            number = (await self._command("join"))["number"]
+            self.joins.append((sent, time.perf_counter(), number))
+            self.number = number
+            async with asyncio.timeout(LINE_TIMEOUT):
+                while self.admitted < number:
+                    if self.sold_out:
+                        raise SoldOut()
+                    self.changed.clear()
+                    await self.changed.wait()
+            token = (await self._command("admission"))["pass"]
+            self.metrics.record("line_wait", (time.perf_counter() - arrived) * 1e6)
+            self.metrics.count("line_admitted")
+            return token
+        finally:
+            await self.ws.close()
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def _command(self, kind: str) -> dict[str, Any]:
+        assert self.ws is not None
+        self._next += 1
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.replies[self._next] = fut
+        await self.ws.send_str(orjson.dumps({"id": self._next, "type": kind}).decode())
+        reply = await asyncio.wait_for(fut, 60.0)
+        if not reply["success"]:
+            raise aiohttp.ClientError(f"line {kind}: {reply['error']['code']}")
+        return reply["result"]
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for msg in self.ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            frame = orjson.loads(msg.data)
+            kind = frame.get("type")
+            self.metrics.counts["frames_in"] += 1
+            if kind == "line":
+                self.metrics.record("line_age", max(time.time() * 1000 - frame["server_time"], 0) * 1000)
+                self.admitted = frame["admitted"]
+                if self.number is not None and self.admitted >= self.number:
+                    self.changed.set()  # one wake-up per client, not one per frame
+            elif kind == "sold_out":
+                self.sold_out = True
+                self.metrics.count("line_sold_out")
+                self.changed.set()
+            elif kind == "result":
+                fut = self.replies.pop(frame.get("id"), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(frame)
+        self.changed.set()
+
+
+def inversions(joins: list[tuple[float, float, int]]) -> int:
+    """Pairs (a, b) where a's join was answered before b's was sent, yet a's number is later."""
+    found = 0
+    answered: list[float] = []  # answer times of the numbers seen so far (the larger numbers)
+    for sent, done, _ in sorted(joins, key=lambda j: -j[2]):
+        found += bisect.bisect_left(answered, sent)  # larger numbers answered before this one was sent
+        bisect.insort(answered, done)
+    return found

@@ -1,0 +1,89 @@
+"""The waiting room in Chromium: countdown, a live place in line, admission, then seats."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from playwright.async_api import expect
+
+from tests.browser.conftest import base_url, log_in, shoot
+from tests.support.clocks import around_midnight
+from tests.wsclient import RoomClient
+
+
+async def _policy(client: Any, admin: dict[str, Any], sid: int, **changes: Any) -> None:
+    resp = await client.put(f"/api/screenings/{sid}/waiting-room", json=changes, headers=admin["headers"])
+    assert resp.status == 200, await resp.text()
+
+
+@around_midnight
+async def test_countdown_then_place_in_line_then_seats(make_client: Any, make_screening: Any, make_user: Any,
+                                                       register: Any, new_page: Any, clock: Any) -> None:
+    client = await make_client(waiting_room={"tick_ms": 100})
+    base = base_url(client)
+    sc = await make_screening(rows=3, per_row=8)
+    sid = sc["screening_id"]
+    admin = await make_user("admin")
+    opens = clock.now() + dt.timedelta(minutes=10)
+    await _policy(client, admin, sid, sales_open_at=opens.isoformat(), mode="always", admit_per_second=50, paused=True)
+
+    early = await new_page(viewport={"width": 1366, "height": 900})
+    await log_in(early, base, await register(client))
+    await early.goto(f"{base}/screenings/{sid}")  # the seat map sends a gated screening's visitors to its line
+    await expect(early).to_have_url(f"{base}/screenings/{sid}/line")
+    await expect(early.locator("#line-countdown")).to_be_visible()
+    await expect(early.locator("#opens-in")).to_contain_text("00:")
+    await shoot(early, "line-countdown")
+    others = []
+    for _ in range(3):  # three more early arrivals, through the socket
+        user = await make_user()
+        tab = RoomClient(await client.ws_connect(f"/ws/screenings/{sid}/line", headers=user["headers"]))
+        await tab.ok("join")
+        others.append(tab)
+
+    clock.advance(601)  # the opening: the four early arrivals are shuffled into places 1-4
+    phone = await new_page(viewport={"width": 390, "height": 844})
+    await log_in(phone, base, await register(client))
+    await phone.goto(f"{base}/screenings/{sid}/line")
+    await expect(phone.locator("#my-number")).to_have_text("#5")
+    await expect(phone.locator("#ahead")).to_have_text("4 people ahead of you")
+    await expect(phone.locator("#line-paused")).to_be_visible()
+    await shoot(phone, "line-waiting-phone")
+    await expect(early.locator("#line-waiting")).to_be_visible()
+    await shoot(early, "line-waiting")
+
+    await _policy(client, admin, sid, paused=False)
+    clock.advance(1)  # 50 a second: everyone's number is called
+    await expect(phone).to_have_url(f"{base}/screenings/{sid}")
+    await expect(phone.locator("#admission-timer")).to_be_visible()
+    await phone.locator('.seat[aria-label^="Row C seat 4,"]').click()
+    await expect(phone.locator('.seat[data-state="mine"]')).to_have_count(1)
+    await shoot(phone, "seatmap-admitted-phone")
+    await expect(early).to_have_url(f"{base}/screenings/{sid}")
+    await expect(early.locator("#admission-timer")).to_be_visible()
+    await shoot(early, "seatmap-admitted")
+    for tab in others:
+        await tab.close()
+    assert early.js_errors == [] and phone.js_errors == []
+
+
+async def test_admin_sets_the_waiting_room_and_pauses_it(client: Any, make_screening: Any, register: Any,
+                                                         new_page: Any, pg: Any) -> None:
+    base = base_url(client)
+    sid = (await make_screening(rows=2, per_row=5))["screening_id"]
+    page = await new_page(viewport={"width": 1366, "height": 900})
+    await log_in(page, base, await register(client, "admin"))
+    await page.goto(f"{base}/admin#screenings")
+    await page.get_by_role("button", name="Waiting room…").click()
+    await expect(page.locator("#wr-rate")).to_have_attribute("placeholder", "1 (from capacity)")  # 10 seats / 20
+    await page.select_option("#wr-mode", "always")
+    await page.fill("#wr-rate", "7")
+    await shoot(page, "admin-waiting-room")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("dialog")).to_have_count(0)
+    await page.get_by_role("button", name="Waiting room…").click()
+    await page.get_by_role("button", name="Pause admissions").click()
+    await expect(page.locator("dialog")).to_have_count(0)
+    row = await pg.fetchrow("SELECT mode, admit_per_second, paused FROM waiting_room WHERE screening_id = $1", sid)
+    assert dict(row) == {"mode": "always", "admit_per_second": 7, "paused": True}
+    assert page.js_errors == []
