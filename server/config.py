@@ -58,8 +58,13 @@ class AuthSettings:
     jwt_secret: str = ""
     access_token_seconds: int = field(default=900, **_range(10, 86_400))
     refresh_token_seconds: int = field(default=1_209_600, **_range(60, 31_536_000))
+    # Login attempts per email+IP pair within the window; the owner's other addresses stay open.
     login_max_failures: int = field(default=10, **_range(1, 10_000))
     login_window_seconds: int = field(default=60, **_range(1, 86_400))
+    # Per email from any address (slower window: a distributed guesser), and per IP across emails.
+    login_email_max_failures: int = field(default=50, **_range(1, 1_000_000))
+    login_email_window_seconds: int = field(default=900, **_range(1, 86_400))
+    login_ip_max_failures: int = field(default=30, **_range(1, 1_000_000))
     # Registrations per client IP per hour; the load tool raises it to create many users.
     registrations_per_hour: int = field(default=20, **_range(1, 10_000_000))
     cookie_secure: bool = False

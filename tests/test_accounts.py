@@ -1,6 +1,7 @@
 """Accounts: register, login, sessions (bearer and cookies), throttling, profile, first admin."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -204,7 +205,7 @@ async def test_secure_cookies_when_configured(make_client) -> None:
 
 
 async def test_login_throttled_per_ip_even_with_the_right_password(make_client) -> None:
-    client = await make_client(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    client = await make_client(auth={"login_ip_max_failures": 3, "login_window_seconds": 60})
     await _register(client)
     for n in range(3):
         resp = await client.post("/api/auth/login", json={"email": f"guess{n}@example.test", "password": "x1234567"})
@@ -216,7 +217,7 @@ async def test_login_throttled_per_ip_even_with_the_right_password(make_client) 
 
 
 async def test_login_throttled_per_email_across_addresses(settings, redis) -> None:
-    settings = settings.replace(auth={"login_max_failures": 3})
+    settings = settings.replace(auth={"login_email_max_failures": 3})
     pool = await db.create_pool(settings)
     try:
         await accounts.register(pool, SQL, redis, settings, email="ada@example.test", name="Ada", password=PASSWORD)
@@ -228,11 +229,50 @@ async def test_login_throttled_per_email_across_addresses(settings, redis) -> No
         with pytest.raises(RateLimited) as caught:
             await accounts.login(pool, SQL, redis, settings, email="ADA@example.test", password=PASSWORD,
                                  ip="192.0.2.99")
-        assert 1 <= caught.value.retry_after <= settings.auth.login_window_seconds
+        assert 1 <= caught.value.retry_after <= settings.auth.login_email_window_seconds
         # Another account from the same fresh address is not affected.
         user = await accounts.login(pool, SQL, redis, settings, email="bob@example.test", password=PASSWORD,
                                     ip="192.0.2.99")
         assert user["email"] == "bob@example.test"
+    finally:
+        await pool.close()
+
+
+async def test_parallel_wrong_logins_are_counted_before_the_password_check(make_client) -> None:
+    client = await make_client(auth={"login_max_failures": 10})
+    await _register(client)
+    wrong = {"email": "ada@example.test", "password": "guess1234"}
+    replies = await asyncio.gather(*(client.post("/api/auth/login", json=wrong) for _ in range(40)))
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [401] * 10 + [429] * 30
+
+
+async def test_strangers_cannot_lock_the_owner_out_before_the_email_limit(settings, redis) -> None:
+    settings = settings.replace(auth={"login_max_failures": 3, "login_email_max_failures": 8})
+    pool = await db.create_pool(settings)
+    try:
+        await accounts.register(pool, SQL, redis, settings, email="ada@example.test", name="Ada", password=PASSWORD)
+        for n in range(4):
+            with pytest.raises(accounts.BadCredentials):
+                await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password="wrong123",
+                                     ip="198.51.100.7" if n < 3 else "198.51.100.8")
+        # The guessing address is locked for this email, even with the right password ...
+        with pytest.raises(RateLimited):
+            await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password=PASSWORD,
+                                 ip="198.51.100.7")
+        # ... while the owner's own address still logs in, and a good login gives its attempt back.
+        for _ in range(5):
+            user = await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password=PASSWORD,
+                                        ip="192.0.2.1")
+        assert user["email"] == "ada@example.test"
+        # Four more failures from elsewhere fill the email's slower window: now everyone waits.
+        for n in range(4):
+            with pytest.raises(accounts.BadCredentials):
+                await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password="wrong123",
+                                     ip=f"203.0.113.{n}")
+        with pytest.raises(RateLimited):
+            await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password=PASSWORD,
+                                 ip="192.0.2.1")
     finally:
         await pool.close()
 

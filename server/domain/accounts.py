@@ -136,15 +136,11 @@ async def login(
     pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, *, email: str, password: str,
     ip: str | None = None,
 ) -> dict[str, Any]:
-    """authenticate() behind the login throttle (per email and per IP)."""
+    """authenticate() behind the login throttle: the attempt is counted before the password is checked."""
     key = email.strip().lower()
-    await throttle.check_login(redis, settings, key, ip)
-    try:
-        user = await authenticate(pool, sql, settings, email=email, password=password, ip=ip)
-    except BadCredentials:
-        await throttle.login_failed(redis, settings, key, ip)
-        raise
-    await throttle.login_succeeded(redis, settings, key)
+    await throttle.login_attempt(redis, settings, key, ip)
+    user = await authenticate(pool, sql, settings, email=email, password=password, ip=ip)
+    await throttle.login_succeeded(redis, settings, key, ip)
     return user
 
 
