@@ -72,7 +72,17 @@ def _unavailable(request: web.Request, exc: Exception) -> web.Response:
 
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Put the caller's Identity (or None) in request[keys.USER]; check Origin on cookie writes."""
+    """Put the caller's Identity (or None) in request[keys.USER]; check Origin on writes.
+
+    A write carrying another site's Origin is refused whoever calls (login and register too, so
+    a foreign page cannot log a browser into the attacker's account); a write authenticated by
+    cookie must also carry a matching Origin or Referer.
+    """
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("Origin")
+        # "null" is an opaque origin (sandboxed frame, file://): never one of ours.
+        if origin is not None and (origin == "null" or not origin_allowed(request, origin)):
+            return _cross_site()
     secret, now = request.app[keys.JWT_SECRET], request.app[keys.CLOCK].time()
     user: Identity | None = None
     auth = request.headers.get("Authorization", "")
@@ -85,11 +95,13 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
             if request.method not in SAFE_METHODS:
                 origin = request.headers.get("Origin") or request.headers.get("Referer", "")
                 if "://" not in origin or not origin_allowed(request, origin):
-                    return json_response(
-                        error_body("csrf", "cross-site request refused: Origin does not match"), 403
-                    )
+                    return _cross_site()
     request[keys.USER] = user
     return await handler(request)
+
+
+def _cross_site() -> web.Response:
+    return json_response(error_body("csrf", "cross-site request refused: Origin does not match"), 403)
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -196,6 +196,29 @@ async def test_browser_cookie_session(client) -> None:
     assert (await client.post("/api/auth/refresh")).status == 401
 
 
+async def test_login_from_another_site_sets_no_session(client) -> None:
+    await _register(client)
+    login = orjson.dumps({"email": "ada@example.test", "password": PASSWORD})
+    # What a plain HTML form on evil.example can send: text/plain, no CORS preflight.
+    resp = await client.post("/api/auth/login", data=login,
+                             headers={"Content-Type": "text/plain", "Origin": "http://evil.example"})
+    assert resp.status == 403 and (await _error(resp))["code"] == "csrf"
+    assert not resp.headers.getall("Set-Cookie", [])
+    resp = await client.post("/api/auth/register", json={"email": "x@example.test", "name": "X", "password": PASSWORD},
+                             headers={"Origin": "http://evil.example"})
+    assert resp.status == 403 and not resp.headers.getall("Set-Cookie", [])
+    # Same site, but not JSON: refused by type, with the field at fault.
+    resp = await client.post("/api/auth/login", data=login, headers={"Content-Type": "text/plain"})
+    assert resp.status == 415 and not resp.headers.getall("Set-Cookie", [])
+    assert await _error(resp) == {"code": "unsupported_media_type", "field": "Content-Type",
+                                  "message": "Send the body as Content-Type: application/json."}
+    resp = await client.post("/api/auth/login", data={"email": "ada@example.test", "password": PASSWORD})
+    assert resp.status == 415
+    resp = await client.post("/api/auth/login", data=login, headers={
+        "Content-Type": "application/json; charset=utf-8", "Origin": f"http://{client.host}:{client.port}"})
+    assert resp.status == 200
+
+
 async def test_secure_cookies_when_configured(make_client) -> None:
     client = await make_client(auth={"cookie_secure": True})
     resp = await client.post("/api/auth/register",

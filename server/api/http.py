@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from server import keys
-from server.errors import Forbidden, InvalidInput, InvalidJson, Unauthorized
+from server.errors import Forbidden, InvalidInput, InvalidJson, Unauthorized, UnsupportedMediaType
 from server.sentences import for_people
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -126,10 +126,16 @@ def _coerce_query(request: web.Request, schema: dict[str, Any]) -> dict[str, Any
 
 
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 invalid_json."""
+    """The request body as JSON; 400 invalid_json, or 415 when it is not sent as application/json.
+
+    Only application/json: a plain HTML form on another site can POST text/plain or form bodies
+    without a CORS preflight, never application/json.
+    """
     raw = await request.read()
     if not raw:
         raise InvalidJson("a JSON body is required")
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the body as Content-Type: application/json", field="Content-Type")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
