@@ -88,7 +88,10 @@ async def test_duplicate_email_is_409_whatever_the_case(client) -> None:
     ],
 )
 async def test_register_rejects_bad_input(client, pg, body, status, code, field) -> None:
-    kwargs = {"data": body} if isinstance(body, bytes) else {"json": body}
+    if isinstance(body, bytes):
+        kwargs = {"data": body, "headers": {"Content-Type": "application/json"}}
+    else:
+        kwargs = {"json": body}
     resp = await client.post("/api/auth/register", **kwargs)
     assert resp.status == status
     error = await _error(resp)
