@@ -18,6 +18,11 @@ from server import zones
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# HMAC-SHA256 keys (JWTs, webhook and ticket secrets derive from auth.jwt_secret) shorter than
+# the hash are guessable offline from one token.
+MIN_SECRET_BYTES = 32
+
+
 class ConfigError(Exception):
     """A setting is missing or has a bad value; the message names the setting."""
 
@@ -356,6 +361,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting messages.site_url: must be an http:// or https:// address")
     if not settings.push.subject.startswith(("mailto:", "https://")):
         raise ConfigError("setting push.subject: must be a mailto: or https: address")
+    if settings.auth.jwt_secret and len(settings.auth.jwt_secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"setting auth.jwt_secret (HOUSEFUL_AUTH_JWT_SECRET): must be at least {MIN_SECRET_BYTES}"
+                          " bytes; leave it empty to have one generated")
     if not zones.is_zone(settings.catalog.default_time_zone):
         raise ConfigError("setting catalog.default_time_zone: must be an IANA time zone such as Europe/London")
 
@@ -373,4 +381,8 @@ def jwt_secret(settings: Settings) -> str:
         fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))
-    return secret_file.read_text().strip()
+    secret = secret_file.read_text().strip()
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"setting auth.jwt_secret: {secret_file} holds fewer than {MIN_SECRET_BYTES} bytes;"
+                          " delete it to have a new one generated")
+    return secret

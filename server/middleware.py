@@ -105,8 +105,11 @@ def _cross_site() -> web.Response:
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers."""
+    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers,
+    and a Server header without the software's version."""
     headers = response.headers
+    # aiohttp fills in "Python/3.x aiohttp/3.x" after this hook unless a value is set: name no version.
+    headers["Server"] = "Houseful"
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
