@@ -56,6 +56,7 @@ async def test_the_api_keeps_its_documented_promises(make_client, make_user) -> 
     # admin who reaches every handler; random fuzzing as each role.
     phases = {"anonymous": "fuzzing", "customer": "fuzzing", "admin": "coverage,fuzzing"}
     # The three roles at once: one server, as under real traffic, and a third of the wall time.
-    results = await asyncio.gather(*(_schemathesis(base, name, headers, phases[name]) for name, headers in roles.items()))
+    runs = (_schemathesis(base, name, headers, phases[name]) for name, headers in roles.items())
+    results = await asyncio.gather(*runs)
     failed = {name: text[-5000:] for name, (code, text) in zip(roles, results) if code != 0}
     assert not failed, "\n\n".join(f"--- {name}\n{text}" for name, text in failed.items())

@@ -1,8 +1,9 @@
 """Rate limits in Redis: fixed-window counters shared by every worker.
 
-`hit` counts an event and says how long to wait when the limit is passed. Login throttling counts every attempt before the password is checked, in three
-windows (email+IP, email, IP); once one is full every attempt (even with the right password)
-is refused until that window ends, and a successful login gives its attempt back.
+`hit` counts an event and says how long to wait when the limit is passed. Login throttling
+counts every attempt before the password is checked, in three windows (email+IP, email, IP);
+once one is full every attempt (even with the right password) is refused until that window
+ends, and a successful login gives its attempt back.
 """
 from __future__ import annotations
 
