@@ -31,7 +31,8 @@ async def _schemathesis(base: str, name: str, headers: dict[str, str], phases: s
     ]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
+    # Run in the (git-ignored) artifacts folder: Schemathesis keeps its crash cache in ./.schemathesis.
+    proc = await asyncio.create_subprocess_exec(*args, cwd=ARTIFACTS, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), RUN_SECONDS)
