@@ -39,6 +39,8 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = field(default=1_048_576, **_range(1024, 64 * 1_048_576))
     log_level: str = "INFO"
+    log_format: str = "text"
+    access_log: bool = False
 
 
 @dataclass(frozen=True)
@@ -353,6 +355,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting redis.url: must be a redis:// URL")
     if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
         raise ConfigError("setting checkout.currency: must be a three-letter ISO 4217 code")
+    if settings.server.log_format not in ("text", "json"):
+        raise ConfigError("setting server.log_format: must be text or json")
     if settings.mail.smtp_security not in ("none", "starttls", "tls"):
         raise ConfigError("setting mail.smtp_security: must be none, starttls or tls")
     if "@" not in parseaddr(settings.mail.sender)[1]:
