@@ -8,6 +8,7 @@ from aiohttp import web
 from server import keys
 from server.clock import Clock, SystemClock
 from server.config import Settings, jwt_secret
+from server.forwarded import forwarded_client
 from server.middleware import errors_middleware, identity_middleware, security_headers
 from server.queries import load_queries
 from server.request_log import request_ids
@@ -20,7 +21,7 @@ from server.ws.handlers import close_sockets
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the app: settings, its clock (the system's unless a test gives one), resources, routes."""
     app = web.Application(
-        middlewares=[request_ids, errors_middleware, identity_middleware],
+        middlewares=[forwarded_client, request_ids, errors_middleware, identity_middleware],
         client_max_size=settings.server.max_body_bytes,
     )
     app[keys.SETTINGS] = settings

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from typing import Any
 
 from aiohttp import web
@@ -18,10 +19,12 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from server.logs import REQUEST_ID
+from server.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 HEADER = "X-Request-Id"
 _VALID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 
 
 def request_id_of(request: web.BaseRequest) -> str:
@@ -36,14 +39,28 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     rid = given if _VALID.fullmatch(given) else secrets.token_hex(8)
     request[REQUEST_ID_KEY] = rid
     REQUEST_ID.set(rid)
+    started = time.perf_counter()
+    status = 500
     try:
         response = await handler(request)
+        status = response.status
     except web.HTTPException as exc:
         exc.headers[HEADER] = rid
+        status = exc.status
         raise
+    finally:
+        _count(request, status, time.perf_counter() - started)
     if not response.prepared:
         response.headers[HEADER] = rid
     return response
+
+
+def _count(request: web.Request, status: int, seconds: float) -> None:
+    # The route's pattern, never the raw path: a label per distinct URL would let anyone grow the metrics.
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    HTTP_REQUESTS.labels(request.method if request.method in _METHODS else "other", route, str(status)).inc()
+    HTTP_SECONDS.labels(route).observe(seconds)
 
 
 class AccessLogger(AbstractAccessLogger):

@@ -26,7 +26,8 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from server.clock import Clock, SystemClock
-from server.config import Settings
+from server.config import Settings, data_path
+from server import metrics
 from server.logs import setup_logging
 
 log = logging.getLogger("houseful")
@@ -153,6 +154,7 @@ class Supervisor:
         lived = time.monotonic() - slot.started
         if lived >= HEALTHY_SECONDS:
             slot.delay = RESTART_FIRST_SECONDS
+        metrics.worker_ended(slot.proc.pid)
         log.warning("worker %d (pid %d) exited with %s after %.1fs; restarting it in %.1fs",
                     slot.index, slot.proc.pid, _describe_exit(code), lived, slot.delay)
         slot.restart_at = time.monotonic() + slot.delay
@@ -213,7 +215,14 @@ def serve(settings: Settings, clock: Clock, socks: list[socket.socket]) -> int:
         run(serve_worker(settings, clock, socks[0]))
         socks[0].close()
         return 0
-    return Supervisor(settings, clock, socks).run()
+    shared = None if metrics.multiprocess_dir() else data_path(settings) / "metrics" / str(os.getpid())
+    if shared is not None:
+        metrics.prepare_multiprocess(shared)
+    try:
+        return Supervisor(settings, clock, socks).run()
+    finally:
+        if shared is not None:
+            metrics.forget_folder(shared)
 
 
 def fail(message: str) -> int:

@@ -182,3 +182,20 @@ async def test_json_logs_carry_each_requests_id_into_the_access_log(spawn: Any) 
     assert access["lb-7f3a"]["duration_ms"] >= 0 and access["lb-7f3a"]["remote"] == "127.0.0.1"
     server.proc.send_signal(signal.SIGTERM)
     assert await server.ended() == 0
+
+
+async def test_metrics_add_up_every_workers_requests(spawn: Any) -> None:
+    server = await spawn(free_port(), workers=2)
+    await server.until(SERVING, 2)
+    for _ in range(12):  # a new connection each time, so both workers serve some
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+            async with http.get(f"http://127.0.0.1:{server.port}/api/health") as resp:
+                assert resp.status == 200
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{server.port}/metrics") as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
+            text = await resp.text()
+    served = re.search(r'houseful_http_requests_total\{method="GET",route="/api/health",status="200"\} (\S+)', text)
+    assert served is not None and float(served.group(1)) == 12, text
+    server.proc.send_signal(signal.SIGTERM)
+    assert await server.ended() == 0
