@@ -25,11 +25,12 @@ pdf-libraries:
 run: services
 	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} $(PY) run.py serve --demo
 
-# The demo server prepared as a load-test target: registrations from one IP unlimited and cheap
-# argon2 (the load tool registers thousands of customers), two workers. Never for production.
+# The demo server prepared as a load-test target: registrations and logins from one IP unlimited, cheap
+# argon2 (the load tool registers and logs in thousands of customers), two workers. Never for production.
 run-loadtarget: services
 	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} \
-	HOUSEFUL_AUTH_REGISTRATIONS_PER_HOUR=10000000 HOUSEFUL_AUTH_ARGON2_MEMORY_KIB=256 \
+	HOUSEFUL_AUTH_REGISTRATIONS_PER_HOUR=10000000 HOUSEFUL_AUTH_LOGIN_IP_MAX_FAILURES=1000000 \
+	HOUSEFUL_AUTH_ARGON2_MEMORY_KIB=256 \
 	HOUSEFUL_AUTH_ARGON2_ROUNDS=1 $(PY) run.py serve --demo --workers $${WORKERS:-2}
 
 # Debian's Chromium for the browser tests (test tools cannot download their own browser here).

@@ -19,6 +19,11 @@ from server import zones
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# HMAC-SHA256 keys (JWTs, webhook and ticket secrets derive from auth.jwt_secret) shorter than
+# the hash are guessable offline from one token.
+MIN_SECRET_BYTES = 32
+
+
 class ConfigError(Exception):
     """A setting is missing or has a bad value; the message names the setting."""
 
@@ -63,8 +68,13 @@ class AuthSettings:
     jwt_secret: str = ""
     access_token_seconds: int = field(default=900, **_range(10, 86_400))
     refresh_token_seconds: int = field(default=1_209_600, **_range(60, 31_536_000))
+    # Login attempts per email+IP pair within the window; the owner's other addresses stay open.
     login_max_failures: int = field(default=10, **_range(1, 10_000))
     login_window_seconds: int = field(default=60, **_range(1, 86_400))
+    # Per email from any address (slower window: a distributed guesser), and per IP across emails.
+    login_email_max_failures: int = field(default=50, **_range(1, 1_000_000))
+    login_email_window_seconds: int = field(default=900, **_range(1, 86_400))
+    login_ip_max_failures: int = field(default=30, **_range(1, 1_000_000))
     # Registrations per client IP per hour; the load tool raises it to create many users.
     registrations_per_hour: int = field(default=20, **_range(1, 10_000_000))
     cookie_secure: bool = False
@@ -393,6 +403,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting messages.site_url: must be an http:// or https:// address")
     if not settings.push.subject.startswith(("mailto:", "https://")):
         raise ConfigError("setting push.subject: must be a mailto: or https: address")
+    if settings.auth.jwt_secret and len(settings.auth.jwt_secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"setting auth.jwt_secret (HOUSEFUL_AUTH_JWT_SECRET): must be at least {MIN_SECRET_BYTES}"
+                          " bytes; leave it empty to have one generated")
     if not zones.is_zone(settings.catalog.default_time_zone):
         raise ConfigError("setting catalog.default_time_zone: must be an IANA time zone such as Europe/London")
 
@@ -416,4 +429,8 @@ def jwt_secret(settings: Settings) -> str:
         fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))
-    return secret_file.read_text().strip()
+    secret = secret_file.read_text().strip()
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"setting auth.jwt_secret: {secret_file} holds fewer than {MIN_SECRET_BYTES} bytes;"
+                          " delete it to have a new one generated")
+    return secret

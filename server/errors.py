@@ -76,6 +76,10 @@ class InvalidJson(DomainError):
     status, code = 400, "invalid_json"
 
 
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
 class Unauthorized(DomainError):
     status, code = 401, "unauthorized"
 

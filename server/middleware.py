@@ -72,7 +72,17 @@ def _unavailable(request: web.Request, exc: Exception) -> web.Response:
 
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Put the caller's Identity (or None) in request[keys.USER]; check Origin on cookie writes."""
+    """Put the caller's Identity (or None) in request[keys.USER]; check Origin on writes.
+
+    A write carrying another site's Origin is refused whoever calls (login and register too, so
+    a foreign page cannot log a browser into the attacker's account); a write authenticated by
+    cookie must also carry a matching Origin or Referer.
+    """
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("Origin")
+        # "null" is an opaque origin (sandboxed frame, file://): never one of ours.
+        if origin is not None and (origin == "null" or not origin_allowed(request, origin)):
+            return _cross_site()
     tokens, now = request.app[keys.TOKENS], request.app[keys.CLOCK].time()
     user: Identity | None = None
     auth = request.headers.get("Authorization", "")
@@ -85,23 +95,28 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
             if request.method not in SAFE_METHODS:
                 origin = request.headers.get("Origin") or request.headers.get("Referer", "")
                 if "://" not in origin or not origin_allowed(request, origin):
-                    return json_response(
-                        error_body("csrf", "cross-site request refused: Origin does not match"), 403
-                    )
+                    return _cross_site()
     request[keys.USER] = user
     return await handler(request)
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers.
+def _cross_site() -> web.Response:
+    return json_response(error_body("csrf", "cross-site request refused: Origin does not match"), 403)
 
-    Not on a WebSocket's 101 Switching Protocols: no document follows it, so these headers say
-    nothing there (a socket's own checks are its Origin and its token); thousands of upgrades in
-    a rush skip them.
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: CSP without inline script, no framing, no sniffing, same-origin referrers,
+    and a Server header without the software's version.
+
+    Not on a WebSocket's 101 Switching Protocols (beyond the Server header): no document follows
+    it, so these headers say nothing there (a socket's own checks are its Origin and its token);
+    thousands of upgrades in a rush skip them.
     """
+    headers = response.headers
+    # aiohttp fills in "Python/3.x aiohttp/3.x" after this hook unless a value is set: name no version.
+    headers["Server"] = "Houseful"
     if response.status == 101:
         return
-    headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")

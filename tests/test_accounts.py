@@ -1,6 +1,7 @@
 """Accounts: register, login, sessions (bearer and cookies), throttling, profile, first admin."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -87,7 +88,10 @@ async def test_duplicate_email_is_409_whatever_the_case(client) -> None:
     ],
 )
 async def test_register_rejects_bad_input(client, pg, body, status, code, field) -> None:
-    kwargs = {"data": body} if isinstance(body, bytes) else {"json": body}
+    if isinstance(body, bytes):
+        kwargs = {"data": body, "headers": {"Content-Type": "application/json"}}
+    else:
+        kwargs = {"json": body}
     resp = await client.post("/api/auth/register", **kwargs)
     assert resp.status == status
     error = await _error(resp)
@@ -195,6 +199,29 @@ async def test_browser_cookie_session(client) -> None:
     assert (await client.post("/api/auth/refresh")).status == 401
 
 
+async def test_login_from_another_site_sets_no_session(client) -> None:
+    await _register(client)
+    login = orjson.dumps({"email": "ada@example.test", "password": PASSWORD})
+    # What a plain HTML form on evil.example can send: text/plain, no CORS preflight.
+    resp = await client.post("/api/auth/login", data=login,
+                             headers={"Content-Type": "text/plain", "Origin": "http://evil.example"})
+    assert resp.status == 403 and (await _error(resp))["code"] == "csrf"
+    assert not resp.headers.getall("Set-Cookie", [])
+    resp = await client.post("/api/auth/register", json={"email": "x@example.test", "name": "X", "password": PASSWORD},
+                             headers={"Origin": "http://evil.example"})
+    assert resp.status == 403 and not resp.headers.getall("Set-Cookie", [])
+    # Same site, but not JSON: refused by type, with the field at fault.
+    resp = await client.post("/api/auth/login", data=login, headers={"Content-Type": "text/plain"})
+    assert resp.status == 415 and not resp.headers.getall("Set-Cookie", [])
+    assert await _error(resp) == {"code": "unsupported_media_type", "field": "Content-Type",
+                                  "message": "Send the body as Content-Type: application/json."}
+    resp = await client.post("/api/auth/login", data={"email": "ada@example.test", "password": PASSWORD})
+    assert resp.status == 415
+    resp = await client.post("/api/auth/login", data=login, headers={
+        "Content-Type": "application/json; charset=utf-8", "Origin": f"http://{client.host}:{client.port}"})
+    assert resp.status == 200
+
+
 async def test_secure_cookies_when_configured(make_client) -> None:
     client = await make_client(auth={"cookie_secure": True})
     resp = await client.post("/api/auth/register",
@@ -204,7 +231,7 @@ async def test_secure_cookies_when_configured(make_client) -> None:
 
 
 async def test_login_throttled_per_ip_even_with_the_right_password(make_client) -> None:
-    client = await make_client(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    client = await make_client(auth={"login_ip_max_failures": 3, "login_window_seconds": 60})
     await _register(client)
     for n in range(3):
         resp = await client.post("/api/auth/login", json={"email": f"guess{n}@example.test", "password": "x1234567"})
@@ -216,7 +243,7 @@ async def test_login_throttled_per_ip_even_with_the_right_password(make_client) 
 
 
 async def test_login_throttled_per_email_across_addresses(settings, redis) -> None:
-    settings = settings.replace(auth={"login_max_failures": 3})
+    settings = settings.replace(auth={"login_email_max_failures": 3})
     pool = await db.create_pool(settings)
     try:
         await accounts.register(pool, SQL, redis, settings, email="ada@example.test", name="Ada", password=PASSWORD)
@@ -228,11 +255,50 @@ async def test_login_throttled_per_email_across_addresses(settings, redis) -> No
         with pytest.raises(RateLimited) as caught:
             await accounts.login(pool, SQL, redis, settings, email="ADA@example.test", password=PASSWORD,
                                  ip="192.0.2.99")
-        assert 1 <= caught.value.retry_after <= settings.auth.login_window_seconds
+        assert 1 <= caught.value.retry_after <= settings.auth.login_email_window_seconds
         # Another account from the same fresh address is not affected.
         user = await accounts.login(pool, SQL, redis, settings, email="bob@example.test", password=PASSWORD,
                                     ip="192.0.2.99")
         assert user["email"] == "bob@example.test"
+    finally:
+        await pool.close()
+
+
+async def test_parallel_wrong_logins_are_counted_before_the_password_check(make_client) -> None:
+    client = await make_client(auth={"login_max_failures": 10})
+    await _register(client)
+    wrong = {"email": "ada@example.test", "password": "guess1234"}
+    replies = await asyncio.gather(*(client.post("/api/auth/login", json=wrong) for _ in range(40)))
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [401] * 10 + [429] * 30
+
+
+async def test_strangers_cannot_lock_the_owner_out_before_the_email_limit(settings, redis) -> None:
+    settings = settings.replace(auth={"login_max_failures": 3, "login_email_max_failures": 8})
+    pool = await db.create_pool(settings)
+    try:
+        await accounts.register(pool, SQL, redis, settings, email="ada@example.test", name="Ada", password=PASSWORD)
+        for n in range(4):
+            with pytest.raises(accounts.BadCredentials):
+                await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password="wrong123",
+                                     ip="198.51.100.7" if n < 3 else "198.51.100.8")
+        # The guessing address is locked for this email, even with the right password ...
+        with pytest.raises(RateLimited):
+            await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password=PASSWORD,
+                                 ip="198.51.100.7")
+        # ... while the owner's own address still logs in, and a good login gives its attempt back.
+        for _ in range(5):
+            user = await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password=PASSWORD,
+                                        ip="192.0.2.1")
+        assert user["email"] == "ada@example.test"
+        # Four more failures from elsewhere fill the email's slower window: now everyone waits.
+        for n in range(4):
+            with pytest.raises(accounts.BadCredentials):
+                await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password="wrong123",
+                                     ip=f"203.0.113.{n}")
+        with pytest.raises(RateLimited):
+            await accounts.login(pool, SQL, redis, settings, email="ada@example.test", password=PASSWORD,
+                                 ip="192.0.2.1")
     finally:
         await pool.close()
 

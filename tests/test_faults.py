@@ -192,10 +192,27 @@ def _assert_unavailable(answers: dict[str, Any], must: tuple[str, ...]) -> None:
         assert answers[name]["status"] == 503, (name, answers[name])
 
 
+async def _auth(d: SimpleNamespace, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.post(d.server.base + path, json=body) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
 async def test_redis_killed_mid_burst_and_restarted_empty(deployment: SimpleNamespace) -> None:
     d = deployment
+    status, session = await _auth(d, "/api/auth/login", {"email": d.server.admin_email,
+                                                         "password": d.server.admin_password})
+    assert status == 200
     figures = await _faulted_burst(d, d.redis.kill9, d.redis.start, "redis")
     _assert_unavailable(figures["during_outage"], ("login", "create_order", "webhook", "health"))
+    # Sessions live in PostgreSQL: the user logged in before the restart is still logged in.
+    status, renewed = await _auth(d, "/api/auth/refresh", {"refresh_token": session["refresh_token"]})
+    assert status == 200 and renewed["user"]["email"] == d.server.admin_email
+    async with aiohttp.ClientSession() as http, http.get(
+            d.server.base + "/api/me", headers={"Authorization": f"Bearer {renewed['access_token']}"}) as resp:
+        assert resp.status == 200
+    # ... and the rotated-out token is still refused (reuse detection survived too).
+    status, _ = await _auth(d, "/api/auth/refresh", {"refresh_token": session["refresh_token"]})
+    assert status == 401
 
 
 async def test_postgres_stopped_mid_burst_and_started_again(deployment: SimpleNamespace) -> None:

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from server import db
-from server.config import ConfigError, load_settings
+from server.config import ROOT, ConfigError, load_settings
 
 
 def test_config_env_override_and_validation(tmp_path: Path) -> None:
@@ -33,6 +36,17 @@ def test_config_env_override_and_validation(tmp_path: Path) -> None:
     for bad in ("Europe/Londres", "localtime", "../etc/passwd", ""):
         with pytest.raises(ConfigError, match="catalog.default_time_zone"):
             load_settings(cfg, env={"HOUSEFUL_CATALOG_DEFAULT_TIME_ZONE": bad})
+
+
+def test_a_short_jwt_secret_stops_the_server_at_start(tmp_path: Path) -> None:
+    env = {**os.environ, "HOUSEFUL_AUTH_JWT_SECRET": "a" * 31, "HOUSEFUL_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "run.py", "serve", "--port", "0"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "auth.jwt_secret (HOUSEFUL_AUTH_JWT_SECRET): must be at least 32 bytes" in done.stderr
+    assert load_settings(env={"HOUSEFUL_AUTH_JWT_SECRET": "a" * 32}).auth.jwt_secret == "a" * 32
+    with pytest.raises(ConfigError, match="auth.jwt_secret"):
+        load_settings(env={"HOUSEFUL_AUTH_JWT_SECRET": "é" * 15})  # 30 bytes in UTF-8
 
 
 def test_repo_config_is_valid() -> None:
@@ -76,6 +90,10 @@ async def test_security_headers(client) -> None:
     resp = await client.get("/api/health")
     assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Frame-Options"] == "DENY"
+    # No software version for an attacker to look up, on the API, pages, errors and static files.
+    for path in ("/api/health", "/", "/api/nope", "/static/css/app.css"):
+        server = (await client.get(path)).headers.get("Server", "")
+        assert "aiohttp" not in server and "Python" not in server, path
 
 
 async def test_openapi_lists_every_api_route(client) -> None:

@@ -109,6 +109,12 @@ def clear_session_cookies(response: web.StreamResponse) -> None:
     response.del_cookie(SESSION_HINT_COOKIE, path="/")
 
 
+async def _open_session(request: web.Request, user: dict[str, Any]) -> accounts.Session:
+    app = request.app
+    return await accounts.open_session(app[keys.DB], app[keys.QUERIES].accounts, app[keys.SETTINGS],
+                                       app[keys.JWT_SECRET], user, now=app[keys.CLOCK].time())
+
+
 def _session_response(request: web.Request, session: accounts.Session, status: int = 200) -> web.Response:
     response = json_response(session.to_dict(request.app[keys.SETTINGS]), status)
     set_session_cookies(response, request, session)
@@ -137,8 +143,7 @@ async def register(request: web.Request) -> web.Response:
         app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], email=body["email"],
         name=body["name"], password=body["password"], phone=body.get("phone"), ip=request.remote,
     )
-    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user,
-                                          now=app[keys.CLOCK].time())
+    session = await _open_session(request, user)
     return _session_response(request, session, 201)
 
 
@@ -151,8 +156,7 @@ async def login(request: web.Request) -> web.Response:
         app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], email=body["email"],
         password=body["password"], ip=request.remote,
     )
-    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user,
-                                          now=app[keys.CLOCK].time())
+    session = await _open_session(request, user)
     return _session_response(request, session)
 
 
@@ -166,7 +170,7 @@ async def refresh(request: web.Request) -> web.Response:
     token, via_cookie = await _refresh_token_of(request)
     try:
         session = await accounts.refresh_session(
-            app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET],
+            app[keys.DB], app[keys.QUERIES].accounts, app[keys.SETTINGS], app[keys.JWT_SECRET],
             token or "", request.remote, now=app[keys.CLOCK].time(),
         )
     except accounts.SessionExpired as exc:
@@ -191,8 +195,8 @@ async def logout(request: web.Request) -> web.Response:
     token, _ = await _refresh_token_of(request)
     identity = request.get(keys.USER)
     await accounts.close_session(
-        app[keys.DB], app[keys.REDIS], app[keys.SETTINGS], token,
-        user_id=identity.user_id if identity else None, ip=request.remote,
+        app[keys.DB], app[keys.QUERIES].accounts, token, user_id=identity.user_id if identity else None,
+        ip=request.remote,
     )
     response = web.Response(status=204)
     clear_session_cookies(response)
@@ -217,13 +221,12 @@ async def update_me(request: web.Request) -> web.Response:
     """PATCH /api/me."""
     app, identity = request.app, request[keys.USER]
     user, password_changed = await accounts.update_profile(
-        app[keys.DB], app[keys.QUERIES].accounts, app[keys.REDIS], app[keys.SETTINGS], identity.user_id,
+        app[keys.DB], app[keys.QUERIES].accounts, app[keys.SETTINGS], identity.user_id,
         request[keys.BODY], request.remote,
     )
     if not password_changed:
         return json_response({"user": user})
-    session = await accounts.open_session(app[keys.REDIS], app[keys.SETTINGS], app[keys.JWT_SECRET], user,
-                                          now=app[keys.CLOCK].time())
+    session = await _open_session(request, user)
     if identity.via_cookie:
         response = json_response({"user": user})
         set_session_cookies(response, request, session)

@@ -76,7 +76,7 @@ async def get_seats(request: web.Request) -> web.Response:
 
 
 @endpoint("Add an auditorium, optionally with its seat map", tag=TAG, role="admin", body=s.AUDITORIUM_BODY,
-          response=s.AUDITORIUM, status=201, errors=(409,))
+          response=s.AUDITORIUM, status=201, errors=(404, 409), description="404 when the cinema is unknown.")
 async def create_auditorium(request: web.Request) -> web.Response:
     """POST /api/auditoriums."""
     return json_response(await admin_write(request, auditoriums.create_auditorium, request[keys.BODY]), 201)

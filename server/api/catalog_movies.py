@@ -32,7 +32,8 @@ async def get_movie(request: web.Request) -> web.Response:
     return json_response(await movies.movie_page(*db_and_sql(request), path_id(request), request.app[keys.CLOCK].now()))
 
 
-@endpoint("Add a movie", tag=TAG, role="admin", body=s.MOVIE_BODY, response=s.MOVIE, status=201)
+@endpoint("Add a movie", tag=TAG, role="admin", body=s.MOVIE_BODY, response=s.MOVIE, status=201, errors=(404,),
+          description="404 when a genre_ids entry is no genre.")
 async def create_movie(request: web.Request) -> web.Response:
     """POST /api/movies."""
     return json_response(await admin_write(request, movies.create_movie, request[keys.BODY]), 201)

@@ -49,8 +49,9 @@ async def booked(request: web.Request) -> web.Response:
 
 
 @endpoint("Schedule a screening", tag=TAG, role="admin", body=s.SCREENING_BODY, response=s.SCREENING,
-          status=201, errors=(409,), description="409 screening_overlap when it overlaps another in the "
-          "auditorium; 400 missing_price when a seat kind of the auditorium has no price.")
+          status=201, errors=(404, 409), description="404 when the auditorium or movie is unknown; "
+          "409 screening_overlap when it overlaps another in the auditorium; 400 missing_price when a seat "
+          "kind of the auditorium has no price.")
 async def create_screening(request: web.Request) -> web.Response:
     """POST /api/screenings."""
     default_rule = request.app[keys.SETTINGS].holds.orphan_rule

@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from server import keys
-from server.errors import Forbidden, InvalidInput, InvalidJson, Unauthorized
+from server.errors import Forbidden, InvalidInput, InvalidJson, Unauthorized, UnsupportedMediaType
 from server.sentences import for_people
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -88,11 +88,28 @@ def _field_of(exc: fastjsonschema.JsonSchemaValueException, prefix: str) -> str 
 
 def _check(validator: Callable[[Any], Any], data: Any, prefix: str) -> Any:
     try:
-        return validator(data)
+        checked = validator(data)
     except fastjsonschema.JsonSchemaValueException as exc:
         name = _field_of(exc, prefix)
         message = exc.message.replace("data.", "").replace("data ", f"{prefix} ")
         raise InvalidInput(message, field=name) from None
+    _refuse_nul(checked, None)
+    return checked
+
+
+def _refuse_nul(data: Any, where: str | None) -> None:
+    """400 for a NUL character in any string or key: PostgreSQL text cannot hold one."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise InvalidInput("text may not contain the NUL character", field=where)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{where}.{key}" if where else str(key)
+            _refuse_nul(key, name)
+            _refuse_nul(value, name)
+    elif isinstance(data, list):
+        for n, value in enumerate(data):
+            _refuse_nul(value, f"{where}.{n}" if where else str(n))
 
 
 def _coerce_query(request: web.Request, schema: dict[str, Any]) -> dict[str, Any]:
@@ -126,10 +143,16 @@ def _coerce_query(request: web.Request, schema: dict[str, Any]) -> dict[str, Any
 
 
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 invalid_json."""
+    """The request body as JSON; 400 invalid_json, or 415 when it is not sent as application/json.
+
+    Only application/json: a plain HTML form on another site can POST text/plain or form bodies
+    without a CORS preflight, never application/json.
+    """
     raw = await request.read()
     if not raw:
         raise InvalidJson("a JSON body is required")
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the body as Content-Type: application/json", field="Content-Type")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

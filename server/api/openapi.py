@@ -23,8 +23,9 @@ ERROR_SCHEMA: dict[str, Any] = {
         }
     },
 }
-_REASONS = {400: "Bad input", 401: "Not logged in", 403: "Not allowed", 404: "Not found",
-            409: "Conflict", 413: "Body too large", 429: "Too many requests",
+_REASONS = {400: "Bad input", 401: "Not logged in", 403: "Not allowed (or another site's Origin)",
+            404: "Not found", 409: "Conflict", 413: "Body too large",
+            415: "The body is not Content-Type: application/json", 429: "Too many requests",
             503: "A data store is briefly unavailable: retry after Retry-After seconds"}
 
 
@@ -50,7 +51,7 @@ def _param_schema(pattern: str) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^{pattern}$"} if pattern else {"type": "string"}
 
 
-def _operation(spec: EndpointSpec, path_params: list[tuple[str, str]]) -> dict[str, Any]:
+def _operation(spec: EndpointSpec, method: str, path_params: list[tuple[str, str]]) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": spec.summary, "tags": [spec.tag]}
     if spec.description:
         op["description"] = spec.description
@@ -70,6 +71,10 @@ def _operation(spec: EndpointSpec, path_params: list[tuple[str, str]]) -> dict[s
     codes = set(spec.errors) | {503}  # any call may meet a store outage (docs/faults.md)
     if spec.body is not None or spec.query is not None or path_params:
         codes.add(400)
+    if spec.body is not None:
+        codes |= {413, 415}
+    if method not in ("GET", "HEAD"):
+        codes.add(403)  # a write from another site's Origin (CSRF), whoever sends it
     if path_params:
         codes.add(404)
     if spec.role:
@@ -92,7 +97,7 @@ def build_document(app: web.Application) -> dict[str, Any]:
         if spec is None or route.resource is None or route.method == "HEAD":
             continue
         path, path_params = route.resource.canonical, _path_params(route.resource)
-        paths.setdefault(path, {})[route.method.lower()] = _operation(spec, path_params)
+        paths.setdefault(path, {})[route.method.lower()] = _operation(spec, route.method, path_params)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Houseful API", "version": "1.0.0",

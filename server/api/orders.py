@@ -134,7 +134,7 @@ async def refund_order(request: web.Request) -> web.Response:
     return json_response(await views.order_for(co, order["order_key"], user.user_id, staff=True))
 
 
-@endpoint("Payment provider webhook (HMAC-signed)", tag="payments", errors=(409,),
+@endpoint("Payment provider webhook (HMAC-signed)", tag="payments", errors=(400, 409),
           response={"type": "object", "properties": {"status": {"type": "string"}}},
           description=f"Signed with the {SIGNATURE_HEADER} header t=<unix>,v1=<hex HMAC-SHA256 of "
                       "'<t>.' + raw body>. Stale timestamps and bad signatures are 400, an exact replay "

@@ -43,6 +43,6 @@ async def ask(request: web.Request) -> web.Response:
 async def complete(request: web.Request) -> web.Response:
     """POST /api/auth/reset/complete."""
     app, body = request.app, request[keys.BODY]
-    await resets.complete(app[keys.DB], app[keys.QUERIES], app[keys.REDIS], app[keys.SETTINGS], token=body["token"],
+    await resets.complete(app[keys.DB], app[keys.QUERIES], app[keys.SETTINGS], token=body["token"],
                           password=body["password"], now=app[keys.CLOCK].now(), ip=request.remote)
     return json_response({"status": "password_changed", "message": "Your new password is set. Log in with it."})

@@ -149,7 +149,8 @@ def verify(secret: str, header: str | None, body: bytes, tolerance_seconds: int,
     except (KeyError, ValueError):
         raise BadSignature("malformed signature header") from None
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, given):
+    # Bytes, not str: compare_digest refuses non-ASCII text (a TypeError, once a 500).
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
         raise BadSignature("signature does not match")
     # Checked after the MAC so an attacker learns nothing from timing about stale vs forged.
     if abs(now - timestamp) > tolerance_seconds:

@@ -5,6 +5,7 @@ and admin write is recorded in user_action, in the same transaction as the chang
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -23,7 +24,6 @@ from server.config import ROOT, Settings
 from server.domain import audit, passwords, throttle
 from server.domain.tokens import ROLES, issue_access
 from server.errors import InvalidInput, NotFound, error_class
-from server.keyspace import KeySpace
 from server.queries import load_queries
 
 log = logging.getLogger(__name__)
@@ -39,21 +39,6 @@ ADMIN_PASSWORD_FILE = "admin_password"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 _REFRESH = re.compile(r"^([A-Za-z0-9_-]{16,64})\.[A-Za-z0-9_-]{16,128}$")
-# Compare-and-rotate a refresh token family: {1, uid} rotated, {0, uid} reuse (family revoked), {-1} unknown.
-_ROTATE_LUA = """
-local cur = redis.call('GET', KEYS[1])
-if not cur then return {-1, ''} end
-local sep = string.find(cur, '|', 1, true)
-local uid = string.sub(cur, 1, sep - 1)
-if string.sub(cur, sep + 1) ~= ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return {0, uid}
-end
-redis.call('SET', KEYS[1], uid .. '|' .. ARGV[2], 'EX', ARGV[3])
-return {1, uid}
-"""
-
-
 def public(row: Mapping[str, Any]) -> dict[str, Any]:
     """A user as the API shows it (never the password hash)."""
     return {k: row[k] for k in ("id", "email", "name", "phone", "role", "created_at")}
@@ -136,15 +121,11 @@ async def login(
     pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, *, email: str, password: str,
     ip: str | None = None,
 ) -> dict[str, Any]:
-    """authenticate() behind the login throttle (per email and per IP)."""
+    """authenticate() behind the login throttle: the attempt is counted before the password is checked."""
     key = email.strip().lower()
-    await throttle.check_login(redis, settings, key, ip)
-    try:
-        user = await authenticate(pool, sql, settings, email=email, password=password, ip=ip)
-    except BadCredentials:
-        await throttle.login_failed(redis, settings, key, ip)
-        raise
-    await throttle.login_succeeded(redis, settings, key)
+    await throttle.login_attempt(redis, settings, key, ip)
+    user = await authenticate(pool, sql, settings, email=email, password=password, ip=ip)
+    await throttle.login_succeeded(redis, settings, key, ip)
     return user
 
 
@@ -172,81 +153,67 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _family_key(space: KeySpace, family: str) -> str:
-    return space.key("refresh", family)
+def _at(now: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(now, dt.timezone.utc)
 
 
-def _user_families_key(space: KeySpace, user_id: int) -> str:
-    return space.key("refresh_families", user_id)
+async def open_session(pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings, secret: str,
+                       user: Mapping[str, Any], *, now: float) -> Session:
+    """A new access token (issued at `now`, the app's clock) and a new refresh token family for user.
 
-
-async def open_session(redis: Redis, settings: Settings, secret: str, user: Mapping[str, Any], *,
-                       now: float) -> Session:
-    """A new access token (issued at `now`, the app's clock) and a new refresh token family for user."""
-    space, ttl = KeySpace(settings.redis.key_prefix), settings.auth.refresh_token_seconds
+    Families live in PostgreSQL (a Redis restart logs nobody out); only a hash of the token is stored.
+    """
     family = secrets.token_urlsafe(16)
     token = f"{family}.{secrets.token_urlsafe(32)}"
-    async with redis.pipeline(transaction=True) as pipe:
-        # Only a hash is stored: a Redis dump does not hand out live sessions.
-        pipe.set(_family_key(space, family), f"{user['id']}|{_digest(token)}", ex=ttl)
-        pipe.sadd(_user_families_key(space, user["id"]), family).expire(_user_families_key(space, user["id"]), ttl)
-        await pipe.execute()
+    expires = _at(now + settings.auth.refresh_token_seconds)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(sql.session_prune, user["id"], _at(now))
+        await conn.execute(sql.session_insert, family, user["id"], _digest(token), _at(now), expires)
     access, exp = issue_access(user["id"], user["role"], secret, settings.auth.access_token_seconds, now=now)
     return Session(dict(user), access, exp, token)
 
 
 async def refresh_session(
-    pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, secret: str, token: str,
+    pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings, secret: str, token: str,
     ip: str | None = None, *, now: float,
 ) -> Session:
     """Rotate a refresh token: the old one dies, the role is re-read from the database."""
     match = _REFRESH.match(token or "")
     if match is None:
         raise SessionExpired("the session has ended; log in again")
-    space, ttl = KeySpace(settings.redis.key_prefix), settings.auth.refresh_token_seconds
     family = match.group(1)
     new_token = f"{family}.{secrets.token_urlsafe(32)}"
-    status, uid = await redis.eval(
-        _ROTATE_LUA, 1, _family_key(space, family), _digest(token), _digest(new_token), ttl
-    )
-    if int(status) == 0:
-        # A rotated token came back: someone else holds a copy, so the whole family is revoked.
-        await audit.record(pool, int(uid), "refresh_reuse", {"family": family[:8]}, ip)
-    if int(status) != 1:
-        raise SessionExpired("the session has ended; log in again")
-    row = await pool.fetchrow(sql.user_get, int(uid))
+    expires = _at(now + settings.auth.refresh_token_seconds)
+    async with pool.acquire() as conn, conn.transaction():
+        uid = await conn.fetchval(sql.session_rotate, family, _digest(token), _digest(new_token), _at(now), expires)
+        reused = None if uid is not None else await conn.fetchval(sql.session_revoke_family, family)
+        if reused is not None:
+            # A rotated token came back: someone else holds a copy, so the whole family is revoked.
+            await audit.record(conn, reused, "refresh_reuse", {"family": family[:8]}, ip)
+        row = await conn.fetchrow(sql.user_get, uid) if uid is not None else None
     if row is None:
-        await redis.delete(_family_key(space, family))
         raise SessionExpired("the session has ended; log in again")
-    await redis.expire(_user_families_key(space, row["id"]), ttl)
     access, exp = issue_access(row["id"], row["role"], secret, settings.auth.access_token_seconds, now=now)
     return Session(public(row), access, exp, new_token)
 
 
 async def close_session(
-    pool: asyncpg.Pool, redis: Redis, settings: Settings, token: str | None, *,
-    user_id: int | None = None, ip: str | None = None,
+    pool: asyncpg.Pool, sql: SimpleNamespace, token: str | None, *, user_id: int | None = None,
+    ip: str | None = None,
 ) -> None:
     """Log out: revoke the refresh token's family (the access JWT lapses on its own)."""
-    space = KeySpace(settings.redis.key_prefix)
     match = _REFRESH.match(token or "")
-    if match is not None:
-        key = _family_key(space, match.group(1))
-        stored = await redis.getdel(key)
-        if stored is not None:
-            owner = int(stored.split(b"|", 1)[0])
-            await redis.srem(_user_families_key(space, owner), match.group(1))
+    async with pool.acquire() as conn, conn.transaction():
+        if match is not None:
+            owner = await conn.fetchval(sql.session_revoke_family, match.group(1))
             user_id = user_id or owner
-    if user_id is not None:
-        await audit.record(pool, user_id, "logout", {}, ip)
+        if user_id is not None:
+            await audit.record(conn, user_id, "logout", {}, ip)
 
 
-async def revoke_all_sessions(redis: Redis, settings: Settings, user_id: int) -> None:
-    """End every refresh token family of a user (after a password change)."""
-    space = KeySpace(settings.redis.key_prefix)
-    families = await redis.smembers(_user_families_key(space, user_id))
-    names = [_family_key(space, f.decode()) for f in families]
-    await redis.delete(*names, _user_families_key(space, user_id))
+async def revoke_all_sessions(conn: asyncpg.Connection, sql: SimpleNamespace, user_id: int) -> None:
+    """End every refresh token family of a user (after a password change, in its transaction)."""
+    await conn.execute(sql.session_revoke_user, user_id)
 
 
 # --- profile and administration --------------------------------------------------------------
@@ -260,7 +227,7 @@ async def get_user(pool: asyncpg.Pool, sql: SimpleNamespace, user_id: int) -> di
 
 
 async def update_profile(
-    pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, user_id: int,
+    pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings, user_id: int,
     changes: Mapping[str, Any], ip: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Change name, phone and/or password (needs current_password); (user, password_changed)."""
@@ -277,10 +244,9 @@ async def update_profile(
             raise NotFound(f"no user {user_id}")
         if new_hash is not None:
             await conn.execute(sql.user_set_password, user_id, new_hash)
+            await revoke_all_sessions(conn, sql, user_id)
         fields = sorted(k for k in changes if k != "current_password")
         await audit.record(conn, user_id, "profile_update", {"fields": fields}, ip)
-    if new_hash is not None:
-        await revoke_all_sessions(redis, settings, user_id)
     return public(row), new_hash is not None
 
 

@@ -5,7 +5,7 @@ and is throttled per address and per client IP. The link's token is HMAC(reset k
 PostgreSQL keeps the nonce and the token's SHA-256, never the token, so a copy of the database
 hands out no working link; the email job recomputes it from the secret. A link works once, until
 messages.reset_minutes after it was asked for; a newer link or a completed reset ends the others.
-Setting the password ends every session of the account (its refresh families in Redis; access
+Setting the password ends every session of the account (its refresh families in PostgreSQL; access
 tokens lapse within auth.access_token_seconds).
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def ask(pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: 
         await audit.record(conn, user["id"], "password_reset_asked", {}, ip)
 
 
-async def complete(pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: Settings, *, token: str,
+async def complete(pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings, *, token: str,
                    password: str, now: dt.datetime, ip: str | None = None) -> None:
     """Set a new password with a reset link's token; every session of the account ends."""
     passwords.check_strength(password)
@@ -91,5 +91,5 @@ async def complete(pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, setti
                                    field="token")
         await conn.execute(sql.accounts.user_set_password, row["user_id"], password_hash)
         await conn.execute(sql.accounts.reset_close_others, row["user_id"], now)
+        await accounts.revoke_all_sessions(conn, sql.accounts, row["user_id"])
         await audit.record(conn, row["user_id"], "password_reset", {"reset_id": row["id"]}, ip)
-    await accounts.revoke_all_sessions(redis, settings, row["user_id"])

@@ -1,9 +1,9 @@
 """Rate limits in Redis: fixed-window counters shared by every worker.
 
-`hit` counts an event and says how long to wait when the limit is passed; `blocked`
-only looks. Login throttling counts failures per email and per client IP; once either
-reaches auth.login_max_failures within the window, every attempt (even with the right
-password) is refused until the window ends.
+`hit` counts an event and says how long to wait when the limit is passed. Login throttling
+counts every attempt before the password is checked, in three windows (email+IP, email, IP);
+once one is full every attempt (even with the right password) is refused until that window
+ends, and a successful login gives its attempt back.
 """
 from __future__ import annotations
 
@@ -29,45 +29,69 @@ async def hit(redis: Redis, key: str, limit: int, window: int) -> int | None:
     return None
 
 
-async def blocked(redis: Redis, key: str, limit: int) -> int | None:
-    """Seconds to wait if key's window already holds `limit` events, else None."""
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.get(key).ttl(key)
-        count, ttl = await pipe.execute()
-    if count is not None and int(count) >= limit:
-        return max(1, int(ttl))
-    return None
+# Check every window, and only if none is full count the attempt in all of them: one atomic step,
+# so parallel guesses cannot all pass a check made before the (slow) password hash.
+_ATTEMPT_LUA = """
+local wait = 0
+for i = 1, #KEYS do
+  local n = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if n >= tonumber(ARGV[2 * i - 1]) then
+    wait = math.max(wait, redis.call('TTL', KEYS[i]), 1)
+  end
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS do
+  redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[2 * i], 'NX')
+end
+return 0
+"""
+# A good password gives its attempt back: the pair's failures are forgotten, the others lose one.
+_REFUND_LUA = """
+local first = 1
+if ARGV[1] == 'pair' then redis.call('DEL', KEYS[1]); first = 2 end
+for i = first, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 0
+"""
 
 
-def _login_keys(space: KeySpace, email: str, ip: str | None) -> list[str]:
-    # The email is hashed so Redis never holds a list of addresses people tried.
+def _login_windows(settings: Settings, email: str, ip: str | None) -> list[tuple[str, int, int]]:
+    """(key, limit, window) for the email+IP pair, the email alone and the IP alone."""
+    space, auth = KeySpace(settings.redis.key_prefix), settings.auth
+    # The email is hashed so Redis never holds a list of addresses people tried; one hash tag keeps
+    # the keys of one script in one Redis Cluster slot.
     digest = hashlib.sha256(email.encode()).hexdigest()[:32]
-    keys = [space.key("throttle", "login", "email", digest)]
+    windows = [(space.key("{login}", "email", digest), auth.login_email_max_failures,
+                auth.login_email_window_seconds)]
     if ip:
-        keys.append(space.key("throttle", "login", "ip", ip))
-    return keys
+        windows = [
+            (space.key("{login}", "pair", digest, ip), auth.login_max_failures, auth.login_window_seconds),
+            *windows,
+            (space.key("{login}", "ip", ip), auth.login_ip_max_failures, auth.login_window_seconds),
+        ]
+    return windows
 
 
-async def check_login(redis: Redis, settings: Settings, email: str, ip: str | None) -> None:
-    """Raise RateLimited while this email or this IP has too many recent failed logins."""
-    space = KeySpace(settings.redis.key_prefix)
-    waits = [await blocked(redis, key, settings.auth.login_max_failures) for key in _login_keys(space, email, ip)]
-    wait = max((w for w in waits if w is not None), default=None)
-    if wait is not None:
+async def login_attempt(redis: Redis, settings: Settings, email: str, ip: str | None) -> None:
+    """Count one login attempt before the password is checked; RateLimited if a window is full.
+
+    Three windows: auth.login_max_failures per email+IP (the attacker's own address is locked),
+    auth.login_email_max_failures per email from anywhere (slower: strangers cannot lock the
+    owner's own address out before it) and auth.login_ip_max_failures per IP (password spraying).
+    """
+    windows = _login_windows(settings, email, ip)
+    args = [v for _, limit, window in windows for v in (limit, window)]
+    wait = int(await redis.eval(_ATTEMPT_LUA, len(windows), *[k for k, _, _ in windows], *args))
+    if wait > 0:
         raise RateLimited("too many failed logins; try again later", retry_after=wait)
 
 
-async def login_failed(redis: Redis, settings: Settings, email: str, ip: str | None) -> None:
-    """Count one failed login against the email and the IP."""
-    space = KeySpace(settings.redis.key_prefix)
-    for key in _login_keys(space, email, ip):
-        await hit(redis, key, settings.auth.login_max_failures, settings.auth.login_window_seconds)
-
-
-async def login_succeeded(redis: Redis, settings: Settings, email: str) -> None:
-    """Forget the email's failures (the IP's stay: one good account must not unlock guessing)."""
-    space = KeySpace(settings.redis.key_prefix)
-    await redis.delete(_login_keys(space, email, None)[0])
+async def login_succeeded(redis: Redis, settings: Settings, email: str, ip: str | None) -> None:
+    """Give the attempt back: the right password is not a failure."""
+    keys = [k for k, _, _ in _login_windows(settings, email, ip)]
+    await redis.eval(_REFUND_LUA, len(keys), *keys, "pair" if ip else "none")
 
 
 async def check_registration(redis: Redis, settings: Settings, ip: str | None) -> None:

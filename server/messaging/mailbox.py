@@ -59,11 +59,11 @@ async def serve_catcher(host: str, port: int, folder: Path) -> None:
     await server.wait_closed()
 
 
-def _parse(box: mailbox.Maildir, key: str) -> EmailMessage:
-    if not KEY.match(key):
+def _parse(folder: Path, key: str) -> EmailMessage:
+    if not KEY.match(key) or not folder.exists():  # no folder: the catcher has kept nothing yet
         raise NotFound("no such message")
     try:
-        raw = box.get_bytes(key)
+        raw = mailbox.Maildir(folder, create=False).get_bytes(key)
     except KeyError:
         raise NotFound("no such message") from None
     return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
@@ -83,13 +83,13 @@ def list_messages(folder: Path) -> list[dict[str, Any]]:
     if not folder.exists():
         return []
     box = mailbox.Maildir(folder, create=False)
-    found = [_summary(key, _parse(box, key)) for key in box.keys() if KEY.match(key)]
+    found = [_summary(key, _parse(folder, key)) for key in box.keys() if KEY.match(key)]
     return sorted(found, key=lambda m: m["date"] or "", reverse=True)[:MOST]
 
 
 def read_message(folder: Path, key: str) -> dict[str, Any]:
     """One message: its headers, plain text and attachments (the HTML is served on its own)."""
-    msg = _parse(mailbox.Maildir(folder, create=False), key)
+    msg = _parse(folder, key)
     text = msg.get_body(("plain",))
     return {**_summary(key, msg), "message_id": str(msg["Message-ID"] or ""),
             "text": text.get_content() if text else "", "has_html": msg.get_body(("html",)) is not None}
@@ -97,7 +97,7 @@ def read_message(folder: Path, key: str) -> dict[str, Any]:
 
 def message_html(folder: Path, key: str) -> str:
     """The HTML body with its inline images (cid:) turned into data: URIs, ready for a sandboxed frame."""
-    msg = _parse(mailbox.Maildir(folder, create=False), key)
+    msg = _parse(folder, key)
     html = msg.get_body(("html",))
     if html is None:
         raise NotFound("this message has no HTML body")
@@ -112,7 +112,7 @@ def message_html(folder: Path, key: str) -> str:
 
 def attachment(folder: Path, key: str, index: int) -> tuple[str, str, bytes]:
     """The index-th attachment: (filename, content type, bytes)."""
-    msg = _parse(mailbox.Maildir(folder, create=False), key)
+    msg = _parse(folder, key)
     files = [p for p in msg.iter_attachments() if p.get_filename()]
     if not 0 <= index < len(files):
         raise NotFound("no such attachment")

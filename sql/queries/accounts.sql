@@ -89,3 +89,30 @@ UPDATE password_reset SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL;
 UPDATE password_reset SET used_at = $2
 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
 RETURNING id, user_id;
+
+-- name: session_insert
+-- A new refresh-token family ($3 the token's hash, $4 the app's clock, $5 expiry).
+INSERT INTO refresh_session (family, user_id, token_hash, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5);
+
+-- name: session_prune
+-- A user's revoked and expired families ($2 the app's clock).
+DELETE FROM refresh_session WHERE user_id = $1 AND (revoked OR expires_at <= $2);
+
+-- name: session_rotate
+-- Compare-and-rotate: only the current, live token of the family is replaced ($2 its hash, $3 the
+-- new hash, $4 the app's clock, $5 the new expiry). Of two refreshes with one token, the second
+-- waits for the first's row lock, then finds the hash changed and gets no row.
+UPDATE refresh_session SET token_hash = $3, expires_at = $5
+WHERE family = $1 AND token_hash = $2 AND NOT revoked AND expires_at > $4
+RETURNING user_id;
+
+-- name: session_revoke_family
+-- Logout, or a rotated-out token came back: the family ends. Returns its owner if it was live.
+UPDATE refresh_session SET revoked = true
+WHERE family = $1 AND NOT revoked
+RETURNING user_id;
+
+-- name: session_revoke_user
+-- A password change or reset ends every family of the user.
+UPDATE refresh_session SET revoked = true WHERE user_id = $1 AND NOT revoked;

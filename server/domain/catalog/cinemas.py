@@ -14,6 +14,21 @@ from server.errors import InvalidInput, NotFound
 from server.queries import Queries
 
 FIELDS = ("name", "city", "address", "latitude", "longitude", "rating", "time_zone")
+COORDINATE_DECIMALS = 7  # about 1 cm
+
+
+def coordinate(value: float, field: str) -> float:
+    """A finite latitude/longitude kept to 7 decimals: a sub-normal such as -5e-324 becomes 0, so
+    the haversine in PostgreSQL can never underflow (which it reports as an error, not as 0)."""
+    if not math.isfinite(value):
+        raise InvalidInput(f"{field} must be a finite number", field=field)
+    return round(value, COORDINATE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _located(data: Mapping[str, Any]) -> dict[str, Any]:
+    """data with its latitude and longitude (where given) passed through coordinate()."""
+    return {k: coordinate(v, k) if k in ("latitude", "longitude") and v is not None else v
+            for k, v in data.items()}
 
 
 async def get_cinema(db: Db, sql: Queries, cinema_id: int) -> dict[str, Any]:
@@ -37,6 +52,7 @@ async def create_cinema(conn: asyncpg.Connection, sql: Queries, data: Mapping[st
     """Add a cinema (409 duplicate_name when the city already has one of that name); its time zone
     defaults to catalog.default_time_zone."""
     q = sql.catalog_cinemas
+    data = _located(data)
     values = [data.get(f) for f in FIELDS]
     values[2] = values[2] or ""
     values[6] = _checked_zone(data.get("time_zone") or default_time_zone)
@@ -54,7 +70,7 @@ async def update_cinema(conn: asyncpg.Connection, sql: Queries,
     current = row(await conn.fetchrow(q.cinema_lock, cinema_id))
     if current is None:
         raise NotFound(f"no cinema {cinema_id}")
-    new = merged(current, changes)
+    new = merged(current, _located(changes))
     _checked_zone(new["time_zone"])
     with db_errors("this city already has a cinema of that name"):
         await conn.execute(q.cinema_update, cinema_id, *(new[f] for f in FIELDS))
@@ -84,9 +100,7 @@ async def list_cinemas(db: Db, sql: Queries, query: Mapping[str, Any]) -> dict[s
     if lat is None:
         rows = await db.fetch(q.cinema_list, city, limit, offset)
     else:
-        for name, value in (("lat", lat), ("lon", lon)):
-            if not math.isfinite(value):
-                raise InvalidInput(f"{name} must be a finite number", field=name)
+        lat, lon = coordinate(lat, "lat"), coordinate(lon, "lon")
         rows = await db.fetch(q.cinema_nearest, city, lat, lon, limit, offset)
     return {"cinemas": [dict(r) for r in rows], "limit": limit, "offset": offset}
 
