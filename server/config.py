@@ -127,6 +127,10 @@ class CatalogSettings:
 @dataclass(frozen=True)
 class CacheSettings:
     catalog_seconds: int = field(default=60, **_range(0, 86_400))
+    # Redis bytes the catalog cache may hold at once (0 = no caching): it can never fill Redis.
+    max_bytes: int = field(default=16 * 1_048_576, **_range(0, 1 << 40))
+    # Deepest page cached; deeper pages (and other unbounded query shapes) are served uncached.
+    max_offset: int = field(default=1_000, **_range(0, 1_000_000))
 
 
 @dataclass(frozen=True)

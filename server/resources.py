@@ -51,7 +51,7 @@ async def cache_context(app: web.Application) -> AsyncIterator[None]:
     """The public catalog cache, over the Redis client."""
     settings = app[keys.SETTINGS]
     app[keys.CACHE] = CatalogCache(app[keys.REDIS], KeySpace(settings.redis.key_prefix),
-                                   settings.cache.catalog_seconds)
+                                   settings.cache.catalog_seconds, settings.cache.max_bytes)
     yield
 
 
