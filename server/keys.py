@@ -17,7 +17,9 @@ from server.checkout.payments import PaymentProvider
 from server.checkout.state import Checkout
 from server.clock import Clock
 from server.config import Settings
+from server.connections import ConnectionCap
 from server.domain.tokens import Identity
+from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub
 from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
@@ -36,6 +38,8 @@ JWT_SECRET = web.AppKey("jwt_secret", str)
 CACHE = web.AppKey("cache", CatalogCache)
 HOLDS = web.AppKey("holds", HoldStore)
 ROOMS = web.AppKey("rooms", RoomHub)
+# Each user's socket commands over all sockets and workers (websocket.user_commands_per_second).
+BUDGET = web.AppKey("budget", UserBudget)
 WAITLIST = web.AppKey("waitlist", Waitlist)
 DASHBOARD = web.AppKey("dashboard", DashboardHub)
 PAYMENTS: web.AppKey[PaymentProvider] = web.AppKey("payments")
@@ -45,6 +49,8 @@ CATALOG = web.AppKey("catalog", CatalogAdmin)
 MESSENGER = web.AppKey("messenger", Messenger)
 # Every open WebSocket (rooms and the staff feed), closed with GOING_AWAY on shutdown.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+# Open connections per client IP in this worker (server.connections_per_ip).
+CONNECTIONS = web.AppKey("connections", ConnectionCap)
 
 # Per-request storage, filled by the middlewares and the `endpoint` decorator.
 USER: web.RequestKey[Identity | None] = web.RequestKey("user")

@@ -20,6 +20,7 @@ from server.checkout.state import Checkout
 from server.checkout.tickets import ticket_secret
 from server.db import create_pool
 from server.keyspace import KeySpace
+from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub
 from server.live.holds import HoldStore
 from server.live.rooms import RoomHub
@@ -79,9 +80,13 @@ async def waitlist_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
-    """This worker's RoomHub: the rooms' pub/sub listener and coalescing tick."""
-    hub = RoomHub(app[keys.REDIS], app[keys.HOLDS], app[keys.SETTINGS])
+    """This worker's RoomHub (the rooms' pub/sub listener and coalescing tick) and the users' command budget."""
+    settings = app[keys.SETTINGS]
+    hub = RoomHub(app[keys.REDIS], app[keys.HOLDS], settings)
     app[keys.ROOMS] = hub
+    app[keys.BUDGET] = UserBudget(app[keys.REDIS], KeySpace(settings.redis.key_prefix),
+                                  settings.websocket.user_commands_per_second,
+                                  settings.websocket.user_command_burst)
     await hub.start()
     yield
     await hub.close()

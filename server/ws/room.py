@@ -25,6 +25,7 @@ from server.config import Settings
 from server.domain.tokens import Identity
 from server.errors import STORE_OUTAGES, DomainError
 from server.live import protocol as p
+from server.live.budget import UserBudget
 from server.live.holds import owner_of
 from server.live.rooms import RoomHub
 from server.ws.commands import CommandSet
@@ -46,9 +47,9 @@ class RoomConnection(Session):
     def __init__(
         self, ws: web.WebSocketResponse, transport: Any, hub: RoomHub, screening_id: int,
         identity: Identity | None, commands: CommandSet, *, settings: Settings, jwt_secret: str,
-        auth_pending: bool,
+        auth_pending: bool, budget: UserBudget | None = None,
     ) -> None:
-        super().__init__(ws, identity, commands, settings.websocket, slot=hub.redis_slot)
+        super().__init__(ws, identity, commands, settings.websocket, slot=hub.redis_slot, budget=budget)
         self.hub = hub
         self.holds = hub.holds
         self.screening_id = screening_id

@@ -20,6 +20,7 @@ from server.domain.days import DayRange
 from server.domain.tokens import Identity, read_access
 from server.errors import STORE_OUTAGES
 from server.live import protocol as p
+from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub, Viewer
 from server.ws.commands import CommandSet
 from server.ws.core import Session, close_within, request_id
@@ -39,9 +40,9 @@ class StaffConnection(Session):
 
     def __init__(
         self, ws: web.WebSocketResponse, identity: Identity, commands: CommandSet, hub: DashboardHub,
-        flt: DayRange, limits: WebSocketSettings, last_id: int = 0,
+        flt: DayRange, limits: WebSocketSettings, last_id: int = 0, budget: UserBudget | None = None,
     ) -> None:
-        super().__init__(ws, identity, commands, limits, last_id=last_id)
+        super().__init__(ws, identity, commands, limits, last_id=last_id, budget=budget)
         self.hub = hub
         self.viewer = Viewer(flt, limits.send_queue_frames, self._dropped)
         self.tick_ms = limits.dashboard_tick_ms
