@@ -18,6 +18,7 @@ from server.checkout.state import Checkout
 from server.clock import Clock
 from server.config import Settings
 from server.connections import ConnectionCap
+from server.domain.revocation import Revocations
 from server.domain.tokens import Identity
 from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub
@@ -38,6 +39,8 @@ JWT_SECRET = web.AppKey("jwt_secret", str)
 CACHE = web.AppKey("cache", CatalogCache)
 HOLDS = web.AppKey("holds", HoldStore)
 ROOMS = web.AppKey("rooms", RoomHub)
+# This worker's sockets by user: closed on logout, password or role change, token expiry.
+REVOCATIONS = web.AppKey("revocations", Revocations)
 # Each user's socket commands over all sockets and workers (websocket.user_commands_per_second).
 BUDGET = web.AppKey("budget", UserBudget)
 WAITLIST = web.AppKey("waitlist", Waitlist)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from aiohttp import web
@@ -102,7 +103,7 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     elif ACCESS_COOKIE in request.cookies:
         found = read_access(request.cookies[ACCESS_COOKIE], secret, now=now)
         if found is not None:
-            user = Identity(found.user_id, found.role, via_cookie=True)
+            user = dataclasses.replace(found, via_cookie=True)
             if request.method not in SAFE_METHODS:
                 origin = request.headers.get("Origin") or request.headers.get("Referer", "")
                 if "://" not in origin or not origin_allowed(request, origin):

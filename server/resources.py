@@ -19,6 +19,7 @@ from server.checkout.reconciler import run_reconciler
 from server.checkout.state import Checkout
 from server.checkout.tickets import ticket_secret
 from server.db import create_pool
+from server.domain.revocation import Revocations
 from server.keyspace import KeySpace
 from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub
@@ -77,6 +78,16 @@ async def waitlist_context(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(run_waitlist(waitlist, settings.waitlist.offer_interval_ms), name="waitlist")
     yield
     await stop_within([task])
+
+
+async def revocations_context(app: web.Application) -> AsyncIterator[None]:
+    """Revocations of users' sockets: the channel's listener and the token-expiry sweep."""
+    revocations = Revocations(app[keys.REDIS], KeySpace(app[keys.SETTINGS].redis.key_prefix), app[keys.CLOCK])
+    app[keys.REVOCATIONS] = revocations
+    tasks = [asyncio.create_task(revocations.listen(), name="revocations"),
+             asyncio.create_task(revocations.run_sweeps(), name="token expiry sweep")]
+    yield
+    await stop_within(tasks)
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
@@ -150,6 +161,7 @@ async def catalog_context(app: web.Application) -> AsyncIterator[None]:
 
 # Each one only uses what the ones before it made.
 RESOURCES: tuple[Resource, ...] = (
-    pool_context, redis_context, cache_context, holds_context, waitlist_context, rooms_context, dashboard_context,
+    pool_context, redis_context, cache_context, holds_context, waitlist_context, revocations_context, rooms_context,
+    dashboard_context,
     checkout_context, messages_context, catalog_context,
 )
