@@ -36,7 +36,7 @@ class ServerSettings:
     log_level: str = "INFO"
     # A connection without a complete request this long after it opened or after its last response
     # is closed: idle keep-alive, trickled header lines, unfinished WebSocket handshakes.
-    idle_timeout_seconds: float = field(default=15.0, **_range(0.1, 3_600))
+    idle_timeout_seconds: float = field(default=20.0, **_range(0.1, 3_600))
     # A request body must arrive within this (408 and the connection closed otherwise).
     body_timeout_seconds: float = field(default=10.0, **_range(0.1, 3_600))
     # Open TCP connections (HTTP and WebSockets) per client IP, counted per worker process; 0 = no cap.
