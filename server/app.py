@@ -9,8 +9,10 @@ from server import keys
 from server.clock import Clock, SystemClock
 from server.config import Settings, jwt_secret
 from server.connections import ConnectionCap
+from server.forwarded import forwarded_client
 from server.middleware import connection_limits, errors_middleware, identity_middleware, security_headers
 from server.queries import load_queries
+from server.request_log import request_ids
 from server.resources import RESOURCES
 from server.routes import setup_routes
 from server.web_setup import setup_web
@@ -20,7 +22,7 @@ from server.ws.handlers import close_sockets
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the app: settings, its clock (the system's unless a test gives one), resources, routes."""
     app = web.Application(
-        middlewares=[errors_middleware, connection_limits, identity_middleware],
+        middlewares=[forwarded_client, request_ids, errors_middleware, connection_limits, identity_middleware],
         client_max_size=settings.server.max_body_bytes,
         # aiohttp's keep-alive timer is armed when a connection opens and after each response: a
         # connection without a complete request by then (idle, trickling headers, an unfinished

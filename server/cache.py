@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -23,8 +24,10 @@ from server.keyspace import KeySpace
 
 log = logging.getLogger(__name__)
 _TROUBLE = (RedisError, OSError, asyncio.TimeoutError)
-# What Redis spends per key besides its name and value (dict entry, object headers, expiry).
+# What Redis spends per key besides its name and value (dict entry, object headers, expiry) ...
 ENTRY_OVERHEAD = 96
+# ... and its allocator's rounding: jemalloc's size classes waste at most a quarter of a block.
+ALLOCATOR_FACTOR = 1.25
 
 # KEYS: entry, counter base (the window number is appended). ARGV: body, ttl, window budget, cost.
 _STORE = """
@@ -73,7 +76,7 @@ class CatalogCache:
 
     async def store(self, key: str, body: bytes) -> bool:
         """Keep a body under the key lookup() gave (so a write in between cannot be masked); False if over budget."""
-        cost = len(key) + len(body) + ENTRY_OVERHEAD
+        cost = math.ceil((len(key) + len(body)) * ALLOCATOR_FACTOR) + ENTRY_OVERHEAD
         try:
             return bool(await self._store(keys=[key, self.spent_key],
                                           args=[body, self.ttl, self.window_budget, cost]))

@@ -12,6 +12,7 @@ into a reset) and closed; one that never sends a request meets the idle timeout.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from typing import Any
 
@@ -28,6 +29,8 @@ class ConnectionCap:
     def __init__(self, limits: ServerSettings) -> None:
         self.per_ip = limits.connections_per_ip
         self.uncapped = frozenset(limits.uncapped_ips)
+        # A trusted load balancer carries many clients on its connections: capped per client there.
+        self.proxies = tuple(ipaddress.ip_network(net, strict=False) for net in limits.trusted_proxies)
         self.open: dict[str, int] = {}
         self._ip_of: dict[Any, str] = {}  # counted connection (its protocol) -> IP
         self.refused: set[Any] = set()
@@ -50,13 +53,20 @@ class ConnectionCap:
     def opened(self, handler: Any, peer: Any) -> None:
         """A connection from `peer` opened: counted, or marked refused when its IP is at the cap."""
         ip = peer[0] if isinstance(peer, tuple) else None
-        if ip is None or self.per_ip <= 0 or ip in self.uncapped:
+        if ip is None or self.per_ip <= 0 or ip in self.uncapped or self._is_proxy(ip):
             return
         if self.open.get(ip, 0) >= self.per_ip:
             self.refused.add(handler)
             return
         self.open[ip] = self.open.get(ip, 0) + 1
         self._ip_of[handler] = ip
+
+    def _is_proxy(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in net for net in self.proxies)
 
     def closed(self, handler: Any) -> None:
         """A connection closed: its IP's count goes down."""
