@@ -44,6 +44,15 @@ class ServerSettings:
     access_log: bool = False
     # Load balancers whose X-Forwarded-For is believed (CIDR networks); empty = none.
     trusted_proxies: tuple[str, ...] = ()
+    # A connection without a complete request this long after it opened or after its last response
+    # is closed: idle keep-alive, trickled header lines, unfinished WebSocket handshakes.
+    idle_timeout_seconds: float = field(default=20.0, **_range(0.1, 3_600))
+    # A request body must arrive within this (408 and the connection closed otherwise).
+    body_timeout_seconds: float = field(default=10.0, **_range(0.1, 3_600))
+    # Open TCP connections (HTTP and WebSockets) per client IP, counted per worker process; 0 = no cap.
+    connections_per_ip: int = field(default=64, **_range(0, 1_000_000))
+    # Addresses never capped: loopback, where the load tool and a same-host proxy connect from.
+    uncapped_ips: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,9 @@ class WebSocketSettings:
     max_message_bytes: int = field(default=4_096, **_range(256, 1_048_576))
     commands_per_second: int = field(default=10, **_range(1, 10_000))
     command_burst: int = field(default=20, **_range(1, 10_000))
+    # One user's commands over all their sockets (every worker): a shared token bucket in Redis.
+    user_commands_per_second: int = field(default=20, **_range(1, 100_000))
+    user_command_burst: int = field(default=40, **_range(1, 100_000))
     send_queue_frames: int = field(default=64, **_range(1, 100_000))
     heartbeat_seconds: float = field(default=20.0, **_range(0.1, 3_600))
     auth_timeout_seconds: float = field(default=5.0, **_range(0.1, 600))
@@ -147,6 +159,10 @@ class CatalogSettings:
 @dataclass(frozen=True)
 class CacheSettings:
     catalog_seconds: int = field(default=60, **_range(0, 86_400))
+    # Redis bytes the catalog cache may hold at once (0 = no caching): it can never fill Redis.
+    max_bytes: int = field(default=16 * 1_048_576, **_range(0, 1 << 40))
+    # Deepest page cached; deeper pages (and other unbounded query shapes) are served uncached.
+    max_offset: int = field(default=1_000, **_range(0, 1_000_000))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,10 @@ from server.checkout.payments import PaymentProvider
 from server.checkout.state import Checkout
 from server.clock import Clock
 from server.config import Settings
+from server.connections import ConnectionCap
+from server.domain.revocation import Revocations
 from server.domain.tokens import AccessTokens, Identity
+from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub
 from server.live.admission import Gate
 from server.live.holds import HoldStore
@@ -41,6 +44,10 @@ TOKENS = web.AppKey("tokens", AccessTokens)
 CACHE = web.AppKey("cache", CatalogCache)
 HOLDS = web.AppKey("holds", HoldStore)
 ROOMS = web.AppKey("rooms", RoomHub)
+# This worker's sockets by user: closed on logout, password or role change, token expiry.
+REVOCATIONS = web.AppKey("revocations", Revocations)
+# Each user's socket commands over all sockets and workers (websocket.user_commands_per_second).
+BUDGET = web.AppKey("budget", UserBudget)
 WAITLIST = web.AppKey("waitlist", Waitlist)
 # The waiting room (docs/waiting-room.md): the line in Redis, the hold path's gate, this worker's waiting sockets.
 LINE = web.AppKey("line", Line)
@@ -54,6 +61,8 @@ CATALOG = web.AppKey("catalog", CatalogAdmin)
 MESSENGER = web.AppKey("messenger", Messenger)
 # Every open WebSocket (rooms and the staff feed), closed with GOING_AWAY on shutdown.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+# Open connections per client IP in this worker (server.connections_per_ip).
+CONNECTIONS = web.AppKey("connections", ConnectionCap)
 
 # Per-request storage, filled by the middlewares and the `endpoint` decorator.
 USER: web.RequestKey[Identity | None] = web.RequestKey("user")

@@ -1,6 +1,8 @@
-"""Middlewares: errors as JSON, who is calling, CSRF for cookie writes, security headers."""
+"""Middlewares: errors as JSON, connection limits, who is calling, CSRF for cookie writes, security headers."""
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 
 from aiohttp import web
@@ -70,6 +72,26 @@ def _unavailable(request: web.Request, exc: Exception) -> web.Response:
                          503, headers)
 
 
+def _refuse(status: int, code: str, message: str) -> web.Response:
+    response = json_response(error_body(code, message), status, {"Connection": "close"})
+    response.force_close()
+    return response
+
+
+@web.middleware
+async def connection_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """429 on a connection over its IP's cap; the body read within server.body_timeout_seconds (408)."""
+    if request.protocol in request.app[keys.CONNECTIONS].refused:
+        return _refuse(429, "too_many_connections", "too many open connections from your address")
+    if request.body_exists and not request.content_type.startswith("multipart/"):
+        try:
+            # read() keeps the bytes: the handler's own read (json, urlencoded form) gets them at once.
+            await asyncio.wait_for(request.read(), request.app[keys.SETTINGS].server.body_timeout_seconds)
+        except asyncio.TimeoutError:
+            return _refuse(408, "request_timeout", "the request body did not arrive in time")
+    return await handler(request)
+
+
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the caller's Identity (or None) in request[keys.USER]; check Origin on writes.
@@ -91,7 +113,7 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     elif ACCESS_COOKIE in request.cookies:
         found = tokens.read(request.cookies[ACCESS_COOKIE], now=now)
         if found is not None:
-            user = Identity(found.user_id, found.role, via_cookie=True)
+            user = dataclasses.replace(found, via_cookie=True)
             if request.method not in SAFE_METHODS:
                 origin = request.headers.get("Origin") or request.headers.get("Referer", "")
                 if "://" not in origin or not origin_allowed(request, origin):

@@ -19,7 +19,9 @@ from server.checkout.reconciler import run_reconciler
 from server.checkout.state import Checkout
 from server.checkout.tickets import ticket_secret
 from server.db import create_pool
+from server.domain.revocation import Revocations
 from server.keyspace import KeySpace
+from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub
 from server.live.admission import Gate, pass_key
 from server.live.holds import HoldStore
@@ -54,7 +56,7 @@ async def cache_context(app: web.Application) -> AsyncIterator[None]:
     """The public catalog cache, over the Redis client."""
     settings = app[keys.SETTINGS]
     app[keys.CACHE] = CatalogCache(app[keys.REDIS], KeySpace(settings.redis.key_prefix),
-                                   settings.cache.catalog_seconds)
+                                   settings.cache.catalog_seconds, settings.cache.max_bytes)
     yield
 
 
@@ -96,10 +98,24 @@ async def waiting_room_context(app: web.Application) -> AsyncIterator[None]:
     await hub.close()
 
 
+async def revocations_context(app: web.Application) -> AsyncIterator[None]:
+    """Revocations of users' sockets: the channel's listener and the token-expiry sweep."""
+    revocations = Revocations(app[keys.REDIS], KeySpace(app[keys.SETTINGS].redis.key_prefix), app[keys.CLOCK])
+    app[keys.REVOCATIONS] = revocations
+    tasks = [asyncio.create_task(revocations.listen(), name="revocations"),
+             asyncio.create_task(revocations.run_sweeps(), name="token expiry sweep")]
+    yield
+    await stop_within(tasks)
+
+
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
-    """This worker's RoomHub: the rooms' pub/sub listener and coalescing tick."""
-    hub = RoomHub(app[keys.REDIS], app[keys.HOLDS], app[keys.SETTINGS])
+    """This worker's RoomHub (the rooms' pub/sub listener and coalescing tick) and the users' command budget."""
+    settings = app[keys.SETTINGS]
+    hub = RoomHub(app[keys.REDIS], app[keys.HOLDS], settings)
     app[keys.ROOMS] = hub
+    app[keys.BUDGET] = UserBudget(app[keys.REDIS], KeySpace(settings.redis.key_prefix),
+                                  settings.websocket.user_commands_per_second,
+                                  settings.websocket.user_command_burst)
     await hub.start()
     yield
     await hub.close()
@@ -164,7 +180,7 @@ async def catalog_context(app: web.Application) -> AsyncIterator[None]:
 
 # Each one only uses what the ones before it made.
 RESOURCES: tuple[Resource, ...] = (
-    pool_context, redis_context, cache_context, holds_context, waitlist_context, waiting_room_context, rooms_context,
-    dashboard_context,
+    pool_context, redis_context, cache_context, holds_context, waitlist_context, waiting_room_context,
+    revocations_context, rooms_context, dashboard_context,
     checkout_context, messages_context, catalog_context,
 )

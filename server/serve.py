@@ -71,15 +71,15 @@ async def serve_worker(settings: Settings, clock: Clock, sock: socket.socket) ->
     """One worker: the app on the inherited listening socket until SIGTERM or SIGINT."""
     from aiohttp import web
 
-    from server.app import create_app
+    from server.app import HousefulRunner, create_app
 
     if not isinstance(clock, SystemClock):
         log.warning("TESTING ONLY: worker %d runs on a shifted clock (%s)", os.getpid(), clock.describe())
     from server.request_log import AccessLogger, access_logger
 
-    runner = web.AppRunner(create_app(settings, clock), shutdown_timeout=5,
-                           access_log=access_logger() if settings.server.access_log else None,
-                           access_log_class=AccessLogger)
+    runner = HousefulRunner(create_app(settings, clock), shutdown_timeout=5,
+                            access_log=access_logger() if settings.server.access_log else None,
+                            access_log_class=AccessLogger)
     await runner.setup()
     # SockSite re-listens with its own backlog, so it is given the deep one too.
     site = web.SockSite(runner, sock, backlog=LISTEN_BACKLOG)

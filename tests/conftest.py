@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from server import db
-from server.app import create_app
+from server.app import HousefulRunner, create_app
 from server.clock import ShiftedClock
 from server.config import Settings, load_settings
 from server.domain.tokens import issue_access
@@ -112,7 +112,8 @@ class ServedLikeProduction(TestServer):
     """
 
     async def _make_runner(self, **kwargs: Any) -> Any:
-        return await super()._make_runner(**{**kwargs, "handler_cancellation": False})
+        # Houseful's runner, as run.py serves: it applies the per-IP connection cap.
+        return HousefulRunner(self.app, **{**kwargs, "handler_cancellation": False})
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain: catalog, accounts, reports", ("server.domain",)),
     ("stores", ("server.db", "server.keyspace", "server.redis_client", "server.queries", "server.cache")),
     ("base", ("server.config", "server.errors", "server.background", "server.clock", "server.logs",
-              "server.metrics", "server.zones",
+              "server.metrics", "server.zones", "server.connections",
               "server.sentences")),
 )
 # Programs that use the server from outside; nothing in server/ may import them.

@@ -84,4 +84,5 @@ async def test_a_listing_reads_redis_once_whatever_its_length(client: Any, make_
         redis.pipeline, redis.evalsha = real_pipeline, real_evalsha
     assert len(listed) >= 3 and all("availability" in s for s in listed)
     assert first["screening_id"] in {s["id"] for s in listed}
-    assert len(pipelines) == 1 and scripts == []  # one round trip for all, no script, no warm-up
+    # One round trip for all, no script, no warm-up (the catalog cache's own store script aside).
+    assert len(pipelines) == 1 and [s for s in scripts if "{catalog}" not in str(s[2])] == []

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from server import keys
 from server.api.http import endpoint, json_response, read_json
-from server.domain import accounts
+from server.domain import accounts, revocation
 from server.domain.tokens import ACCESS_COOKIE, REFRESH_COOKIE, ROLES, SESSION_HINT_COOKIE
 from server.errors import InvalidInput, NotFound, Unauthorized
 
@@ -198,6 +198,8 @@ async def logout(request: web.Request) -> web.Response:
         app[keys.DB], app[keys.QUERIES].accounts, token, user_id=identity.user_id if identity else None,
         ip=request.remote,
     )
+    if identity is not None:  # its sockets end too (docs/security.md)
+        await app[keys.REVOCATIONS].publish(identity.user_id, revocation.LOGOUT)
     response = web.Response(status=204)
     clear_session_cookies(response)
     return response
@@ -226,6 +228,7 @@ async def update_me(request: web.Request) -> web.Response:
     )
     if not password_changed:
         return json_response({"user": user})
+    await app[keys.REVOCATIONS].publish(identity.user_id, revocation.PASSWORD)
     session = await _open_session(request, user)
     if identity.via_cookie:
         response = json_response({"user": user})

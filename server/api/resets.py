@@ -7,7 +7,7 @@ from aiohttp import web
 
 from server import keys
 from server.api.http import endpoint, json_response
-from server.domain import resets
+from server.domain import resets, revocation
 
 TAG = "accounts"
 ASKED = ("If an account uses this address, we have emailed it a link to choose a new password. "
@@ -43,6 +43,7 @@ async def ask(request: web.Request) -> web.Response:
 async def complete(request: web.Request) -> web.Response:
     """POST /api/auth/reset/complete."""
     app, body = request.app, request[keys.BODY]
-    await resets.complete(app[keys.DB], app[keys.QUERIES], app[keys.SETTINGS], token=body["token"],
-                          password=body["password"], now=app[keys.CLOCK].now(), ip=request.remote)
+    user_id = await resets.complete(app[keys.DB], app[keys.QUERIES], app[keys.SETTINGS], token=body["token"],
+                                    password=body["password"], now=app[keys.CLOCK].now(), ip=request.remote)
+    await app[keys.REVOCATIONS].publish(user_id, revocation.PASSWORD)
     return json_response({"status": "password_changed", "message": "Your new password is set. Log in with it."})

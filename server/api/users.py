@@ -8,7 +8,7 @@ from aiohttp import web
 from server import keys
 from server.api.accounts import ROLE_ENUM, USER_SCHEMA
 from server.api.http import endpoint, json_response
-from server.domain import accounts
+from server.domain import accounts, revocation
 
 TAG = "users"
 LIST_QUERY: dict[str, Any] = {
@@ -67,4 +67,5 @@ async def change_role(request: web.Request) -> web.Response:
         request.app[keys.DB], request.app[keys.QUERIES].accounts, actor_id=request[keys.USER].user_id,
         user_id=int(request.match_info["id"]), role=request[keys.BODY]["role"], ip=request.remote,
     )
+    await request.app[keys.REVOCATIONS].publish(user["id"], revocation.ROLE, user["role"])
     return json_response(user)

@@ -78,8 +78,8 @@ async def ask(pool: asyncpg.Pool, sql: SimpleNamespace, redis: Redis, settings: 
 
 
 async def complete(pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings, *, token: str,
-                   password: str, now: dt.datetime, ip: str | None = None) -> None:
-    """Set a new password with a reset link's token; every session of the account ends."""
+                   password: str, now: dt.datetime, ip: str | None = None) -> int:
+    """Set a new password with a reset link's token; every session of the account ends. Returns the user's id."""
     passwords.check_strength(password)
     if not 20 <= len(token) <= 100:
         raise InvalidResetLink("this reset link is not valid; ask for a new one", field="token")
@@ -93,3 +93,4 @@ async def complete(pool: asyncpg.Pool, sql: SimpleNamespace, settings: Settings,
         await conn.execute(sql.accounts.reset_close_others, row["user_id"], now)
         await accounts.revoke_all_sessions(conn, sql.accounts, row["user_id"])
         await audit.record(conn, row["user_id"], "password_reset", {"reset_id": row["id"]}, ip)
+    return int(row["user_id"])

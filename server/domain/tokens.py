@@ -24,10 +24,16 @@ class Identity:
     user_id: int
     role: str
     via_cookie: bool = False
+    expires_at: float = 0.0  # the token's exp (unix seconds); a socket opened with it ends then
 
     def has_role(self, role: str) -> bool:
         """True when this caller's role is `role` or a stronger one (an admin is also staff)."""
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def has_rank(role: str, needed: str) -> bool:
+    """True when `role` may do what `needed` may (an unknown role may do nothing)."""
+    return ROLE_RANK.get(role, 0) >= ROLE_RANK[needed]
 
 
 def issue_access(user_id: int, role: str, secret: str, ttl_seconds: int, *, now: float) -> tuple[str, int]:
@@ -60,7 +66,7 @@ def _verify(token: str, secret: str, now: float) -> tuple[Identity, float] | Non
     if claims.get("typ") != "access" or claims.get("role") not in ROLE_RANK:
         return None
     try:
-        return Identity(int(claims["sub"]), claims["role"]), exp
+        return Identity(int(claims["sub"]), claims["role"], expires_at=float(exp)), exp
     except (TypeError, ValueError):
         return None
 

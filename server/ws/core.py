@@ -1,8 +1,8 @@
 """The socket core: what every Houseful WebSocket does with the frames its client sends.
 
 One message at a time, each checked in this order, each failure with its own error code: the
-rate limit (a token bucket; far beyond it within a second closes the socket, CLOSE_FLOOD), JSON
-text, an object, an integer id above the previous one, a registered command, its schema, its
+rate limit (a token bucket per socket, far beyond which within a second closes the socket,
+CLOSE_FLOOD; then the user's budget over all their sockets, server/live/budget.py), JSON text, an object, an integer id above the previous one, a registered command, its schema, its
 login requirement. Then the command runs, and every exception becomes an error reply here, in
 one place. Replies are {id, type: "result", success, result | error: {code, message, ...}}.
 
@@ -26,6 +26,7 @@ from server.config import WebSocketSettings
 from server.domain.tokens import Identity
 from server.errors import DomainError, is_store_outage
 from server.live import protocol as p
+from server.live.budget import UserBudget
 from server.metrics import WS_COMMAND_SECONDS, WS_COMMANDS
 from server.ws.commands import Command, CommandSet
 
@@ -77,18 +78,20 @@ class Session:
 
     # Slots: a worker keeps thousands of sockets open, and each instance dict costs memory.
     __slots__ = (
-        "ws", "identity", "commands", "slot", "_closing", "_bucket", "_flood_limit", "_flood_start",
+        "ws", "identity", "commands", "slot", "budget", "_closing", "_bucket", "_flood_limit", "_flood_start",
         "_flood_count", "_last_id", "_then",
     )
 
     def __init__(
         self, ws: web.WebSocketResponse, identity: Identity | None, commands: CommandSet,
         limits: WebSocketSettings, slot: asyncio.Semaphore | None = None, last_id: int = 0,
+        budget: UserBudget | None = None,
     ) -> None:
         self.ws = ws
         self.identity = identity
         self.commands = commands
         self.slot = slot  # entered around commands that use Redis (bounds the shared pool)
+        self.budget = budget  # the user's commands over all their sockets (None: this socket's only)
         self._closing = False
         self._bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
         self._flood_limit = p.FLOOD_FACTOR * limits.command_burst
@@ -153,6 +156,8 @@ class Session:
             self.send(p.error_frame(None, p.INVALID_JSON, "malformed JSON"))
             return
         msg_id = request_id(msg)
+        if admitted and self.budget is not None and self.identity is not None:
+            admitted = await self.budget.take(self.identity.user_id)
         if not admitted:
             self.send(p.error_frame(msg_id, p.RATE_LIMITED, "too many commands; slow down"))
             return

@@ -51,7 +51,8 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
     _bound_send_buffer(request, settings.websocket.send_buffer_bytes)
     conn = RoomConnection(
         ws, transport, hub, screening_id, request.get(keys.USER), ROOM, settings=settings,
-        jwt_secret=app[keys.JWT_SECRET], auth_pending=auth_pending,
+        jwt_secret=app[keys.JWT_SECRET], auth_pending=auth_pending, budget=app[keys.BUDGET],
+        revocations=app[keys.REVOCATIONS],
     )
     conn.gate = app[keys.GATE]
     with _tracked(app, ws, "room"):
@@ -96,7 +97,8 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
             return ws
         if auth_id is not None:
             await ws.send_frame(p.result_frame(auth_id, {"role": user.role}), WSMsgType.TEXT)
-        conn = StaffConnection(ws, user, STAFF, app[keys.DASHBOARD], flt, limits, last_id=auth_id or 0)
+        conn = StaffConnection(ws, user, STAFF, app[keys.DASHBOARD], flt, limits, app[keys.REVOCATIONS],
+                               last_id=auth_id or 0, budget=app[keys.BUDGET])
         await conn.run()
     return ws
 

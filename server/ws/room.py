@@ -22,10 +22,12 @@ from typing import Any
 from aiohttp import web
 
 from server.config import Settings
+from server.domain.revocation import ROLE, Revocations
 from server.domain.tokens import Identity
 from server.errors import STORE_OUTAGES, DomainError
 from server.live import protocol as p
 from server.live.admission import Gate
+from server.live.budget import UserBudget
 from server.live.holds import owner_of
 from server.live.rooms import RoomHub
 from server.ws.commands import CommandSet
@@ -39,7 +41,7 @@ class RoomConnection(Session):
 
     # Slots: a worker keeps thousands of these for idle watchers, and each dict costs memory.
     __slots__ = (
-        "hub", "holds", "screening_id", "settings", "jwt_secret", "auth_pending", "owner",
+        "hub", "holds", "screening_id", "settings", "jwt_secret", "auth_pending", "owner", "revocations",
         "_transport", "_me", "_limit_frames", "_limit_bytes", "_grace", "_held", "_again", "_task",
         "_behind_since", "_caught_up_at", "_close_task", "gate", "admission", "__weakref__",
     )
@@ -47,14 +49,15 @@ class RoomConnection(Session):
     def __init__(
         self, ws: web.WebSocketResponse, transport: Any, hub: RoomHub, screening_id: int,
         identity: Identity | None, commands: CommandSet, *, settings: Settings, jwt_secret: str,
-        auth_pending: bool,
+        auth_pending: bool, revocations: Revocations, budget: UserBudget | None = None,
     ) -> None:
-        super().__init__(ws, identity, commands, settings.websocket, slot=hub.redis_slot)
+        super().__init__(ws, identity, commands, settings.websocket, slot=hub.redis_slot, budget=budget)
         self.hub = hub
         self.holds = hub.holds
         self.screening_id = screening_id
         self.settings = settings
         self.jwt_secret = jwt_secret
+        self.revocations = revocations
         self.auth_pending = auth_pending and identity is None
         limits = settings.websocket
         self._transport = transport  # the upgraded request's asyncio transport
@@ -97,11 +100,31 @@ class RoomConnection(Session):
 
     def authenticate(self, identity: Identity) -> None:
         """Adopt the identity from an auth message; a snapshot follows since `mine` changed."""
+        if self.identity is not None:
+            self.revocations.unwatch(self.identity.user_id, self)
         self.identity = identity
+        self.revocations.watch(identity.user_id, self)
         self.owner = owner_of(identity.user_id)
         self._me = self._tag()
         self.auth_pending = False
         self.resync()
+
+    # The right to hold: a room socket ends (4001) when its user's sessions end (logout, a new
+    # password); the client reconnects as a guest or logs in again. Their holds stay until their
+    # TTL, so a checkout in another tab goes on. A role change or the token's expiry changes
+    # nothing here: anyone may watch, a customer may hold, and holds are capped in time anyway.
+
+    def revoked(self, reason: str, role: str | None) -> None:
+        """Logout or a new password closes the socket; a new role does not."""
+        if reason != ROLE:
+            self.close(p.CLOSE_AUTH, "session ended; log in again")
+
+    def expires_at(self) -> float:
+        """Never checked: a room outlives its token (see above)."""
+        return 0.0
+
+    def expired(self) -> None:
+        """Not called for rooms (expires_at is 0)."""
 
     # --- life -----------------------------------------------------------------------------
 
@@ -113,6 +136,8 @@ class RoomConnection(Session):
             log.warning("room %s: cannot open", self.screening_id, exc_info=True)
             await self.ws.close(code=p.CLOSE_INTERNAL, message=b"room unavailable")
             return
+        if self.identity is not None:
+            self.revocations.watch(self.identity.user_id, self)
         timer = None
         if self.auth_pending:
             timeout = self.settings.websocket.auth_timeout_seconds
@@ -124,6 +149,8 @@ class RoomConnection(Session):
             if not self._closing:
                 await self.read()
         finally:
+            if self.identity is not None:
+                self.revocations.unwatch(self.identity.user_id, self)
             if timer is not None:
                 timer.cancel()
             self.hub.leave(self)

@@ -17,9 +17,11 @@ from aiohttp import WSMsgType, web
 from server.clock import Clock
 from server.config import WebSocketSettings
 from server.domain.days import DayRange
-from server.domain.tokens import Identity, read_access
+from server.domain.revocation import ROLE, Revocations
+from server.domain.tokens import Identity, has_rank, read_access
 from server.errors import STORE_OUTAGES
 from server.live import protocol as p
+from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub, Viewer
 from server.ws.commands import CommandSet
 from server.ws.core import Session, close_within, request_id
@@ -35,14 +37,16 @@ def occupancy_frame(listing: dict[str, Any]) -> bytes:
 class StaffConnection(Session):
     """One open staff dashboard."""
 
-    __slots__ = ("hub", "viewer", "tick_ms", "_writer", "_close_task")
+    __slots__ = ("hub", "viewer", "tick_ms", "revocations", "_writer", "_close_task")
 
     def __init__(
         self, ws: web.WebSocketResponse, identity: Identity, commands: CommandSet, hub: DashboardHub,
-        flt: DayRange, limits: WebSocketSettings, last_id: int = 0,
+        flt: DayRange, limits: WebSocketSettings, revocations: Revocations, last_id: int = 0,
+        budget: UserBudget | None = None,
     ) -> None:
-        super().__init__(ws, identity, commands, limits, last_id=last_id)
+        super().__init__(ws, identity, commands, limits, last_id=last_id, budget=budget)
         self.hub = hub
+        self.revocations = revocations
         self.viewer = Viewer(flt, limits.send_queue_frames, self._dropped)
         self.tick_ms = limits.dashboard_tick_ms
         self._writer: asyncio.Task[None] | None = None
@@ -60,6 +64,24 @@ class StaffConnection(Session):
         """What the logs call this socket."""
         return "dashboard"
 
+    # --- the right to watch: lost on logout, a new password, demotion, token expiry ----------
+
+    def revoked(self, reason: str, role: str | None) -> None:
+        """The user's sessions ended (4001) or their role changed (4003 unless still staff)."""
+        if reason != ROLE:
+            self.close(p.CLOSE_AUTH, "session ended; log in again")
+        elif role is None or not has_rank(role, "staff"):
+            self.close(p.CLOSE_FORBIDDEN, "the feed is for staff and admins")
+
+    def expires_at(self) -> float:
+        """When the access token this feed was opened with expires."""
+        assert self.identity is not None
+        return self.identity.expires_at
+
+    def expired(self) -> None:
+        """The token expired: the client reconnects with a fresh one."""
+        self.close(p.CLOSE_AUTH, "access token expired")
+
     def _dropped(self, code: int, reason: str) -> None:
         # By us or by the hub's tick (too slow): stop writing first, so a slow peer's pending frames
         # are abandoned rather than awaited, then close within a bounded time.
@@ -72,6 +94,7 @@ class StaffConnection(Session):
         """hello, the first full list, then commands until the peer leaves; returns when done."""
         assert self.identity is not None
         self._writer = asyncio.create_task(self._write())
+        self.revocations.watch(self.identity.user_id, self)
         try:
             await self.hub.join(self.viewer)
             self.send(p.encode({"type": "hello", "protocol": p.PROTOCOL_VERSION, "role": self.identity.role,
@@ -85,6 +108,7 @@ class StaffConnection(Session):
             self.send(occupancy_frame(listing))
             await self.read()
         finally:
+            self.revocations.unwatch(self.identity.user_id, self)
             self.hub.leave(self.viewer)
             self._writer.cancel()
             if self._close_task is not None:
