@@ -82,6 +82,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/exports/orders.csv", reports_api.export_orders)
     r.add_get("/api/exports/tickets.csv", reports_api.export_tickets)
     r.add_get("/api/exports/screenings.csv", reports_api.export_screenings)
+    r.add_get("/api/exports/cinemas.csv", reports_api.export_cinemas)
+    r.add_get("/api/exports/movies.csv", reports_api.export_movies)
     # --- the demo mailbox (server/api/mailbox.py) ---
     mail_key = r"{key:[A-Za-z0-9._-]{1,200}}"
     r.add_get("/api/mailbox", mailbox_api.list_messages)

@@ -20,10 +20,13 @@ _COUNT = {"type": "integer", "minimum": 0}
 _RANGE = (f"`from`..`to` are whole local days at each screening's cinema (its time zone), inclusive, at most "
           f"{MAX_DAYS} days.")
 
+_BASIS = {"type": "string", "enum": list(reports.BASES), "default": "sold",
+          "description": "sold: tickets sold (and orders refunded) in the period, whatever day the show; "
+                         "shown: the screenings shown in the period, whenever their tickets were bought"}
 SALES_QUERY: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID,
+    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID, "basis": _BASIS,
                    "group": {"type": "string", "enum": list(reports.GROUPS), "default": "day"}},
 }
 FIGURES_SCHEMA: dict[str, Any] = {
@@ -60,6 +63,12 @@ RANGE_EXPORT_QUERY: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID},
 }
+TOTALS_EXPORT_QUERY: dict[str, Any] = {
+    "type": "object",
+    "required": ["from", "to"],
+    "additionalProperties": False,
+    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID, "basis": _BASIS},
+}
 TICKETS_EXPORT_QUERY: dict[str, Any] = {
     "type": "object",
     "required": ["screening_id"],
@@ -73,7 +82,9 @@ CSV = {"type": "string", "description": "text/csv; charset=utf-8"}
     "Sales per day, movie, cinema or screening, with totals", tag=TAG, role="staff",
     query=SALES_QUERY, response=SALES_RESPONSE,
     description=(
-        "Screenings starting within the range, optionally of one cinema, grouped by `group` (default day). "
+        "Sales within the range, optionally of one cinema, grouped by `group` (default day). `basis` says "
+        "which question: `sold` (default) = tickets sold and orders refunded on those days, whatever day the "
+        "show (a screening's day group is its show day); `shown` = screenings starting on those days. "
         f"Without from/to: the {DEFAULT_DAYS} days through today (the cinema's today, or "
         "catalog.default_time_zone's for all cinemas); `filter` says which days. sold = live tickets; "
         "takings = their prices; refunds / refund_amount = orders refunded or cancelled after payment; "
@@ -86,6 +97,7 @@ async def sales(request: web.Request) -> web.Response:
     report = await reports.sales(
         request.app[keys.DB], request.app[keys.QUERIES].reports, await _days(request),
         request[keys.QUERY].get("group", "day"), request.app[keys.SETTINGS].checkout.currency,
+        request[keys.QUERY].get("basis", "sold"),
     )
     return json_response(report)
 
@@ -169,3 +181,26 @@ async def export_screenings(request: web.Request) -> web.StreamResponse:
     """GET /api/exports/screenings.csv."""
     currency = request.app[keys.SETTINGS].checkout.currency
     return await _stream(request, reports.screenings_export(await _days(request), currency))
+
+
+def _totals_endpoint(by: str) -> Any:
+    @endpoint(
+        f"Export {by} totals as CSV", tag=TAG, role="admin", query=TOTALS_EXPORT_QUERY, response=CSV,
+        description=(
+            f"CSV (text/csv, attachment): {by}_id, {by}, screenings, capacity, sold, takings, refunds, "
+            "refund_amount, currency: one row per " + by + " with sales in the range, on `basis` (sold, the "
+            f"default, or shown: as in /api/reports/sales). Audited. {_RANGE}"
+        ),
+    )
+    async def export_totals(request: web.Request) -> web.StreamResponse:
+        q = request[keys.QUERY]
+        export = reports.totals_export(await _days(request), by, q.get("basis", "sold"),
+                                       request.app[keys.SETTINGS].checkout.currency)
+        return await _stream(request, export)
+
+    export_totals.__doc__ = f"GET /api/exports/{by}s.csv."
+    return export_totals
+
+
+export_cinemas = _totals_endpoint("cinema")
+export_movies = _totals_endpoint("movie")
