@@ -8,9 +8,13 @@ from aiohttp import web
 
 from server import keys
 from server.api.http import endpoint, json_response
+from server.api.report_archive import report_html
 from server.domain import days as local_days, reports
 from server.domain.days import DayRange
+from server.domain.monthly import Month, monthly as monthly_report
 from server.domain.reports import DEFAULT_DAYS, MAX_DAYS, Export
+from server.messaging.monthly_reports import render_html, render_pdf
+from server.zones import local_date
 
 TAG = "reports"
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$",
@@ -204,3 +208,45 @@ def _totals_endpoint(by: str) -> Any:
 
 export_cinemas = _totals_endpoint("cinema")
 export_movies = _totals_endpoint("movie")
+
+
+MONTHLY_QUERY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "cinema_id": _ID,
+        "month": {"type": "string", "pattern": r"^\d{4}-\d{2}$", "description": "YYYY-MM, a local month"},
+        "format": {"type": "string", "enum": ["json", "html", "pdf"], "default": "json"},
+    },
+}
+
+
+@endpoint(
+    "Monthly report of one cinema or the chain (JSON, HTML or PDF)", tag=TAG, role="staff", query=MONTHLY_QUERY,
+    response={"type": "object"}, errors=(404,),
+    description=(
+        "The screenings SHOWN in a local month (each cinema's calendar month; default: the current one at the "
+        "cinema, or in catalog.default_time_zone for the chain): summary (gross, refund_amount, net, tickets, "
+        "capacity, occupancy, houseful, no_shows...), by_screen, by_film, by_weekday, by_hour, by_day, top, "
+        "bottom, velocity. format=html is the printable page, format=pdf the same page as PDF (WeasyPrint)."
+    ),
+)
+async def monthly(request: web.Request) -> web.StreamResponse:
+    """GET /api/reports/monthly."""
+    q, app = request[keys.QUERY], request.app
+    cinema_id = q.get("cinema_id")
+    settings = app[keys.SETTINGS]
+    time_zone = await local_days.zone_of(app[keys.DB], app[keys.QUERIES].days, cinema_id,
+                                         settings.catalog.default_time_zone)
+    now = app[keys.CLOCK].now()
+    month = Month.parse(q.get("month"), local_date(now, time_zone))
+    report = await monthly_report(app[keys.DB], app[keys.QUERIES].monthly, cinema_id, month, now,
+                                  settings.checkout.currency)
+    fmt = q.get("format", "json")
+    if fmt == "json":
+        return json_response(report)
+    if fmt == "html":
+        return report_html(render_html(report, time_zone))
+    name = f"houseful-report-{'chain' if cinema_id is None else f'cinema-{cinema_id}'}-{month}.pdf"
+    return web.Response(body=await render_pdf(report, time_zone), content_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
