@@ -7,7 +7,8 @@ from server import pages
 from server.api import accounts, dashboard as dashboard_api, health, mailbox as mailbox_api, notifications, openapi
 from server.api import orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
-from server.api import report_archive, reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users, waitlist
+from server.api import forecast as forecast_api, report_archive, reports as reports_api, resets, sandbox_pay
+from server.api import tickets as tickets_api, users, waitlist
 from server.web_setup import STATIC_DIR
 from server.ws import handlers as ws
 
@@ -80,6 +81,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/reports/sales", reports_api.sales)
     r.add_get("/api/reports/screenings/" + ID, reports_api.screening)
     r.add_get("/api/reports/monthly", reports_api.monthly)
+    r.add_get("/api/forecast", forecast_api.forecast)
     r.add_get("/api/reports/archive", report_archive.archive_list)
     r.add_get("/api/reports/archive/" + ID, report_archive.archive_get)
     r.add_get("/api/cinemas/" + ID + "/managers", report_archive.managers)

@@ -25,6 +25,7 @@ from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from server.config import JobSettings
+from server.domain import forecasts
 from server.messaging.monthly_reports import deliver_monthly_reports
 from server.messaging.reminders import queue_reminders
 from server.messaging.sender import Messenger, SendFailed, deliver
@@ -75,6 +76,13 @@ def build_queue(messenger: Messenger) -> procrastinate.App:
             return 0
         return len(await deliver_monthly_reports(messenger.pool, messenger.sql, messenger.settings,
                                                  messenger.clock.now()))
+
+    @app.periodic(cron="7 * * * *", periodic_id="forecast")
+    @app.task(name="refit_forecast", queue=QUEUE, pass_context=False)
+    async def refit_forecast(timestamp: int) -> int:
+        """Hourly: refit the sell-out forecast on the latest sales history; how many rows it learnt from."""
+        model = await forecasts.refit(messenger.pool, messenger.sql.forecast, messenger.clock.now())
+        return model.rows
 
     return app
 

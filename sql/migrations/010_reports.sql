@@ -74,3 +74,11 @@ CREATE TABLE report_archive (
     finished_at  timestamptz
 );
 CREATE UNIQUE INDEX report_archive_month_uq ON report_archive (coalesce(cinema_id, 0), month);
+
+-- The sell-out forecast's fitted model (server/domain/forecast.py): coefficients of a linear model,
+-- refitted by the hourly job; requests apply the newest.
+CREATE TABLE forecast_model (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    fitted_at timestamptz NOT NULL,
+    model     jsonb NOT NULL
+);
