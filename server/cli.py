@@ -14,6 +14,17 @@ from server.config import ROOT, ConfigError, Settings, load_settings
 log = logging.getLogger("houseful")
 
 
+async def _demo_history(settings: Settings, clock: Clock) -> None:
+    from server import db, demo_history
+
+    pool = await db.create_pool(settings)
+    try:
+        sold = await demo_history.load(pool, clock, settings.checkout.currency)
+        print(f"sales history loaded: {sold} tickets" if sold else "the sales history is there already")
+    finally:
+        await pool.close()
+
+
 async def prepare(settings: Settings, demo: bool, clock: Clock) -> None:
     """Create the database if needed, migrate, make sure an admin exists, load demo data if empty."""
     from server import db
@@ -30,6 +41,9 @@ async def prepare(settings: Settings, demo: bool, clock: Clock) -> None:
 
             if await demo_data.load_if_empty(pool, clock):
                 log.info("loaded demo data")
+                from server import demo_history
+
+                log.info("loaded a simulated sales history: %d tickets", await demo_history.load(pool, clock))
     finally:
         await pool.close()
 
@@ -154,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Administrator")
     sub.add_parser("demo-data", help="load the demo catalog into an empty database")
+    sub.add_parser("demo-history", help="add the simulated sales history of the last weeks to the demo (once)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
@@ -199,4 +214,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"admin {args.email} is ready")
     elif args.command == "demo-data":
         _run(_demo(settings, from_environment()))
+    elif args.command == "demo-history":
+        _run(_demo_history(settings, from_environment()))
     return 0

@@ -29,7 +29,10 @@ LEVELS = (("film, weekday, hour and screen", ("movie_id", "weekday", "hour", "au
           ("screen, weekday and hour", ("auditorium_id", "weekday", "hour")),
           ("every screening", ()))
 MIN_SIMILAR = 2  # a level needs this many past screenings to speak for a screening
-HOUSEFUL = 0.97  # predicted occupancy from which a screening is flagged as a likely sell-out
+HOUSEFUL = 0.97  # the share of seats sold from which a screening counts as houseful (sold out)
+# Flagged as a likely sell-out from this predicted share: a linear model pulls extremes towards the
+# mean, so waiting for a prediction of 97 % misses most sell-outs (bench/RESULTS.md).
+LIKELY = 0.85
 RIDGE_ALPHA = 1e-3
 
 
@@ -163,11 +166,11 @@ def predict(model: Model, history: History, screening: dict[str, Any], now: dt.d
     # Demand beyond capacity (raw > 1) is kept for the timing: the more of it, the sooner it sells out.
     raw = max(model.final_share(x), sold)
     final = min(raw, 1.0)
-    when = _sellout_lead(sold, raw, lead, mean) if final >= HOUSEFUL else None
+    when = _sellout_lead(sold, raw, lead, mean)
     return {
         "screening_id": screening["screening_id"], "capacity": screening["capacity"], "sold": screening["sold"],
         "predicted_occupancy": round(100 * final, 1), "predicted_sold": round(final * screening["capacity"]),
-        "likely_houseful": final >= HOUSEFUL,
+        "likely_houseful": final >= LIKELY,
         "houseful_by": (screening["starts_at"] - dt.timedelta(days=when)).isoformat() if when is not None else None,
         "similar": {"screenings": n, "alike_by": LEVELS[level][0], "final_occupancy": round(100 * float(mean[-1]), 1)},
     }
