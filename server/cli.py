@@ -20,6 +20,7 @@ async def _demo_history(settings: Settings, clock: Clock) -> None:
     pool = await db.create_pool(settings)
     try:
         sold = await demo_history.load(pool, clock, settings.checkout.currency)
+        await demo_history.fit_forecast(pool, clock)
         print(f"sales history loaded: {sold} tickets" if sold else "the sales history is there already")
     finally:
         await pool.close()
@@ -44,6 +45,7 @@ async def prepare(settings: Settings, demo: bool, clock: Clock) -> None:
                 from server import demo_history
 
                 log.info("loaded a simulated sales history: %d tickets", await demo_history.load(pool, clock))
+                await demo_history.fit_forecast(pool, clock)
     finally:
         await pool.close()
 

@@ -16,9 +16,12 @@ import orjson
 
 from server import demo, zones
 from server.clock import Clock
+from server.domain import forecasts
 from server.domain.sales_sim import SalesSimulator, SimShow
+from server.queries import load_queries
 
 HISTORY_DAYS = 21
+BATCH = 2000  # tickets per INSERT
 SEED = 1_601
 HISTORY_LOCK = 16_016
 KEY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -59,7 +62,9 @@ async def load(pool: asyncpg.Pool, clock: Clock, currency: str = "GBP") -> int:
             [movies[titles[s.slug]] for s in shows], [s.starts_at for s in shows], [s.ends_at for s in shows],
             [orjson.dumps(s.prices).decode() for s in shows])]
         sales = _sales(shows, ids, index, today)
-        await conn.execute(q.history_sales_insert, buyer, *sales, currency)
+        # In batches: each statement stays well inside database.command_timeout on a busy machine.
+        for i in range(0, len(sales[0]), BATCH):
+            await conn.execute(q.history_sales_insert, buyer, *(column[i:i + BATCH] for column in sales), currency)
     return len(sales[0])
 
 
@@ -81,3 +86,8 @@ def _sales(shows: list[demo.DemoScreening], ids: list[int], index: dict, today: 
             columns[3].append(show.prices["standard"])
             columns[4].append(bought)
     return columns
+
+
+async def fit_forecast(pool: asyncpg.Pool, clock: Clock) -> None:
+    """Fit the sell-out forecast on the history now rather than at the job's next hour."""
+    await forecasts.refit(pool, load_queries().forecast, clock.now())

@@ -1,8 +1,8 @@
 """The sell-out forecast against PostgreSQL: history curves, upcoming screenings, the stored model.
 
-Fitting (scikit-learn, a few hundred milliseconds on a season of history) runs in a worker thread
-in the hourly job (server/messaging/jobs.py); a request reads the newest stored coefficients and
-only fits when none is stored yet (a new system), then stores what it fitted.
+Fitting (scikit-learn: seconds, with its import) runs in a worker thread in the hourly job
+(server/messaging/jobs.py) and after the demo's history loads; a request only reads the newest
+stored coefficients, and before any fit uses NAIVE (similar screenings' final occupancy).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from server.domain.forecast import LEADS, Curve, History, Model, fit, predict
+from server.domain.forecast import LEADS, NAIVE, Curve, History, Model, fit, predict
 
 HISTORY_DAYS = 120  # past screenings the forecast learns from
 HORIZON_DAYS = 30  # upcoming screenings it forecasts
@@ -37,12 +37,13 @@ async def forecasts(pool: asyncpg.Pool, sql: SimpleNamespace, now: dt.datetime,
                     cinema_id: int | None) -> dict[str, Any]:
     """Every upcoming screening's forecast (next HORIZON_DAYS), with the model that made them."""
     stored = await pool.fetchrow(sql.model_latest)
-    model = Model.from_json(stored["model"]) if stored else await refit(pool, sql, now)
+    # Never fitted yet (a new system, before the job's first hour): similar screenings' average.
+    model = Model.from_json(stored["model"]) if stored else NAIVE
     history = History.of(await curves(pool, sql, now))
     shows = [dict(r) for r in await pool.fetch(sql.forecast_upcoming, now, HORIZON_DAYS, cinema_id)]
     out = []
     for show in shows:
         out.append({**{k: show[k] for k in ("movie", "cinema", "cinema_id", "auditorium", "time_zone")},
                     "starts_at": show["starts_at"].isoformat(), **predict(model, history, show, now)})
-    return {"model": {**model.to_json(), "fitted_at": (stored["fitted_at"] if stored else now).isoformat()},
+    return {"model": {**model.to_json(), "fitted_at": stored["fitted_at"].isoformat() if stored else None},
             "screenings": out}

@@ -44,14 +44,15 @@ function fill(el, row) {
   el.querySelector(".bar-sold").style.width = `${pct(row.sold)}%`;   // CSSOM, allowed by the CSP
   el.querySelector(".bar-held").style.width = `${pct(row.held)}%`;
   el.querySelector(".bar").setAttribute("aria-label", `${Math.round(pct(row.sold))}% sold, ${Math.round(pct(row.held))}% held`);
-  clear(el.querySelector(".stats")).append(
+  // append() would write a null as the text "null": only the parts that exist.
+  clear(el.querySelector(".stats")).append(...[
     h("span", {}, "Occupancy ", h("b", { class: "occupancy", text: `${Math.round(pct(row.sold))}%` })),
     h("span", {}, "Sold ", h("b", { class: "sold", text: row.sold })),
     h("span", {}, "Held ", h("b", { class: "held", text: row.held })),
     h("span", {}, "Free ", h("b", { class: "free", text: row.free })),
     h("span", {}, "Takings ", h("b", { class: "takings", text: money(row.takings) })),
     row.waiting ? h("span", { class: "waiting" }, "Waiting list ", h("b", { text: row.waiting })) : null,
-    forecastText(forecast.get(row.screening_id)));
+    forecastText(forecast.get(row.screening_id))].filter(Boolean));
 }
 
 function forecastText(f) {
