@@ -1,4 +1,4 @@
-"""run.py's commands: serve, worker, migrate, create-admin, demo-data."""
+"""run.py's commands: serve, worker, migrate, create-admin, demo-data, backup, restore."""
 from __future__ import annotations
 
 import argparse
@@ -154,6 +154,34 @@ async def _worker(settings: Settings, clock: Clock) -> None:
         await pool.close()
 
 
+def _backup(settings: Settings, output: str | None) -> int:
+    from pathlib import Path
+
+    from server import backup
+
+    try:
+        target = Path(output) if output else backup.default_path(settings, from_environment().now())
+        print(f"backup written to {backup.backup(settings, target)}")
+    except (backup.BackupError, ValueError) as exc:
+        print(f"run.py backup: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _restore(settings: Settings, source: str) -> int:
+    from pathlib import Path
+
+    from server import backup
+
+    try:
+        _run(backup.restore(settings, Path(source)))
+    except backup.BackupError as exc:
+        print(f"run.py restore: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {source}; live state in Redis is rebuilt from PostgreSQL as screenings are opened")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: python run.py COMMAND [--config config.yaml]."""
     parser = argparse.ArgumentParser(prog="run.py", description="Houseful seat-selection server")
@@ -171,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", default="Administrator")
     sub.add_parser("demo-data", help="load the demo catalog into an empty database")
     sub.add_parser("demo-history", help="add the simulated sales history of the last weeks to the demo (once)")
+    dump = sub.add_parser("backup", help="dump the database (pg_dump custom format; docs/operations.md)")
+    dump.add_argument("--output", default=None, help="file to write (default: .data/backups/<db>-<time>.dump)")
+    load = sub.add_parser("restore", help="restore a backup into an empty database and reset Redis state")
+    load.add_argument("file", help="a file written by run.py backup")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
@@ -218,4 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         _run(_demo(settings, from_environment()))
     elif args.command == "demo-history":
         _run(_demo_history(settings, from_environment()))
+    elif args.command == "backup":
+        return _backup(settings, args.output)
+    elif args.command == "restore":
+        return _restore(settings, args.file)
     return 0

@@ -23,7 +23,7 @@ from server import zones
 from server.clock import Clock
 from server.config import ROOT
 from server.demo_layouts import LAYOUTS, DemoSeat, poster_svg
-from server.queries import parse_sql
+from server.queries import load_queries
 
 # Any constant works; every process that loads the demo must use the same one.
 DEMO_LOCK = 7_201_944_114
@@ -242,7 +242,7 @@ def timetable(today: dt.date, kinds: dict[tuple[int, int], set[str]]) -> list[De
 
 @lru_cache(maxsize=1)
 def _queries() -> SimpleNamespace:
-    return SimpleNamespace(**parse_sql((ROOT / "sql" / "queries" / "demo.sql").read_text()))
+    return load_queries().demo
 
 
 async def _load_movies(conn: asyncpg.Connection, q: SimpleNamespace, today: dt.date) -> dict[str, int]:

@@ -44,7 +44,7 @@ def _shows(today: dt.date, kinds: dict[tuple[int, int], set[str]]) -> list[demo.
 
 async def load(pool: asyncpg.Pool, clock: Clock, currency: str = "GBP") -> int:
     """Load the history unless it is there; how many tickets were sold."""
-    q = demo._queries()
+    q = load_queries().demo
     today = zones.local_date(clock.now(), demo.TIME_ZONE)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(q.history_lock, HISTORY_LOCK)

@@ -54,4 +54,3 @@ def setup_web(app: web.Application) -> None:
     env.globals["static_version"] = _static_version()
     checkout = app[keys.SETTINGS].checkout
     env.globals["currency"] = checkout.currency
-    env.globals["cancel_cutoff_minutes"] = checkout.cancel_cutoff_minutes

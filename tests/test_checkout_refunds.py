@@ -10,7 +10,7 @@ import orjson
 from server import keys
 from server.checkout.orders import refund_screening
 from server.keyspace import KeySpace
-from tests.support.checkout import co_of, hold, new_order, order, pay, payment_of, snapshot, wait_status
+from tests.support.checkout import co_of, get_order, hold, new_order, order, pay, payment_of, snapshot, wait_status
 from tests.support.clocks import at_any_hour
 
 
@@ -72,11 +72,15 @@ async def test_cancelling_closes_at_the_cutoff(client, make_user, make_screening
     late = await make_user()
     second = await new_order(client, late, p["s"]["screening_id"], [p["s"]["seats"]["B1"]])
     await pay(client, second)
-    assert (await wait_status(client, late, second["order_key"]))["status"] == "paid"
+    paid = await wait_status(client, late, second["order_key"])
+    assert (paid["status"], paid["can_cancel"]) == ("paid", True)
     first = await client.post(f"/api/orders/{p['key']}/cancel", headers=p["buyer"]["headers"])
     assert (first.status, (await first.json())["status"]) == (200, "cancelled")
-    # ... two minutes later the other cannot.
+    # ... two minutes later the other cannot, and the order page (the server's clock) says so.
     clock.advance(120)
+    view = await get_order(client, late, second["order_key"])
+    assert view["can_cancel"] is False
+    assert dt.datetime.fromisoformat(view["cancel_until"]) < clock.now()
     resp = await client.post(f"/api/orders/{second['order_key']}/cancel", headers=late["headers"])
     assert (resp.status, (await resp.json())["error"]["code"]) == (409, "cancel_closed")
     assert await pg.fetchval("SELECT status FROM orders WHERE order_key = $1", second["order_key"]) == "paid"

@@ -49,6 +49,10 @@ ORDER = {"type": "object", "properties": {
     "retry_until": {"type": ["string", "null"], "description": "single-order view: a declined or failed "
                     "payment may be tried again on the same held seats until then (a new order with "
                     "Idempotency-Key retry-<order key>); null when the seats are no longer held"},
+    "cancel_until": {"type": ["string", "null"], "description": "a paid order may be cancelled by its "
+                     "buyer until then (checkout.cancel_cutoff_minutes before the show); null otherwise"},
+    "can_cancel": {"type": "boolean", "description": "the buyer may cancel now (paid, no ticket used, "
+                   "before cancel_until by the server's clock)"},
     "payment_url": {"type": "string"},
     "expires_at": {"type": "string"}, "screening": {"type": "object"}}}
 

@@ -89,7 +89,21 @@ async def _render(co: Checkout, conn: asyncpg.Connection, rows: list[asyncpg.Rec
     keys = {r["id"]: r["order_key"] for r in rows}
     for t in await conn.fetch(co.sql.tickets_of_orders, list(keys)):
         tickets.setdefault(t["order_id"], []).append(_ticket(co, t, keys[t["order_id"]], with_qr))
-    return [_order(r, seats, tickets.get(r["id"], [])) for r in rows]
+    views = [_order(r, seats, tickets.get(r["id"], [])) for r in rows]
+    for view, row in zip(views, rows):
+        view.update(_cancel_window(co, row, view["tickets"]))
+    return views
+
+
+def _cancel_window(co: Checkout, row: asyncpg.Record, tickets: list[dict[str, Any]]) -> dict[str, Any]:
+    """Until when the buyer may cancel, and whether they may now: decided by the app's clock, not the browser's."""
+    if row["status"] != "paid":
+        return {"cancel_until": None, "can_cancel": False}
+    until = row["starts_at"] - dt.timedelta(minutes=co.settings.checkout.cancel_cutoff_minutes)
+    live = [t for t in tickets if t["status"] == "live"]
+    used = any(t["checked_in_at"] for t in tickets)
+    can = bool(live) and not used and row["screening_status"] == "scheduled" and co.clock.now() <= until
+    return {"cancel_until": until.isoformat(), "can_cancel": can}
 
 
 async def order_for(co: Checkout, order_key: str, user_id: int, staff: bool) -> dict[str, Any]:

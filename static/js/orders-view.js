@@ -21,11 +21,9 @@ function seatText(t) {
   return t.row ? `Row ${t.row} seat ${t.number}` : `Seat ${t.seat_id}`;
 }
 
-// Customers may cancel a paid order until checkout.cancel_cutoff_minutes before the show.
-function canCancel(order, live) {
-  const starts = order.screening?.starts_at;
-  const cutoff = Number(document.body.dataset.cancelCutoff || 120) * 60000;
-  return order.status === "paid" && live.length > 0 && (!starts || new Date(starts).getTime() - Date.now() > cutoff);
+// The server decides whether a paid order may still be cancelled (its clock, the cutoff, used tickets).
+function canCancel(order) {
+  return order.can_cancel === true;
 }
 
 // "Cancel order…" opens a confirmation that says what happens; only its second button cancels.
@@ -67,6 +65,6 @@ export function orderCard(order, { onChange } = {}) {
     h("p", { class: "row spread" }, h("span", { text: "Total" }), h("strong", { text: money(order.amount) })),
     order.failure_reason ? h("p", { class: "form-error failure", text: order.failure_message || order.failure_reason }) : null,
     order.status === "pending" && order.payment_url ? h("p", {}, h("a", { class: "button", href: order.payment_url, text: "Continue to payment" })) : null,
-    canCancel(order, live) ? cancelControl(order, onChange) : null);
+    canCancel(order) ? cancelControl(order, onChange) : null);
   return card;
 }
