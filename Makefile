@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-loadtarget test stop services browser pdf-libraries bench clean screenshots
+.PHONY: run run-loadtarget test stop services browser haproxy pdf-libraries bench clean screenshots cluster cluster-stop
 
 # WeasyPrint (PDF tickets, docs/messages.md) draws with Pango and needs a font; Debian packages.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
@@ -36,7 +36,18 @@ run-loadtarget: services
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: services browser
+# Debian's HAProxy for the multi-node deployment (make cluster) and its test.
+haproxy:
+	@command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; }
+
+# Optional: two nodes behind HAProxy with TLS on https://127.0.0.1:8443 (docs/operations.md).
+cluster: services pdf-libraries haproxy
+	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} $(PY) scripts/cluster.py up --demo --nodes $${NODES:-2} --workers $${WORKERS:-1}
+
+cluster-stop:
+	$(PY) scripts/cluster.py down
+
+test: services browser haproxy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Refresh docs/screenshots from the browser tests.

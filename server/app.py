@@ -8,8 +8,10 @@ from aiohttp import web
 from server import keys
 from server.clock import Clock, SystemClock
 from server.config import Settings, jwt_secret
+from server.forwarded import forwarded_client
 from server.middleware import errors_middleware, identity_middleware, security_headers
 from server.queries import load_queries
+from server.request_log import request_ids
 from server.resources import RESOURCES
 from server.routes import setup_routes
 from server.web_setup import setup_web
@@ -19,7 +21,7 @@ from server.ws.handlers import close_sockets
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the app: settings, its clock (the system's unless a test gives one), resources, routes."""
     app = web.Application(
-        middlewares=[errors_middleware, identity_middleware],
+        middlewares=[forwarded_client, request_ids, errors_middleware, identity_middleware],
         client_max_size=settings.server.max_body_bytes,
     )
     app[keys.SETTINGS] = settings

@@ -17,7 +17,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from server import db
-from server.config import ROOT, Settings
+from server.config import Settings, data_path
 
 # Tables of the application itself; PostgreSQL's own catalogs never count as "not empty".
 _USER_TABLES = "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
@@ -37,10 +37,7 @@ def _tool(name: str) -> str:
 def default_path(settings: Settings, now: dt.datetime) -> Path:
     """<data_dir>/backups/<database>-<UTC time>.dump"""
     stamp = now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = Path(settings.data_dir)
-    if not folder.is_absolute():
-        folder = ROOT / folder
-    return folder / "backups" / f"{db.database_name(settings.database.url)}-{stamp}.dump"
+    return data_path(settings) / "backups" / f"{db.database_name(settings.database.url)}-{stamp}.dump"
 
 
 def backup(settings: Settings, target: Path) -> Path:

@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.server.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server.logs import setup_logging
+
+    setup_logging(settings)
     if args.command == "serve":
         if args.port is not None:
             settings = settings.replace(server={"port": args.port})

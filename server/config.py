@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import secrets
@@ -34,6 +35,10 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = field(default=1_048_576, **_range(1024, 64 * 1_048_576))
     log_level: str = "INFO"
+    log_format: str = "text"
+    access_log: bool = False
+    # Load balancers whose X-Forwarded-For is believed (CIDR networks); empty = none.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,13 @@ class WaitlistSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = True
+    # Who may read /metrics (CIDR networks); everyone else gets 404.
+    allow_from: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+
+
+@dataclass(frozen=True)
 class AdminSettings:
     # First admin, created on start when no admin exists (normally set through the environment).
     email: str = ""
@@ -221,6 +233,7 @@ class Settings:
     messages: MessageSettings = MessageSettings()
     waitlist: WaitlistSettings = WaitlistSettings()
     admin: AdminSettings = AdminSettings()
+    metrics: MetricsSettings = MetricsSettings()
     data_dir: str = ".data"
 
     def replace(self, **sections: Mapping[str, Any]) -> "Settings":
@@ -345,6 +358,15 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting redis.url: must be a redis:// URL")
     if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
         raise ConfigError("setting checkout.currency: must be a three-letter ISO 4217 code")
+    for name, nets in (("metrics.allow_from", settings.metrics.allow_from),
+                       ("server.trusted_proxies", settings.server.trusted_proxies)):
+        for net in nets:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ConfigError(f"setting {name}: {net!r} is not a network such as 10.0.0.0/8") from None
+    if settings.server.log_format not in ("text", "json"):
+        raise ConfigError("setting server.log_format: must be text or json")
     if settings.mail.smtp_security not in ("none", "starttls", "tls"):
         raise ConfigError("setting mail.smtp_security: must be none, starttls or tls")
     if "@" not in parseaddr(settings.mail.sender)[1]:
@@ -355,6 +377,12 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting push.subject: must be a mailto: or https: address")
     if not zones.is_zone(settings.catalog.default_time_zone):
         raise ConfigError("setting catalog.default_time_zone: must be an IANA time zone such as Europe/London")
+
+
+def data_path(settings: Settings) -> Path:
+    """The data directory (data_dir, relative to the repository unless absolute)."""
+    path = Path(settings.data_dir)
+    return path if path.is_absolute() else ROOT / path
 
 
 def jwt_secret(settings: Settings) -> str:

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from server import pages
 from server.api import accounts, dashboard as dashboard_api, health, mailbox as mailbox_api, notifications, openapi
+from server.api import metrics
 from server.api import orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
 from server.api import forecast as forecast_api, report_archive, reports as reports_api, resets, sandbox_pay
@@ -20,6 +21,7 @@ def setup_routes(app: web.Application) -> None:
     """Register every route; handlers live in server/api, server/ws and server/pages.py."""
     r = app.router
     r.add_get("/api/health", health.health)
+    r.add_get("/metrics", metrics.metrics)
     r.add_get("/api/openapi.json", openapi.openapi_document)
     r.add_get("/api/docs", pages.api_docs)
     # --- accounts (server/api/accounts.py) ---

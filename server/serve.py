@@ -26,7 +26,9 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from server.clock import Clock, SystemClock
-from server.config import Settings
+from server.config import Settings, data_path
+from server import metrics
+from server.logs import setup_logging
 
 log = logging.getLogger("houseful")
 LISTEN_BACKLOG = 4096  # pending connections the listening socket queues (a rush arrives at once)
@@ -34,7 +36,6 @@ RESTART_FIRST_SECONDS = 0.5  # first restart delay of a dead worker; doubles per
 RESTART_MAX_SECONDS = 30.0  # ... up to this
 HEALTHY_SECONDS = 60.0  # a worker that lived this long starts the backoff afresh when it dies
 STOP_SECONDS = 15.0  # how long stopping workers may take before they are killed
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class PortBusy(Exception):
@@ -74,7 +75,11 @@ async def serve_worker(settings: Settings, clock: Clock, sock: socket.socket) ->
 
     if not isinstance(clock, SystemClock):
         log.warning("TESTING ONLY: worker %d runs on a shifted clock (%s)", os.getpid(), clock.describe())
-    runner = web.AppRunner(create_app(settings, clock), access_log=None, shutdown_timeout=5)
+    from server.request_log import AccessLogger, access_logger
+
+    runner = web.AppRunner(create_app(settings, clock), shutdown_timeout=5,
+                           access_log=access_logger() if settings.server.access_log else None,
+                           access_log_class=AccessLogger)
     await runner.setup()
     # SockSite re-listens with its own backlog, so it is given the deep one too.
     site = web.SockSite(runner, sock, backlog=LISTEN_BACKLOG)
@@ -102,7 +107,7 @@ def run(coro: Any) -> None:
 
 
 def _worker_main(settings: Settings, clock: Clock, sock: socket.socket) -> None:
-    logging.basicConfig(level=settings.server.log_level, format=LOG_FORMAT)
+    setup_logging(settings)
     run(serve_worker(settings, clock, sock))
 
 
@@ -149,6 +154,7 @@ class Supervisor:
         lived = time.monotonic() - slot.started
         if lived >= HEALTHY_SECONDS:
             slot.delay = RESTART_FIRST_SECONDS
+        metrics.worker_ended(slot.proc.pid)
         log.warning("worker %d (pid %d) exited with %s after %.1fs; restarting it in %.1fs",
                     slot.index, slot.proc.pid, _describe_exit(code), lived, slot.delay)
         slot.restart_at = time.monotonic() + slot.delay
@@ -209,7 +215,14 @@ def serve(settings: Settings, clock: Clock, socks: list[socket.socket]) -> int:
         run(serve_worker(settings, clock, socks[0]))
         socks[0].close()
         return 0
-    return Supervisor(settings, clock, socks).run()
+    shared = None if metrics.multiprocess_dir() else data_path(settings) / "metrics" / str(os.getpid())
+    if shared is not None:
+        metrics.prepare_multiprocess(shared)
+    try:
+        return Supervisor(settings, clock, socks).run()
+    finally:
+        if shared is not None:
+            metrics.forget_folder(shared)
 
 
 def fail(message: str) -> int:

@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app", ("server.app", "server.routes", "server.resources", "server.cli", "server.serve", "server.demo",
              "server.demo_layouts", "server.demo_history", "server.backup")),
     ("edge", ("server.api", "server.ws", "server.middleware", "server.origin", "server.pages",
-              "server.web_setup")),
+              "server.request_log", "server.forwarded", "server.web_setup")),
     ("keys", ("server.keys",)),
     ("services", ("server.services",)),
     ("domain: messages", ("server.messaging",)),
@@ -24,7 +24,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain: live seats", ("server.live",)),
     ("domain: catalog, accounts, reports", ("server.domain",)),
     ("stores", ("server.db", "server.keyspace", "server.redis_client", "server.queries", "server.cache")),
-    ("base", ("server.config", "server.errors", "server.background", "server.clock", "server.zones",
+    ("base", ("server.config", "server.errors", "server.background", "server.clock", "server.logs",
+              "server.metrics", "server.zones",
               "server.sentences")),
 )
 # Programs that use the server from outside; nothing in server/ may import them.

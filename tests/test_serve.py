@@ -16,6 +16,7 @@ import sys
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import aiohttp
+import orjson
 import pytest
 
 from server.clock import TESTING_OFFSET_ENV, ShiftedClock
@@ -96,9 +97,10 @@ async def spawn(settings: Settings, clock: ShiftedClock) -> AsyncIterator[Callab
         **({TESTING_OFFSET_ENV: str(clock.offset)} if clock.offset else {}),
     }
 
-    async def start(port: int, workers: int = 1) -> Server:
+    async def start(port: int, workers: int = 1, **extra_env: str) -> Server:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "run.py", "serve", "--port", str(port), "--workers", str(workers), cwd=ROOT, env=env,
+            sys.executable, "run.py", "serve", "--port", str(port), "--workers", str(workers), cwd=ROOT,
+            env={**env, **extra_env},
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         server = Server(proc, port)
         started.append(server)
@@ -159,3 +161,41 @@ async def test_workers_share_the_port_a_dead_one_is_replaced_and_sigterm_stops_a
     server.proc.send_signal(signal.SIGTERM)
     assert await server.ended() == 0
     assert not alive(second) and not alive(replacement)
+
+
+async def test_json_logs_carry_each_requests_id_into_the_access_log(spawn: Any) -> None:
+    server = await spawn(free_port(), HOUSEFUL_SERVER_LOG_FORMAT="json", HOUSEFUL_SERVER_ACCESS_LOG="true")
+    await server.until(SERVING)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{server.port}/api/health", headers={"X-Request-Id": "lb-7f3a"}) as resp:
+            assert (resp.status, resp.headers["X-Request-Id"]) == (200, "lb-7f3a")
+        async with http.get(f"http://127.0.0.1:{server.port}/api/movies/0",
+                            headers={"X-Request-Id": "not a token\u00e9"}) as resp:
+            minted = resp.headers["X-Request-Id"]  # a caller's id that is not a short token is replaced
+            assert resp.status == 404 and re.fullmatch(r"[0-9a-f]{16}", minted)
+    await server.until(re.compile(minted))
+    entries = [orjson.loads(line) for line in server.lines]  # every line is one JSON object
+    access = {e["request_id"]: e for e in entries if e["logger"] == "houseful.access"}
+    assert {k: access["lb-7f3a"][k] for k in ("method", "path", "status")} == {
+        "method": "GET", "path": "/api/health", "status": 200}
+    assert (access[minted]["status"], access[minted]["path"]) == (404, "/api/movies/0")
+    assert access["lb-7f3a"]["duration_ms"] >= 0 and access["lb-7f3a"]["remote"] == "127.0.0.1"
+    server.proc.send_signal(signal.SIGTERM)
+    assert await server.ended() == 0
+
+
+async def test_metrics_add_up_every_workers_requests(spawn: Any) -> None:
+    server = await spawn(free_port(), workers=2)
+    await server.until(SERVING, 2)
+    for _ in range(12):  # a new connection each time, so both workers serve some
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+            async with http.get(f"http://127.0.0.1:{server.port}/api/health") as resp:
+                assert resp.status == 200
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{server.port}/metrics") as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
+            text = await resp.text()
+    served = re.search(r'houseful_http_requests_total\{method="GET",route="/api/health",status="200"\} (\S+)', text)
+    assert served is not None and float(served.group(1)) == 12, text
+    server.proc.send_signal(signal.SIGTERM)
+    assert await server.ended() == 0

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from server.config import ROOT, Settings
+from server.config import Settings, data_path
 from server.errors import NotFound
 
 KEY = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
@@ -32,8 +32,7 @@ MOST = 200  # messages the list shows, newest first
 
 def mailbox_dir(settings: Settings) -> Path:
     """Where the demo's catcher keeps what it received."""
-    path = Path(settings.data_dir)
-    return (path if path.is_absolute() else ROOT / path) / "mailbox"
+    return data_path(settings) / "mailbox"
 
 
 class Catcher:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
-from server.config import ROOT, PushSettings, Settings
+from server.config import PushSettings, Settings, data_path
 from server.errors import InvalidInput
 
 KEY_FILE = "vapid_private.pem"
@@ -28,14 +27,9 @@ GONE = frozenset({404, 410})  # the browser unsubscribed: forget the subscriptio
 TIMEOUT_SECONDS = 15.0
 
 
-def _data_dir(settings: Settings) -> Path:
-    path = Path(settings.data_dir)
-    return path if path.is_absolute() else ROOT / path
-
-
 def load_vapid(settings: Settings) -> Vapid:
     """The server's VAPID key pair, generated into the data directory the first time (mode 0600)."""
-    path = _data_dir(settings) / KEY_FILE
+    path = data_path(settings) / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = Vapid()

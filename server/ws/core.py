@@ -26,6 +26,7 @@ from server.config import WebSocketSettings
 from server.domain.tokens import Identity
 from server.errors import DomainError, is_store_outage
 from server.live import protocol as p
+from server.metrics import WS_COMMAND_SECONDS, WS_COMMANDS
 from server.ws.commands import Command, CommandSet
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,7 @@ class Session:
     async def _run(self, command: Command, msg: dict[str, Any]) -> bytes:
         """Run a checked command; every failure becomes an error reply, mapped here only."""
         msg_id = msg["id"]
+        started, outcome = time.perf_counter(), "ok"
         try:
             if command.uses_redis and self.slot is not None:
                 async with self.slot:
@@ -200,10 +202,17 @@ class Session:
                 result = await command.handler(self, msg)
             return p.result_frame(msg_id, result)
         except DomainError as exc:
+            outcome = exc.code
             return p.error_frame(msg_id, exc.code, exc.message, field=exc.field, **exc.extra)
         except Exception as exc:
             if is_store_outage(exc):  # the command may work if tried again (`unavailable`): not a bug
+                outcome = p.UNAVAILABLE
                 log.warning("%s: %s failed", self.where(), command.name, exc_info=True)
                 return p.error_frame(msg_id, p.UNAVAILABLE, self.commands.unavailable)
+            outcome = p.INTERNAL
             log.exception("%s: %s crashed", self.where(), command.name)
             return p.error_frame(msg_id, p.INTERNAL, "internal error")
+        finally:
+            kind = self.commands.label
+            WS_COMMANDS.labels(kind, command.name, outcome).inc()
+            WS_COMMAND_SECONDS.labels(kind, command.name).observe(time.perf_counter() - started)

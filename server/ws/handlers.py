@@ -22,6 +22,7 @@ from server.ws.core import CLOSE_SECONDS, close_within
 from server.ws.room import RoomConnection
 from server.ws.room_commands import ROOM
 from server.ws.staff import StaffConnection, first_auth, refuse
+from server.metrics import SOCKETS_OPEN
 from server.ws.staff_commands import STAFF
 
 QUERY_FIELDS = {"cinema_id": "cinema_id", "date": "date", "from": "start", "to": "end"}
@@ -51,7 +52,7 @@ async def screening_room(request: web.Request) -> web.WebSocketResponse:
         ws, transport, hub, screening_id, request.get(keys.USER), ROOM, settings=settings,
         jwt_secret=app[keys.JWT_SECRET], auth_pending=auth_pending,
     )
-    with _tracked(app, ws):
+    with _tracked(app, ws, "room"):
         await conn.run()
     return ws
 
@@ -63,7 +64,7 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     check_socket_origin(request, "the dashboard")
     flt = await app[keys.DASHBOARD].resolve(filter_from_query(request.query))  # the server decides "today"
     ws = await _upgrade(request, limits, compress=True)
-    with _tracked(app, ws):
+    with _tracked(app, ws, "dashboard"):
         user, auth_id = request.get(keys.USER), None
         if user is None:
             user, auth_id = await first_auth(ws, app[keys.JWT_SECRET], limits.auth_timeout_seconds, app[keys.CLOCK])
@@ -110,14 +111,16 @@ async def _upgrade(request: web.Request, limits: WebSocketSettings, *, compress:
 
 
 @contextlib.contextmanager
-def _tracked(app: web.Application, ws: web.WebSocketResponse) -> Iterator[None]:
-    """Keep the socket in app[keys.SOCKETS] while it is served (shutdown closes them all)."""
+def _tracked(app: web.Application, ws: web.WebSocketResponse, kind: str) -> Iterator[None]:
+    """Keep the socket in app[keys.SOCKETS] while it is served (shutdown closes them all), and counted."""
     sockets = app[keys.SOCKETS]
     sockets.add(ws)
+    SOCKETS_OPEN.labels(kind).inc()
     try:
         yield
     finally:
         sockets.discard(ws)
+        SOCKETS_OPEN.labels(kind).dec()
 
 
 def _bound_send_buffer(request: web.Request, size: int) -> None:
