@@ -60,6 +60,7 @@ stop:
 
 bench: services
 	$(PY) -m bench.run
+	$(PY) -m bench.forecast_backtest
 
 clean: stop
 	rm -rf $(VENV) .data

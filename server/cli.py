@@ -14,6 +14,18 @@ from server.config import ROOT, ConfigError, Settings, load_settings
 log = logging.getLogger("houseful")
 
 
+async def _demo_history(settings: Settings, clock: Clock) -> None:
+    from server import db, demo_history
+
+    pool = await db.create_pool(settings)
+    try:
+        sold = await demo_history.load(pool, clock, settings.checkout.currency)
+        await demo_history.fit_forecast(pool, clock)
+        print(f"sales history loaded: {sold} tickets" if sold else "the sales history is there already")
+    finally:
+        await pool.close()
+
+
 async def prepare(settings: Settings, demo: bool, clock: Clock) -> None:
     """Create the database if needed, migrate, make sure an admin exists, load demo data if empty."""
     from server import db
@@ -30,6 +42,10 @@ async def prepare(settings: Settings, demo: bool, clock: Clock) -> None:
 
             if await demo_data.load_if_empty(pool, clock):
                 log.info("loaded demo data")
+                from server import demo_history
+
+                log.info("loaded a simulated sales history: %d tickets", await demo_history.load(pool, clock))
+                await demo_history.fit_forecast(pool, clock)
     finally:
         await pool.close()
 
@@ -182,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Administrator")
     sub.add_parser("demo-data", help="load the demo catalog into an empty database")
+    sub.add_parser("demo-history", help="add the simulated sales history of the last weeks to the demo (once)")
     dump = sub.add_parser("backup", help="dump the database (pg_dump custom format; docs/operations.md)")
     dump.add_argument("--output", default=None, help="file to write (default: .data/backups/<db>-<time>.dump)")
     load = sub.add_parser("restore", help="restore a backup into an empty database and reset Redis state")
@@ -233,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"admin {args.email} is ready")
     elif args.command == "demo-data":
         _run(_demo(settings, from_environment()))
+    elif args.command == "demo-history":
+        _run(_demo_history(settings, from_environment()))
     elif args.command == "backup":
         return _backup(settings, args.output)
     elif args.command == "restore":

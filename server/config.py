@@ -181,6 +181,8 @@ class JobSettings:
     # Jobs arrive by LISTEN/NOTIFY at once; polling is only the fallback.
     poll_seconds: float = field(default=5.0, **_range(0.05, 600))
     pool_max: int = field(default=4, **_range(1, 100))
+    # Generate, archive and email the monthly reports (server/messaging/monthly_reports.py).
+    monthly_reports: bool = True
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ staff_mailbox = _page("mailbox.html")
 admin = _page("admin.html")
 admin_auditorium = _page("auditorium_editor.html", "auditorium_id")
 admin_reports = _page("admin_reports.html")
+admin_monthly = _page("admin_monthly.html")
+admin_archive = _page("admin_archive.html")
 api_docs = _page("api_docs.html")
 
 

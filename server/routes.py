@@ -8,7 +8,8 @@ from server.api import accounts, dashboard as dashboard_api, health, mailbox as 
 from server.api import metrics
 from server.api import orders as orders_api
 from server.api import catalog_cinemas as cc, catalog_movies as cm, catalog_screenings as cs
-from server.api import reports as reports_api, resets, sandbox_pay, tickets as tickets_api, users, waitlist
+from server.api import forecast as forecast_api, report_archive, reports as reports_api, resets, sandbox_pay
+from server.api import tickets as tickets_api, users, waitlist
 from server.api import waiting_room as waiting_room_api
 from server.web_setup import STATIC_DIR
 from server.ws import handlers as ws
@@ -86,9 +87,18 @@ def setup_routes(app: web.Application) -> None:
     # --- reports (server/api/reports.py) ---
     r.add_get("/api/reports/sales", reports_api.sales)
     r.add_get("/api/reports/screenings/" + ID, reports_api.screening)
+    r.add_get("/api/reports/monthly", reports_api.monthly)
+    r.add_get("/api/forecast", forecast_api.forecast)
+    r.add_get("/api/reports/archive", report_archive.archive_list)
+    r.add_get("/api/reports/archive/" + ID, report_archive.archive_get)
+    r.add_get("/api/cinemas/" + ID + "/managers", report_archive.managers)
+    r.add_put("/api/cinemas/" + ID + "/managers/{user_id:\\d{1,18}}", report_archive.manager_add)
+    r.add_delete("/api/cinemas/" + ID + "/managers/{user_id:\\d{1,18}}", report_archive.manager_remove)
     r.add_get("/api/exports/orders.csv", reports_api.export_orders)
     r.add_get("/api/exports/tickets.csv", reports_api.export_tickets)
     r.add_get("/api/exports/screenings.csv", reports_api.export_screenings)
+    r.add_get("/api/exports/cinemas.csv", reports_api.export_cinemas)
+    r.add_get("/api/exports/movies.csv", reports_api.export_movies)
     # --- the demo mailbox (server/api/mailbox.py) ---
     mail_key = r"{key:[A-Za-z0-9._-]{1,200}}"
     r.add_get("/api/mailbox", mailbox_api.list_messages)
@@ -131,4 +141,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/staff/mailbox", pages.staff_mailbox)
     r.add_get("/admin", pages.admin)
     r.add_get("/admin/reports", pages.admin_reports)
+    r.add_get("/admin/reports/monthly", pages.admin_monthly)
+    r.add_get("/admin/reports/archive", pages.admin_archive)
     r.add_get("/admin/auditoriums/" + page_id % "auditorium_id", pages.admin_auditorium)

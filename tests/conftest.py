@@ -54,7 +54,8 @@ def base_settings() -> Iterator[Settings]:
         redis={"key_prefix": f"hftest:{run}:"},
         auth={"jwt_secret": "test-only-" + secrets.token_hex(16), "argon2_memory_kib": 256, "argon2_rounds": 1},
         # Messages wait in the outbox unless a test runs a job worker (tests/test_messages*.py).
-        jobs={"worker_in_node": False},
+        # The monthly reports job is called directly by tests/test_reports_delivery.py.
+        jobs={"worker_in_node": False, "monthly_reports": False},
     )
 
     async def setup() -> None:

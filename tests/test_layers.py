@@ -14,7 +14,7 @@ from server.config import ROOT
 # Top first. A module may import modules of its own layer and of the layers below it, never above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app", ("server.app", "server.routes", "server.resources", "server.cli", "server.serve", "server.demo",
-             "server.demo_layouts", "server.backup")),
+             "server.demo_layouts", "server.demo_history", "server.backup")),
     ("edge", ("server.api", "server.ws", "server.middleware", "server.origin", "server.pages",
               "server.request_log", "server.forwarded", "server.web_setup")),
     ("keys", ("server.keys",)),

@@ -104,7 +104,7 @@ def figures(row: dict[str, Any]) -> tuple[Any, ...]:
 
 async def report(client: Any, headers: dict[str, str], **params: Any) -> dict[str, Any]:
     """GET /api/reports/sales for the test range, expecting 200."""
-    resp = await client.get("/api/reports/sales", params={**RANGE, **params}, headers=headers)
+    resp = await client.get("/api/reports/sales", params={**RANGE, "basis": "shown", **params}, headers=headers)
     assert resp.status == 200, await resp.text()
     return await resp.json()
 
@@ -390,4 +390,4 @@ async def test_without_dates_a_report_covers_the_week_through_the_cinemas_today(
     assert resp.status == 200, await resp.text()
     today = clock.now().astimezone(LONDON).date()
     assert (await resp.json())["filter"] == {"cinema_id": None, "from": (today - dt.timedelta(days=6)).isoformat(),
-                                             "to": today.isoformat(), "group": "day"}
+                                             "to": today.isoformat(), "group": "day", "basis": "sold"}

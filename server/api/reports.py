@@ -8,9 +8,13 @@ from aiohttp import web
 
 from server import keys
 from server.api.http import endpoint, json_response
+from server.api.report_archive import report_html
 from server.domain import days as local_days, reports
 from server.domain.days import DayRange
+from server.domain.monthly import Month, monthly as monthly_report
 from server.domain.reports import DEFAULT_DAYS, MAX_DAYS, Export
+from server.messaging.monthly_reports import render_html, render_pdf
+from server.zones import local_date
 
 TAG = "reports"
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$",
@@ -20,10 +24,13 @@ _COUNT = {"type": "integer", "minimum": 0}
 _RANGE = (f"`from`..`to` are whole local days at each screening's cinema (its time zone), inclusive, at most "
           f"{MAX_DAYS} days.")
 
+_BASIS = {"type": "string", "enum": list(reports.BASES), "default": "sold",
+          "description": "sold: tickets sold (and orders refunded) in the period, whatever day the show; "
+                         "shown: the screenings shown in the period, whenever their tickets were bought"}
 SALES_QUERY: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID,
+    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID, "basis": _BASIS,
                    "group": {"type": "string", "enum": list(reports.GROUPS), "default": "day"}},
 }
 FIGURES_SCHEMA: dict[str, Any] = {
@@ -60,6 +67,12 @@ RANGE_EXPORT_QUERY: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID},
 }
+TOTALS_EXPORT_QUERY: dict[str, Any] = {
+    "type": "object",
+    "required": ["from", "to"],
+    "additionalProperties": False,
+    "properties": {"from": _DATE, "to": _DATE, "cinema_id": _ID, "basis": _BASIS},
+}
 TICKETS_EXPORT_QUERY: dict[str, Any] = {
     "type": "object",
     "required": ["screening_id"],
@@ -73,7 +86,9 @@ CSV = {"type": "string", "description": "text/csv; charset=utf-8"}
     "Sales per day, movie, cinema or screening, with totals", tag=TAG, role="staff",
     query=SALES_QUERY, response=SALES_RESPONSE,
     description=(
-        "Screenings starting within the range, optionally of one cinema, grouped by `group` (default day). "
+        "Sales within the range, optionally of one cinema, grouped by `group` (default day). `basis` says "
+        "which question: `sold` (default) = tickets sold and orders refunded on those days, whatever day the "
+        "show (a screening's day group is its show day); `shown` = screenings starting on those days. "
         f"Without from/to: the {DEFAULT_DAYS} days through today (the cinema's today, or "
         "catalog.default_time_zone's for all cinemas); `filter` says which days. sold = live tickets; "
         "takings = their prices; refunds / refund_amount = orders refunded or cancelled after payment; "
@@ -86,6 +101,7 @@ async def sales(request: web.Request) -> web.Response:
     report = await reports.sales(
         request.app[keys.DB], request.app[keys.QUERIES].reports, await _days(request),
         request[keys.QUERY].get("group", "day"), request.app[keys.SETTINGS].checkout.currency,
+        request[keys.QUERY].get("basis", "sold"),
     )
     return json_response(report)
 
@@ -169,3 +185,68 @@ async def export_screenings(request: web.Request) -> web.StreamResponse:
     """GET /api/exports/screenings.csv."""
     currency = request.app[keys.SETTINGS].checkout.currency
     return await _stream(request, reports.screenings_export(await _days(request), currency))
+
+
+def _totals_endpoint(by: str) -> Any:
+    @endpoint(
+        f"Export {by} totals as CSV", tag=TAG, role="admin", query=TOTALS_EXPORT_QUERY, response=CSV,
+        description=(
+            f"CSV (text/csv, attachment): {by}_id, {by}, screenings, capacity, sold, takings, refunds, "
+            "refund_amount, currency: one row per " + by + " with sales in the range, on `basis` (sold, the "
+            f"default, or shown: as in /api/reports/sales). Audited. {_RANGE}"
+        ),
+    )
+    async def export_totals(request: web.Request) -> web.StreamResponse:
+        q = request[keys.QUERY]
+        export = reports.totals_export(await _days(request), by, q.get("basis", "sold"),
+                                       request.app[keys.SETTINGS].checkout.currency)
+        return await _stream(request, export)
+
+    export_totals.__doc__ = f"GET /api/exports/{by}s.csv."
+    return export_totals
+
+
+export_cinemas = _totals_endpoint("cinema")
+export_movies = _totals_endpoint("movie")
+
+
+MONTHLY_QUERY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "cinema_id": _ID,
+        "month": {"type": "string", "pattern": r"^\d{4}-\d{2}$", "description": "YYYY-MM, a local month"},
+        "format": {"type": "string", "enum": ["json", "html", "pdf"], "default": "json"},
+    },
+}
+
+
+@endpoint(
+    "Monthly report of one cinema or the chain (JSON, HTML or PDF)", tag=TAG, role="staff", query=MONTHLY_QUERY,
+    response={"type": "object"}, errors=(404,),
+    description=(
+        "The screenings SHOWN in a local month (each cinema's calendar month; default: the current one at the "
+        "cinema, or in catalog.default_time_zone for the chain): summary (gross, refund_amount, net, tickets, "
+        "capacity, occupancy, houseful, no_shows...), by_screen, by_film, by_weekday, by_hour, by_day, top, "
+        "bottom, velocity. format=html is the printable page, format=pdf the same page as PDF (WeasyPrint)."
+    ),
+)
+async def monthly(request: web.Request) -> web.StreamResponse:
+    """GET /api/reports/monthly."""
+    q, app = request[keys.QUERY], request.app
+    cinema_id = q.get("cinema_id")
+    settings = app[keys.SETTINGS]
+    time_zone = await local_days.zone_of(app[keys.DB], app[keys.QUERIES].days, cinema_id,
+                                         settings.catalog.default_time_zone)
+    now = app[keys.CLOCK].now()
+    month = Month.parse(q.get("month"), local_date(now, time_zone))
+    report = await monthly_report(app[keys.DB], app[keys.QUERIES].monthly, cinema_id, month, now,
+                                  settings.checkout.currency)
+    fmt = q.get("format", "json")
+    if fmt == "json":
+        return json_response(report)
+    if fmt == "html":
+        return report_html(render_html(report, time_zone))
+    name = f"houseful-report-{'chain' if cinema_id is None else f'cinema-{cinema_id}'}-{month}.pdf"
+    return web.Response(body=await render_pdf(report, time_zone), content_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})

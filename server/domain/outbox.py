@@ -24,8 +24,9 @@ REMINDER_DAY_BEFORE: Final = "reminder_day_before"
 REMINDER_SOON: Final = "reminder_soon"
 PASSWORD_RESET: Final = "password_reset"
 WAITLIST_OFFER: Final = "waitlist_offer"
+MONTHLY_REPORT: Final = "monthly_report"  # to admins and the cinema's managers (server/messaging/monthly_reports.py)
 RECEIPTS: Final = frozenset({ORDER_CONFIRMED, ORDER_CANCELLED, ORDER_REFUNDED, SCREENING_CANCELLED,
-                             PASSWORD_RESET})
+                             PASSWORD_RESET, MONTHLY_REPORT})
 # Sent before anything else waiting in the queue: someone is waiting for these right now.
 URGENT: Final = frozenset({PASSWORD_RESET, WAITLIST_OFFER})
 

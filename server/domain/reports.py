@@ -34,6 +34,10 @@ GROUP_KEYS = {
                   "time_zone", "auditorium"),
 }
 GROUPS = tuple(GROUP_KEYS)
+# What a period counts: "sold" = tickets sold (and orders refunded) in it, whatever day the show;
+# "shown" = the screenings shown in it, whenever their tickets were bought.
+BASES = ("sold", "shown")
+TOTALS_BY = ("cinema", "movie")  # the per-cinema and per-movie CSV exports
 FIGURES = ("screenings", "capacity", "sold", "takings", "refunds", "refund_amount")
 # A spreadsheet evaluates a cell starting with these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -50,13 +54,20 @@ def _figures(row: asyncpg.Record) -> dict[str, Any]:
     return out
 
 
+def check_basis(basis: str) -> str:
+    """`basis` if it is one of BASES, else InvalidInput naming the field."""
+    if basis not in BASES:
+        raise InvalidInput(f"basis must be one of {', '.join(BASES)}", field="basis")
+    return basis
+
+
 async def sales(
-    pool: asyncpg.Pool, sql: SimpleNamespace, days: DayRange, group: str, currency: str
+    pool: asyncpg.Pool, sql: SimpleNamespace, days: DayRange, group: str, currency: str, basis: str = "shown"
 ) -> dict[str, Any]:
-    """Tickets, takings, refunds and occupancy of the screenings on `days`, per group, plus totals."""
+    """Tickets, takings, refunds and occupancy on `days` (sold or shown then, by `basis`), per group, plus totals."""
     if group not in GROUP_KEYS:
         raise InvalidInput(f"group must be one of {', '.join(GROUPS)}", field="group")
-    rows = await pool.fetch(sql.sales, *days.days, days.cinema_id, group, MAX_GROUPS + 2)
+    rows = await pool.fetch(sql.sales, *days.days, days.cinema_id, group, MAX_GROUPS + 2, check_basis(basis))
     totals: dict[str, Any] = {}
     groups: list[dict[str, Any]] = []
     for row in rows:
@@ -65,7 +76,7 @@ async def sales(
             continue
         groups.append({**{k: row[k] for k in GROUP_KEYS[group]}, **_figures(row)})
     return {
-        "filter": {**days.describe(), "group": group},
+        "filter": {**days.describe(), "group": group, "basis": basis},
         "currency": currency,
         "groups": groups[:MAX_GROUPS],
         "truncated": len(groups) > MAX_GROUPS,
@@ -143,6 +154,18 @@ def screenings_export(days: DayRange, currency: str) -> Export:
     )
 
 
+def totals_export(days: DayRange, by: str, basis: str, currency: str) -> Export:
+    """Per cinema or per movie (`by`): screenings, capacity, tickets, takings and refunds on `days`."""
+    if by not in TOTALS_BY:
+        raise InvalidInput(f"by must be one of {', '.join(TOTALS_BY)}", field="by")
+    return Export(
+        f"{by}s",
+        (f"{by}_id", by, "screenings", "capacity", "sold", "takings", "refunds", "refund_amount", "currency"),
+        "export_totals", (*days.days, days.cinema_id, by, check_basis(basis), currency),
+        {**days.describe(), "basis": basis}, f"{by}s-{basis}-{days.first}-{days.last}.csv",
+    )
+
+
 async def start_export(
     pool: asyncpg.Pool, sql: SimpleNamespace, export: Export, user_id: int, ip: str | None
 ) -> None:
@@ -184,4 +207,4 @@ async def export_chunks(
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         cursor = await conn.cursor(getattr(sql, export.query), *export.args)
         while rows := await cursor.fetch(batch):
-            yield csv_bytes(rows, export.header.index("time_zone"))
+            yield csv_bytes(rows, export.header.index("time_zone") if "time_zone" in export.header else None)

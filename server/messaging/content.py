@@ -197,6 +197,21 @@ async def waitlist_offer(deps: ContentDeps, conn: asyncpg.Connection, message: M
                     f"held for you until {until}", "url": url, "tag": f"waitlist-{row['id']}"})
 
 
+async def monthly_report(deps: ContentDeps, conn: asyncpg.Connection, message: Mapping[str, Any]) -> Content:
+    """A stored monthly report (server/messaging/monthly_reports.py): a summary, the PDF attached."""
+    row = await conn.fetchrow(deps.sql.report_for_message, message["payload"]["archive_id"], message["user_id"])
+    if row is None:
+        raise Gone("the report is gone")
+    month_name = row["month"].strftime("%B %Y")
+    url = deps.settings.messages.site_url.rstrip("/") + "/admin/reports/archive"
+    data = {"name": row["user_name"], "title": row["title"], "month_name": month_name, "url": url,
+            "summary": row["figures"]["summary"], "currency": deps.settings.checkout.currency}
+    pdf = Attachment(f"houseful-report-{row['month']:%Y-%m}-{row['id']}.pdf", "application/pdf", row["pdf"])
+    return Content(_render(deps, "monthly_report", f"Monthly report: {row['title']}", data, (pdf,)),
+                   {"title": "Monthly report", "body": row["title"], "url": "/admin/reports/archive",
+                    "tag": f"report-{row['id']}"})
+
+
 Builder = Callable[[ContentDeps, asyncpg.Connection, Mapping[str, Any]], Awaitable[Content]]
 # Every kind of message and what renders it; a new kind is a function and a line here.
 BUILDERS: dict[str, Builder] = {
@@ -208,6 +223,7 @@ BUILDERS: dict[str, Builder] = {
     outbox.REMINDER_SOON: reminder,
     outbox.PASSWORD_RESET: password_reset,
     outbox.WAITLIST_OFFER: waitlist_offer,
+    outbox.MONTHLY_REPORT: monthly_report,
 }
 
 

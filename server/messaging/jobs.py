@@ -25,6 +25,8 @@ from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from server.config import JobSettings
+from server.domain import forecasts
+from server.messaging.monthly_reports import deliver_monthly_reports
 from server.messaging.reminders import queue_reminders
 from server.messaging.sender import Messenger, SendFailed, deliver
 
@@ -65,6 +67,22 @@ def build_queue(messenger: Messenger) -> procrastinate.App:
     async def reminders(timestamp: int) -> int:
         """Every minute: write the reminders due now (by the app's clock) to the outbox."""
         return await queue_reminders(messenger.pool, messenger.sql, messenger.settings, messenger.clock.now())
+
+    @app.periodic(cron="*/15 * * * *", periodic_id="monthly_reports")
+    @app.task(name="monthly_reports", queue=QUEUE, pass_context=False)
+    async def monthly_reports(timestamp: int) -> int:
+        """Every 15 minutes: make the reports of cinemas whose new month has begun (once each)."""
+        if not messenger.settings.jobs.monthly_reports:
+            return 0
+        return len(await deliver_monthly_reports(messenger.pool, messenger.sql, messenger.settings,
+                                                 messenger.clock.now()))
+
+    @app.periodic(cron="7 * * * *", periodic_id="forecast")
+    @app.task(name="refit_forecast", queue=QUEUE, pass_context=False)
+    async def refit_forecast(timestamp: int) -> int:
+        """Hourly: refit the sell-out forecast on the latest sales history; how many rows it learnt from."""
+        model = await forecasts.refit(messenger.pool, messenger.sql.forecast, messenger.clock.now())
+        return model.rows
 
     return app
 

@@ -59,3 +59,46 @@ INSERT INTO screening (auditorium_id, movie_id, starts_at, ends_at, prices, orph
 SELECT s.auditorium_id, s.movie_id, s.starts_at, s.ends_at, s.prices::jsonb, true
 FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[])
     AS s (auditorium_id, movie_id, starts_at, ends_at, prices);
+
+-- name: history_lock
+-- Held until the transaction ends: the sales history is loaded once.
+SELECT pg_advisory_xact_lock($1);
+
+-- name: history_user
+-- The simulated buyer of the demo's sales history (cannot log in: its hash is no argon2 hash).
+INSERT INTO app_user (email, name, password_hash, role)
+VALUES ('history@houseful.local', 'Simulated buyers', '!', 'customer')
+ON CONFLICT (email) DO NOTHING
+RETURNING id;
+
+-- name: history_auditoriums
+-- Every auditorium by (cinema name, auditorium name), with its unblocked seats.
+SELECT c.name AS cinema, a.name AS auditorium, a.id,
+       array_agg(s.id ORDER BY s.row_label, s.number) FILTER (WHERE NOT s.blocked) AS seats
+  FROM auditorium a JOIN cinema c ON c.id = a.cinema_id JOIN seat s ON s.auditorium_id = a.id
+ GROUP BY c.name, a.name, a.id;
+
+-- name: history_movies
+SELECT id, title FROM movie;
+
+-- name: history_screenings_insert
+-- Past screenings ($1 auditorium, $2 movie, $3/$4 start/end, $5 prices JSON text), their ids in order.
+INSERT INTO screening (auditorium_id, movie_id, starts_at, ends_at, prices, orphan_rule)
+SELECT s.auditorium_id, s.movie_id, s.starts_at, s.ends_at, s.prices::jsonb, true
+FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[]) WITH ORDINALITY
+    AS s (auditorium_id, movie_id, starts_at, ends_at, prices, i)
+ORDER BY s.i
+RETURNING id;
+
+-- name: history_sales_insert
+-- Paid one-seat orders of user $1 and their live tickets: order key $2, screening $3, seat $4,
+-- price $5, bought at $6; currency $7.
+WITH o AS (
+    INSERT INTO orders (order_key, user_id, screening_id, status, amount, currency, seat_ids, prices,
+                        idempotency_key, expires_at, created_at, updated_at, captured)
+    SELECT x.k, $1, x.s, 'paid', x.p, $7, ARRAY[x.seat], ARRAY[x.p], x.k, x.t + interval '10 minutes', x.t, x.t, true
+      FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::timestamptz[]) AS x (k, s, seat, p, t)
+    RETURNING id, screening_id, seat_ids[1] AS seat, amount, created_at
+)
+INSERT INTO ticket (order_id, screening_id, seat_id, price, created_at)
+SELECT id, screening_id, seat, amount, created_at FROM o;

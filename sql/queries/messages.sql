@@ -102,3 +102,9 @@ DELETE FROM push_subscription WHERE user_id = $1 AND endpoint = $2
 
 -- name: push_count
 SELECT count(*) FROM push_subscription WHERE user_id = $1
+
+-- name: report_for_message
+-- A stored monthly report ($1) and the name of the user ($2) it is emailed to.
+SELECT r.id, r.title, r.month, r.pdf, r.figures, u.name AS user_name
+  FROM report_archive r JOIN app_user u ON u.id = $2
+ WHERE r.id = $1 AND r.pdf IS NOT NULL

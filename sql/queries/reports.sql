@@ -3,15 +3,17 @@
 -- each screening's cinema (its time_zone); exports end with that zone, which their times are in.
 --
 -- name: sales
--- Sales of the screenings whose local day (at their cinema) is within $1..$2, of cinema $3 or
--- all, grouped by $4: 'day', 'movie', 'cinema' or 'screening'. The rows come from
--- screening_sales (migration 006). Every key column is NULL unless grouping $4 uses it, so one
+-- Sales on local days $1..$2 (at each screening's cinema), of cinema $3 or all, grouped by $4:
+-- 'day', 'movie', 'cinema' or 'screening'. $6 is the basis: 'shown' counts the screenings shown
+-- on those days (screening_sales, migration 006), 'sold' the tickets sold and orders refunded on
+-- those days, whatever day the show is (sales_made, migration 010); a one-time filter on $6 runs
+-- only one of the two. Every key column is NULL unless grouping $4 uses it, so one
 -- statement serves the four groupings; the empty grouping set adds the totals row
 -- (is_total = true), sorted first so that LIMIT $5 never cuts it.
 SELECT day, movie_id, movie, cinema_id, cinema, time_zone, screening_id, starts_at, status, auditorium,
        GROUPING(day, movie_id, movie, cinema_id, cinema, time_zone, screening_id, starts_at, status,
                 auditorium) <> 0 AS is_total,
-       count(*)::bigint AS screenings, coalesce(sum(capacity), 0)::bigint AS capacity,
+       count(DISTINCT sid)::bigint AS screenings, coalesce(sum(capacity), 0)::bigint AS capacity,
        coalesce(sum(sold), 0)::bigint AS sold, coalesce(sum(takings), 0)::bigint AS takings,
        coalesce(sum(refunds), 0)::bigint AS refunds, coalesce(sum(refund_amount), 0)::bigint AS refund_amount
   FROM (SELECT CASE WHEN $4::text IN ('day', 'screening') THEN r.day END AS day,
@@ -24,8 +26,10 @@ SELECT day, movie_id, movie, cinema_id, cinema, time_zone, screening_id, starts_
                CASE WHEN $4::text = 'screening' THEN r.starts_at END AS starts_at,
                CASE WHEN $4::text = 'screening' THEN r.status END AS status,
                CASE WHEN $4::text = 'screening' THEN r.auditorium END AS auditorium,
-               r.capacity, r.sold, r.takings, r.refunds, r.refund_amount
-          FROM screening_sales($1, $2, $3::bigint) r) g
+               r.screening_id AS sid, r.capacity, r.sold, r.takings, r.refunds, r.refund_amount
+          FROM (SELECT * FROM screening_sales($1, $2, $3::bigint) WHERE $6::text = 'shown'
+                UNION ALL
+                SELECT * FROM sales_made($1, $2, $3::bigint) WHERE $6::text = 'sold') r) g
  GROUP BY GROUPING SETS ((day, movie_id, movie, cinema_id, cinema, time_zone, screening_id, starts_at, status,
                           auditorium), ())
  ORDER BY is_total DESC, day, starts_at, cinema, auditorium, movie, cinema_id, movie_id, screening_id
@@ -108,3 +112,19 @@ SELECT screening_id, movie, cinema, auditorium, starts_at, status, capacity, sol
        $4::text AS currency, time_zone
   FROM screening_sales($1, $2, $3::bigint)
  ORDER BY starts_at, cinema, auditorium, screening_id;
+
+-- name: export_totals
+-- Per cinema ($4 = 'cinema') or per movie ($4 = 'movie'): screenings, capacity, tickets, takings
+-- and refunds on local days $1..$2, optionally of cinema $3, on basis $5 ('shown' or 'sold', as
+-- in `sales`); $6 is the currency.
+SELECT CASE WHEN $4::text = 'cinema' THEN r.cinema_id ELSE r.movie_id END AS id,
+       CASE WHEN $4::text = 'cinema' THEN r.cinema ELSE r.movie END AS name,
+       count(DISTINCT r.screening_id)::bigint AS screenings, sum(r.capacity)::bigint AS capacity,
+       sum(r.sold)::bigint AS sold,
+       sum(r.takings)::bigint AS takings, sum(r.refunds)::bigint AS refunds,
+       sum(r.refund_amount)::bigint AS refund_amount, $6::text AS currency
+  FROM (SELECT * FROM screening_sales($1, $2, $3::bigint) WHERE $5::text = 'shown'
+        UNION ALL
+        SELECT * FROM sales_made($1, $2, $3::bigint) WHERE $5::text = 'sold') r
+ GROUP BY 1, 2
+ ORDER BY 2, 1;

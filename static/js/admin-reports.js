@@ -5,7 +5,8 @@ import { h, $, clear, fmtDateTime, showFormError, loginUrl } from "./dom.js";
 
 const form = $("#report-form");
 const GROUP_HEADINGS = { day: "Day", movie: "Movie", cinema: "Cinema", screening: "Screening" };
-const FILTERS = ["from", "to", "cinema_id", "group"];
+const FILTERS = ["basis", "from", "to", "cinema_id", "group"];
+const BASIS_WORDS = { sold: "Sales made", shown: "Screenings shown" };
 
 function groupLabel(group, g) {
   if (group === "day") return g.day;
@@ -39,12 +40,12 @@ function reportTable(body) {
   const money = moneyIn(body.currency);
   const heads = [GROUP_HEADINGS[group], "Screenings", "Capacity", "Sold", "Occupancy", "Takings", "Refunds", "Refund amount"];
   const table = h("table", { id: "report-table" },
-    h("caption", { class: "visually-hidden", text: `Sales by ${group}, ${body.filter.from} to ${body.filter.to}` }),
+    h("caption", { text: `${BASIS_WORDS[body.filter.basis]} ${body.filter.from} to ${body.filter.to}, by ${group}` }),
     h("thead", {}, h("tr", {}, heads.map((t) => h("th", { scope: "col", text: t })))),
     h("tbody", {}, body.groups.map((g) => h("tr", {}, figures(g, money, groupLabel(group, g))))),
     h("tfoot", {}, h("tr", { class: "totals" }, figures(body.totals, money, "Total", "th"))));
   const parts = [h("div", { class: "table-wrap" }, table)];
-  if (!body.groups.length) parts.unshift(h("p", { class: "empty", text: "No screenings in this range." }));
+  if (!body.groups.length) parts.unshift(h("p", { class: "empty", text: body.filter.basis === "sold" ? "No sales in this range." : "No screenings in this range." }));
   if (body.truncated) parts.push(h("p", { class: "muted", text: "Only the first groups are shown; the totals cover everything. Download the screenings CSV for all rows." }));
   return parts;
 }
@@ -59,6 +60,9 @@ function filterParams() {
 function updateExports(params) {
   const p = new URLSearchParams(params);
   p.delete("group");
+  $("#export-cinemas").href = `/api/exports/cinemas.csv?${p}`;
+  $("#export-movies").href = `/api/exports/movies.csv?${p}`;
+  p.delete("basis");  // orders go by when they were placed, screenings by when they are shown
   $("#export-orders").href = `/api/exports/orders.csv?${p}`;
   $("#export-screenings").href = `/api/exports/screenings.csv?${p}`;
 }
@@ -98,9 +102,11 @@ async function init() {
   form.elements.from.value = wanted.get("from") || "";
   form.elements.to.value = wanted.get("to") || "";
   if (GROUP_HEADINGS[wanted.get("group")]) form.elements.group.value = wanted.get("group");
+  if (BASIS_WORDS[wanted.get("basis")]) form.elements.basis.value = wanted.get("basis");
   try { await fillCinemas(wanted.get("cinema_id") || ""); } catch (err) { $("#reports-error").textContent = `Could not load cinemas: ${err.message}`; }
   form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
   form.elements.group.addEventListener("change", load);
+  form.elements.basis.addEventListener("change", load);
   await load();
 }
 

@@ -29,6 +29,15 @@ const num = (v) => (v === "" ? null : Number(v));
 const ROLES = ["customer", "staff", "admin"];
 const ROLE_NAME = { customer: "Customer", staff: "Staff", admin: "Admin" };
 
+
+// The sell-out forecast of upcoming screenings (GET /api/forecast), by screening id; none on failure.
+async function forecastMap() {
+  try {
+    const { screenings } = await api("/api/forecast");
+    return new Map(screenings.map((f) => [f.screening_id, f]));
+  } catch { return new Map(); }
+}
+
 const RESOURCES = {
   cinemas: {
     title: "Cinema", base: "/api/cinemas",
@@ -87,8 +96,9 @@ const RESOURCES = {
   screenings: {
     title: "Screening", base: "/api/screenings",
     paged: async (params) => {
-      const data = await api(`/api/screenings?${params}`);
-      return { items: listOf(data, "screenings"), total: data.total };
+      const [data, forecast] = await Promise.all([api(`/api/screenings?${params}`), forecastMap()]);
+      const items = listOf(data, "screenings").map((s) => ({ ...s, forecast: forecast.get(s.id) }));
+      return { items, total: data.total };
     },
     filters: [
       { name: "q", label: "Search", type: "search", placeholder: "Film, cinema or screen" },
@@ -100,7 +110,8 @@ const RESOURCES = {
     ],
     columns: [["Starts", (s) => fmtDateTime(s.starts_at, s.cinema?.time_zone)], ["Movie", (s) => s.movie?.title], ["Where", (s) => `${s.cinema?.name || ""} — ${s.auditorium?.name || ""}`],
       ["Prices", (s) => KINDS.filter((k) => s.prices?.[k] !== undefined).map((k) => `${kindName(k)} ${money(s.prices[k])}`).join(", ")],
-      ["Status", (s) => (s.status === "cancelled" ? "Cancelled" : "Scheduled")]],
+      ["Status", (s) => (s.status === "cancelled" ? "Cancelled" : "Scheduled")],
+      ["Forecast", (s) => (s.forecast ? `${s.forecast.predicted_occupancy}% full${s.forecast.likely_houseful ? " · likely sell-out" : ""}` : "")]],
     actions: (s) => [
       h("a", { class: "button button-small button-ghost", href: `/screenings/${s.id}`, text: "Seat map" }),
       s.status === "scheduled" ? h("button", { type: "button", class: "button-small button-ghost", text: "Waiting room…",

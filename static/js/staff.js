@@ -4,6 +4,7 @@ import { h, $, clear, money, fmtDay, fmtTime, loginUrl } from "./dom.js";
 import { LiveRoom, roomUrl } from "./room.js";
 
 const rows = new Map();  // screening_id -> row
+let forecast = new Map();  // screening_id -> sell-out forecast (GET /api/forecast)
 const cards = new Map(); // screening_id -> card element
 const form = $("#dash-filters");
 let today = null;  // the server's "today" (the cinema's local day), told in the first hello
@@ -43,14 +44,16 @@ function fill(el, row) {
   el.querySelector(".bar-sold").style.width = `${pct(row.sold)}%`;   // CSSOM, allowed by the CSP
   el.querySelector(".bar-held").style.width = `${pct(row.held)}%`;
   el.querySelector(".bar").setAttribute("aria-label", `${Math.round(pct(row.sold))}% sold, ${Math.round(pct(row.held))}% held`);
-  clear(el.querySelector(".stats")).append(
+  // append() would write a null as the text "null": only the parts that exist.
+  clear(el.querySelector(".stats")).append(...[
     h("span", {}, "Occupancy ", h("b", { class: "occupancy", text: `${Math.round(pct(row.sold))}%` })),
     h("span", {}, "Sold ", h("b", { class: "sold", text: row.sold })),
     h("span", {}, "Held ", h("b", { class: "held", text: row.held })),
     h("span", {}, "Free ", h("b", { class: "free", text: row.free })),
     h("span", {}, "Takings ", h("b", { class: "takings", text: money(row.takings) })),
     row.waiting ? h("span", { class: "waiting" }, "Waiting list ", h("b", { text: row.waiting })) : null,
-    ...lineStats(row.waiting_room));
+    ...lineStats(row.waiting_room),
+    forecastText(forecast.get(row.screening_id))].filter(Boolean));
 }
 
 // The waiting room's figures (docs/waiting-room.md): in line, admitted, shopping, rate, time to houseful.
@@ -64,6 +67,31 @@ function lineStats(line) {
     h("span", {}, "Admitting ", h("b", { text: line.paused ? "paused" : `${line.rate}/s` })),
     h("span", {}, "Houseful in ", h("b", { class: "line-eta", text: eta == null ? "—" : eta < 60 ? `${eta} s` : `~${Math.round(eta / 60)} min` })),
   ];
+}
+
+function forecastText(f) {
+  if (!f) return null;
+  return h("span", { class: f.likely_houseful ? "forecast likely-sellout" : "forecast" }, "Forecast ",
+    h("b", { text: `${f.predicted_occupancy}%` }), f.likely_houseful ? " · likely sell-out" : "");
+}
+
+// Upcoming screenings likely to sell out (next 30 days): staff may add showings.
+async function loadForecast() {
+  const p = new URLSearchParams();
+  if (form.cinema_id.value) p.set("cinema_id", form.cinema_id.value);
+  try {
+    const body = await api(`/api/forecast?${p}`);
+    forecast = new Map(body.screenings.map((f) => [f.screening_id, f]));
+    const likely = body.screenings.filter((f) => f.likely_houseful);
+    const box = clear($("#sellouts"));
+    box.append(h("h2", { text: "Likely to sell out" }));
+    if (!likely.length) box.append(h("p", { class: "muted", text: "No upcoming screening is forecast to sell out." }));
+    else box.append(h("ul", { class: "sellout-list" }, likely.map((f) => h("li", {},
+      h("b", { text: f.movie }), ` · ${fmtDay(f.starts_at, f.time_zone)} ${fmtTime(f.starts_at, f.time_zone)} · ${f.cinema} — ${f.auditorium}: `,
+      `${f.sold} of ${f.capacity} sold, forecast ${f.predicted_occupancy}%`,
+      f.houseful_by ? `, houseful by ${fmtDay(f.houseful_by, f.time_zone)} ${fmtTime(f.houseful_by, f.time_zone)}` : ""))));
+    for (const [id, el] of cards) fill(el, rows.get(id));
+  } catch { /* the forecast is an extra: the dashboard works without it */ }
 }
 
 function renderTotals() {
@@ -136,6 +164,8 @@ async function init() {
     } catch (err) { $("#dash-error").textContent = err.message; }
   });
   feed.connect();
+  form.addEventListener("change", loadForecast);
+  loadForecast();
 }
 
 init();

@@ -28,7 +28,12 @@ async def todays_sales(pg: asyncpg.Connection, make_screening: Any, make_user: A
     await place(pg, buyer["id"], s1["screening_id"], {s1["seats"]["A1"]: 100000, s1["seats"]["A2"]: 20000},
                 created_at=now)
     await place(pg, buyer["id"], s2["screening_id"], {s2["seats"]["A1"]: 3450}, created_at=now)
-    await place(pg, buyer["id"], s2["screening_id"], {s2["seats"]["A2"]: 1000}, "refunded", created_at=now)
+    refunded, _ = await place(pg, buyer["id"], s2["screening_id"], {s2["seats"]["A2"]: 1000}, "refunded",
+                              created_at=now)
+    # Sold and refunded now, on the test's clock (the page's default is the sales made this week).
+    await pg.execute("UPDATE ticket SET created_at = $1", now)
+    await pg.execute("INSERT INTO order_event (order_id, from_status, to_status, created_at)"
+                     " VALUES ($1, 'paid', 'refunded', $2)", refunded, now)
     return {"s1": s1, "s2": s2, "from": (today - dt.timedelta(days=6)).isoformat(), "to": today.isoformat()}
 
 
@@ -43,7 +48,8 @@ async def test_an_admin_reads_sales_regroups_them_and_downloads_filtered_csv(
     await page.goto(f"{base}/admin")
     await page.get_by_role("link", name="Sales reports and exports →").click()
 
-    # Defaults: the last 7 days through today (the server's: London's day), grouped by day.
+    # Defaults: the sales made in the last 7 days through today (the server's: London's day), by day.
+    await expect(page.get_by_label("Count")).to_have_value("sold")
     await expect(page.get_by_label("From")).to_have_value(todays_sales["from"])
     await expect(page.get_by_label("To", exact=True)).to_have_value(todays_sales["to"])
     totals = page.locator("#report-table tfoot tr")
