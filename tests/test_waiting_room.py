@@ -184,3 +184,46 @@ async def test_auto_admits_at_once_until_the_cap_is_reached(wr_client: Any, make
     assert (await bob_tab.error("admission"))["code"] == "still_waiting"
     for tab in (ann_tab, bob_tab):
         await tab.close()
+
+
+async def test_a_buyer_frees_their_shopping_place_for_the_next_number(wr_client: Any, make_user: Any,
+                                                                      make_screening: Any, clock: Any) -> None:
+    # With every shopping place taken by customers who had already paid, the line used to stand
+    # still until their 10-minute windows ran out, though seats were still free.
+    client = wr_client
+    sc = await make_screening(rows=1, per_row=4)
+    sid = sc["screening_id"]
+    admin, ann, bob = await make_user("admin"), await make_user(), await make_user()
+    await policy(client, admin, sid, mode="always", admit_per_second=50, max_active=1)
+    ann_tab, bob_tab = await line(client, sid, ann), await line(client, sid, bob)
+    assert (await ann_tab.ok("join"))["number"] == 1
+    clock.advance(1)
+    await ann_tab.wait_for(frame(lambda m: m["admitted"] >= 1))
+    ann_pass = await ann_tab.ok("admission")  # ann shops: the one place is taken
+    assert (await bob_tab.ok("join"))["number"] == 2
+    clock.advance(1)
+    later = clock.ms()
+    still = await bob_tab.wait_for(frame(lambda m: m["server_time"] >= later))
+    assert still["admitted"] == 1 and still["shopping"] == 1
+
+    room = await connect(client, sid, token=ann["token"])
+    await room.ok("admission", **{"pass": ann_pass["pass"]})
+    await room.ok("hold", seats=[sc["seats"][s] for s in ("A1", "A2", "A3")])
+    for seats, shopping in ((["A1", "A2"], 1), (["A3"], 0)):  # still holding A3 she is still shopping
+        resp = await order(client, ann, sid, [sc["seats"][s] for s in seats])
+        assert resp.status == 201, await resp.text()
+        created = await resp.json()
+        await pay(client, created)
+        await wait_status(client, ann, created["order_key"], {"paid"})
+        ids = {sc["seats"][s] for s in seats}
+        await room.wait_for(lambda m: m.get("type") == "events" and any(
+            e["type"] == "sold" and set(e["seats"]) == ids for e in m["events"]))
+        clock.advance(0.001)
+        later = clock.ms()
+        now = await bob_tab.wait_for(frame(lambda m: m["server_time"] >= later))
+        assert now["shopping"] == shopping and (shopping == 0 or now["admitted"] == 1)  # bob waits while she shops
+    clock.advance(1)  # well inside ann's window
+    await bob_tab.wait_for(frame(lambda m: m["admitted"] >= 2))
+    assert (await bob_tab.ok("admission"))["number"] == 2
+    for sock in (room, ann_tab, bob_tab):
+        await sock.close()

@@ -28,10 +28,11 @@ from server.live.errors import ERRORS, LimitExceeded
 from server.live.layout import KIND_CODES, load_layout, load_sold
 from server.live.scripts import Scripts
 
-# The order of KEYS every script receives (see lua/common.lua): these, the channel, then the
-# waiting list's keys (WAITLIST_KEYS, lua/waitlist.lua).
+# The order of KEYS every script receives (see lua/common.lua): these, the channel, the waiting
+# list's keys (WAITLIST_KEYS, lua/waitlist.lua), then the waiting room's shoppers (LINE_ACTIVE).
 KEY_NAMES = ("meta", "layout", "segs", "holds", "owners", "deadlines", "sold", "sales", "version")
 WAITLIST_KEYS = ("waitq", "offers")
+LINE_ACTIVE = "line:active"  # server/live/line.py's LINE_KEYS[5]: mark_sold ends the buyer's shopping
 MAX_ID = 2**53  # ids travel through Lua numbers (doubles)
 SALE_BATCH = 1_000  # most seats one mark_sold / free_sold / unlock may name
 WARM_LOCK_MS = 5_000
@@ -115,6 +116,7 @@ class HoldStore:
             keys = [self.space.screening(screening_id, n) for n in KEY_NAMES]
             keys.append(self.space.channel(screening_id))
             keys.extend(self.space.screening(screening_id, n) for n in WAITLIST_KEYS)
+            keys.append(self.space.screening(screening_id, LINE_ACTIVE))
             if len(self._keys) > 10_000:  # a bounded cache; names are cheap to rebuild
                 self._keys.clear()
             self._keys[screening_id] = keys

@@ -24,6 +24,7 @@ from server.keyspace import KeySpace
 from server.live.admission import MODES, Policy, sign_pass
 from server.live.scripts import LUA
 
+# line:active is also KEYS[13] of the hold scripts (holds.LINE_ACTIVE): a sale ends the buyer's shopping.
 LINE_KEYS = ("line:conf", "line:next", "line:who", "line:early", "line:state", "line:active", "line:lease")
 NoWaitingRoom = error_class("NoWaitingRoom", 409, "no_waiting_room")
 LINE_ERRORS = {

@@ -13,6 +13,7 @@
 --  10 channel           the event channel (a key here so sharded pub/sub stays in the slot)
 --  11 waitq (list)      the waiting list's line, "-" first (lua/waitlist.lua)
 --  12 offers (list)     seats handed to the line, for the app to record (lua/waitlist.lua)
+--  13 line:active (zset) the waiting room's shoppers, user id -> pass expiry (lua/line.lua)
 -- ARGV[1] is always the caller's clock in unix ms (server/clock.py, passed by scripts.py); it is
 -- taken off here, so each script's own arguments start at ARGV[1].
 -- Results are JSON strings: {"ok":...} or {"err":"code","seats":[...]} or {"cold":1}.

@@ -16,5 +16,9 @@ for _, id in ipairs(ids) do
     sold[#sold + 1] = id
   end
 end
+-- The buyer has bought and holds nothing more: in the waiting room they stop shopping, so their
+-- place among the max_active shoppers goes to the next number now, not when their window ends.
+local user = string.match(owner, '^u(%d+)$')
+if user and redis.call('HEXISTS', OWNERS, owner) == 0 then redis.call('ZREM', KEYS[13], user) end
 if #sold == 0 then return ok({version = version()}) end
 return ok({version = publish('sold', sold, tag)})
