@@ -70,6 +70,8 @@ class EndpointSpec:
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    # Media types of the success response; anything but JSON is documented as a string body.
+    media: tuple[str, ...] = ("application/json",)
 
 
 def _field_of(exc: fastjsonschema.JsonSchemaValueException, prefix: str) -> str | None:
@@ -180,6 +182,7 @@ def endpoint(
     status: int = 200,
     errors: tuple[int, ...] = (),
     description: str = "",
+    media: tuple[str, ...] = ("application/json",),
 ) -> Callable[[Handler], Handler]:
     """Declare an API handler: checks role, validates body/query into request[keys.BODY|keys.QUERY]."""
     body_check = fastjsonschema.compile(body) if body is not None else None
@@ -197,7 +200,7 @@ def endpoint(
             return await handler(request)
 
         wrapper.spec = EndpointSpec(  # type: ignore[attr-defined]
-            summary, tag, role, body, query, response, status, errors, description=description
+            summary, tag, role, body, query, response, status, errors, description=description, media=media
         )
         return wrapper
 

@@ -66,7 +66,8 @@ def _operation(spec: EndpointSpec, method: str, path_params: list[tuple[str, str
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.body}}}
     ok: dict[str, Any] = {"description": "OK"}
     if spec.response is not None:
-        ok["content"] = {"application/json": {"schema": spec.response}}
+        ok["content"] = {media: {"schema": spec.response if media == "application/json" else {"type": "string"}}
+                         for media in spec.media}
     responses: dict[str, Any] = {str(spec.status): ok}
     codes = set(spec.errors) | {503}  # any call may meet a store outage (docs/faults.md)
     if spec.body is not None or spec.query is not None or path_params:

@@ -32,7 +32,7 @@ async def archive_list(request: web.Request) -> web.Response:
 
 
 @endpoint("One stored monthly report, as PDF (default) or HTML", tag=TAG, role="staff", query=_FORMAT,
-          response={"type": "string"}, errors=(404,))
+          response={"type": "string"}, errors=(404,), media=("application/pdf", "text/html"))
 async def archive_get(request: web.Request) -> web.Response:
     """GET /api/reports/archive/{id}."""
     row = await request.app[keys.DB].fetchrow(request.app[keys.QUERIES].monthly.archive_get,

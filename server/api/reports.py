@@ -147,6 +147,7 @@ async def _stream(request: web.Request, export: Export) -> web.StreamResponse:
 
 @endpoint(
     "Export orders as CSV", tag=TAG, role="admin", query=RANGE_EXPORT_QUERY, response=CSV,
+    media=("text/csv",),
     description=(
         "CSV (text/csv, attachment): order_key, created_at, status, customer_email, screening_id, movie, "
         "cinema, starts_at, seats, amount, currency, time_zone, for orders PLACED within the range "
@@ -161,6 +162,7 @@ async def export_orders(request: web.Request) -> web.StreamResponse:
 
 @endpoint(
     "Export one screening's tickets as CSV", tag=TAG, role="admin", query=TICKETS_EXPORT_QUERY, response=CSV,
+    media=("text/csv",),
     errors=(404,),
     description=(
         "CSV (text/csv, attachment): ticket_id, order_key, row, number, kind, price, status, checked_in_at, "
@@ -175,6 +177,7 @@ async def export_tickets(request: web.Request) -> web.StreamResponse:
 
 @endpoint(
     "Export screenings with their sales as CSV", tag=TAG, role="admin", query=RANGE_EXPORT_QUERY, response=CSV,
+    media=("text/csv",),
     description=(
         "CSV (text/csv, attachment): screening_id, movie, cinema, auditorium, starts_at, status, capacity, "
         "sold, takings, currency, time_zone for screenings starting within the range (starts_at in the "
@@ -190,6 +193,7 @@ async def export_screenings(request: web.Request) -> web.StreamResponse:
 def _totals_endpoint(by: str) -> Any:
     @endpoint(
         f"Export {by} totals as CSV", tag=TAG, role="admin", query=TOTALS_EXPORT_QUERY, response=CSV,
+        media=("text/csv",),
         description=(
             f"CSV (text/csv, attachment): {by}_id, {by}, screenings, capacity, sold, takings, refunds, "
             "refund_amount, currency: one row per " + by + " with sales in the range, on `basis` (sold, the "
@@ -223,7 +227,7 @@ MONTHLY_QUERY: dict[str, Any] = {
 
 @endpoint(
     "Monthly report of one cinema or the chain (JSON, HTML or PDF)", tag=TAG, role="staff", query=MONTHLY_QUERY,
-    response={"type": "object"}, errors=(404,),
+    response={"type": "object"}, errors=(404,), media=("application/json", "text/html", "application/pdf"),
     description=(
         "The screenings SHOWN in a local month (each cinema's calendar month; default: the current one at the "
         "cinema, or in catalog.default_time_zone for the chain): summary (gross, refund_amount, net, tickets, "
