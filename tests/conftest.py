@@ -24,6 +24,7 @@ from server.clock import ShiftedClock
 from server.config import Settings, load_settings
 from server.domain.tokens import issue_access
 from tests.support.mail import SmtpSink
+from tests.support.stores import PrivateRedis, remove, temp_folder
 
 TABLES = (
     "sandbox_webhook, sandbox_payment, ticket, order_event, orders, screening, movie_genre, movie, genre, "
@@ -181,3 +182,16 @@ def make_screening(pg: asyncpg.Connection, clock: ShiftedClock) -> Callable[...,
         return await build(pg, now=clock.now(), **kwargs)
 
     return make
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    """A redis-server of the test's own (killed, flushed or filled at will), stopped by its pid afterwards."""
+    folder = temp_folder()
+    server = PrivateRedis(folder)
+    try:
+        await server.start()
+        yield server
+    finally:
+        server.stop()
+        remove(folder)

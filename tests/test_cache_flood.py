@@ -4,34 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.support.checkout import new_order, pay, wait_status
-from tests.support.stores import PrivateRedis, remove, temp_folder
+from tests.support.stores import PrivateRedis
 
 CACHE_BYTES = 256 * 1024
 HEADROOM = 3 * 512 * 1024  # what Redis may still take: the flood's answers add up to more
 
 
 @pytest.fixture
-async def tight_redis() -> AsyncIterator[PrivateRedis]:
+async def tight_redis(private_redis: PrivateRedis) -> PrivateRedis:
     """A private Redis with only HEADROOM bytes left before it refuses writes (as a full one would)."""
-    folder = temp_folder()
-    private = PrivateRedis(folder)
-    try:
-        await private.start()
-        client = Redis.from_url(private.url)
-        used = (await client.info("memory"))["used_memory"]
-        await client.config_set("maxmemory-policy", "noeviction")
-        await client.config_set("maxmemory", str(used + HEADROOM))
-        await client.aclose()
-        yield private
-    finally:
-        private.stop()
-        remove(folder)
+    client = Redis.from_url(private_redis.url)
+    used = (await client.info("memory"))["used_memory"]
+    await client.config_set("maxmemory-policy", "noeviction")
+    await client.config_set("maxmemory", str(used + HEADROOM))
+    await client.aclose()
+    return private_redis
 
 
 async def _flood(client: Any, paths: list[str]) -> tuple[int, dict[str | None, int]]:

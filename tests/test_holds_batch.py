@@ -7,30 +7,14 @@ never touched.
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.live.errors import OrphanSeat, SeatTaken
 from tests.support.holds import make_store  # noqa: F401
-from tests.support.stores import PrivateRedis, remove, temp_folder
 
 ANSWER_WITHIN = 20.0  # seconds: an outage must be answered, never waited out
-
-
-@pytest.fixture
-async def private_redis() -> AsyncIterator[PrivateRedis]:
-    """A redis-server of this test's own, stopped by its pid afterwards."""
-    folder = temp_folder()
-    server = PrivateRedis(folder)
-    try:
-        await server.start()
-        yield server
-    finally:
-        server.stop()
-        remove(folder)
 
 
 async def _attempt(store, sid: int, owner: str, seat: int) -> object:
