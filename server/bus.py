@@ -22,11 +22,13 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from server import metrics
 
 log = logging.getLogger(__name__)
+# What a shard's trouble raises: a lost or refused connection, or (Cluster) a slot with no owner yet.
+TROUBLE = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
 CONFIRM_SECONDS = 5.0  # how long a subscription may wait for Redis's confirmation
 RETRY_SECONDS = (0.1, 0.25, 0.5, 1.0)  # backoff between reconnection attempts (the last repeats)
 
@@ -121,7 +123,7 @@ class Link:
         while True:
             try:
                 message = await self.pubsub.get_message(timeout=None)
-            except (RedisError, OSError) as exc:
+            except TROUBLE as exc:
                 log.warning("bus: connection to %s lost: %r; resubscribing", self.shard, exc)
                 metrics.BUS_RECONNECTS.inc()
                 for waiting in self.confirmed.values():  # no confirmation comes on a dead connection
@@ -242,7 +244,10 @@ class EventBus:
 
     async def _apply(self, channel: bytes) -> None:
         """Bring the channel's subscription in line with whether anyone listens."""
-        link = self._route.get(channel) or self._link(self.shards.shard_of(channel))
+        try:
+            link = self._route.get(channel) or self._link(self.shards.shard_of(channel))
+        except TROUBLE as exc:  # Cluster: the channel's slot has no primary right now
+            return self._settle(channel, exc)
         async with link.lock:
             if self._route.get(channel, link) is not link:
                 return self._spawn(self._apply(channel))  # moved meanwhile: apply on its new link
@@ -254,7 +259,7 @@ class EventBus:
                 elif not wanted and channel in link.channels:
                     self._route.pop(channel, None)
                     await link.unsubscribe(channel)
-            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            except TROUBLE as exc:
                 if wanted:
                     self._route.pop(channel, None)
                     self._settle(channel, exc)
@@ -315,7 +320,7 @@ class EventBus:
                                 self._route.pop(channel, None)
                                 raise
                 break
-            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            except TROUBLE as exc:
                 log.warning("bus: resubscribing failed: %r; retrying", exc)
                 await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
                 attempt += 1

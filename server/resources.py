@@ -12,7 +12,8 @@ from aiohttp import web
 
 from server import keys
 from server.background import stop_within
-from server.bus import EventBus, OneRedis
+from server.bus import EventBus
+from server.bus_cluster import shards_for
 from server.cache import CatalogCache
 from server.checkout.payments import ProviderDeps, derive_webhook_secret
 from server.checkout.providers import make_provider
@@ -55,7 +56,7 @@ async def redis_context(app: web.Application) -> AsyncIterator[None]:
 
 async def bus_context(app: web.Application) -> AsyncIterator[None]:
     """The worker's one event bus (sharded pub/sub) that rooms, staff feed and revocations listen on."""
-    app[keys.BUS] = EventBus(OneRedis(app[keys.REDIS]))
+    app[keys.BUS] = EventBus(shards_for(app[keys.REDIS]))
     yield
     await app[keys.BUS].close()
 
