@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 TROUBLE = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
 CONFIRM_SECONDS = 5.0  # how long a subscription may wait for Redis's confirmation
 RETRY_SECONDS = (0.1, 0.25, 0.5, 1.0)  # backoff between reconnection attempts (the last repeats)
+# A reader wakes at least this often, so redis-py's health check (a PING every
+# health_check_interval) runs on a quiet connection too.
+READ_SECONDS = 1.0
 
 
 class Listener(Protocol):
@@ -122,7 +125,7 @@ class Link:
     async def _listen(self) -> None:
         while True:
             try:
-                message = await self.pubsub.get_message(timeout=None)
+                message = await self.pubsub.get_message(timeout=READ_SECONDS)
             except TROUBLE as exc:
                 log.warning("bus: connection to %s lost: %r; resubscribing", self.shard, exc)
                 metrics.BUS_RECONNECTS.inc()
@@ -244,6 +247,8 @@ class EventBus:
 
     async def _apply(self, channel: bytes) -> None:
         """Bring the channel's subscription in line with whether anyone listens."""
+        if self._closed:
+            return None
         try:
             link = self._route.get(channel) or self._link(self.shards.shard_of(channel))
         except TROUBLE as exc:  # Cluster: the channel's slot has no primary right now

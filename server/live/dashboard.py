@@ -168,7 +168,10 @@ class DashboardHub:
         self.viewers.add(viewer)
         if not self._tasks:
             self._start()
+        try:  # idempotent while subscribed; after a failure, the next dashboard tries again
             await self._confirmed([self._bus.add(self._catalog, self)])
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            log.warning("dashboard: catalog channel not subscribed (new screenings show on the next list): %r", exc)
 
     async def show(self, viewer: Viewer, flt: DayRange) -> dict[str, Any]:
         """Point a viewer at a filter; returns its full list (rows and totals)."""
