@@ -169,7 +169,7 @@ def render(runs: dict[str, Any], args: argparse.Namespace) -> str:
         ("broadcast lag p50 / p99", lat(d, "broadcast_lag"), lat(w, "broadcast_lag"), "p99 ≤ 250 ms"),
         ("connect (upgrade → snapshot) p50 / p99", lat(d, "connect"), lat(w, "connect"), ""),
         ("time in line p50 / p99", "–", lat(w, "line_wait"), ""),
-        ("line frame age p50 / p99 (position freshness)", "–", lat(w, "line_age"), "≤ 2 s"),
+        ("position age p50 / p99 (how old a waiting client's place got)", "–", lat(w, "line_age"), "≤ 2 s"),
         ("time to houseful", f"{d['time_to_houseful_s']} s", f"{w['time_to_houseful_s']} s", ""),
         ("orders paid (seats sold)", f"{d['orders_paid']} ({d['sold']})", f"{w['orders_paid']} ({w['sold']})", ""),
         ("admitted / told sold out / left hanging", "–",
