@@ -272,3 +272,21 @@ async def test_a_buyer_may_buy_more_until_their_window_ends_then_queues_again(
     assert (await ann_tab.ok("join"))["number"] == 3  # back to the line, at its end
     for sock in (room, ann_tab, bob_tab):
         await sock.close()
+
+
+async def test_a_waiting_peer_that_stops_reading_is_closed_and_keeps_its_place(
+    wr_client: Any, make_user: Any, make_screening: Any, monkeypatch: Any,
+) -> None:
+    # No heartbeat on the line: the tick's frames are the liveness check. The limit is lowered to
+    # nothing, so the first frame finds "too much unread" and the socket is closed (4009).
+    sid = (await make_screening(rows=1, per_row=4))["screening_id"]
+    admin, ann = await make_user("admin"), await make_user()
+    await policy(wr_client, admin, sid, mode="always", paused=True)
+    tab = await line(wr_client, sid, ann)
+    number = (await tab.ok("join"))["number"]
+    monkeypatch.setattr("server.ws.line.UNREAD_LIMIT", 0)
+    assert await tab.wait_closed() == 4009
+    monkeypatch.undo()
+    again = await line(wr_client, sid, ann)
+    assert (await again.ok("join"))["number"] == number  # the place stayed
+    await again.close()

@@ -66,8 +66,9 @@ async def line_socket(request: web.Request) -> web.WebSocketResponse:
     settings = app[keys.SETTINGS]
     check_socket_origin(request, "the waiting room")
     screening_id = int(request.match_info["id"])
-    async with app[keys.ROOMS].redis_slot:
-        await app[keys.LINE].conf(screening_id)  # NotFound -> 404 before the upgrade
+    if screening_id not in app[keys.LINES].waiting:  # a line with sockets here exists: no Redis call per arrival
+        async with app[keys.ROOMS].redis_slot:
+            await app[keys.LINE].conf(screening_id)  # NotFound -> 404 before the upgrade
     # No heartbeat timers: the line's frame goes to every waiting socket each tick, so a dead
     # peer is found by the writes (server/ws/line.py); a small max_msg_size (commands are tiny).
     ws = await _upgrade(request, settings.websocket, compress=False, heartbeat=None, max_msg_size=LINE_MAX_MESSAGE)
