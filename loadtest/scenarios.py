@@ -71,7 +71,7 @@ class Options:
     live: bool = True
     allow_remote: bool = False
     interval_s: float = 1.0
-    waiting_room: bool = False  # rush: the screening's waiting room is on; customers queue first
+    waiting_room: bool = False  # rush, soak: the screening's waiting room is on; customers queue first
     admit_rate: int = 0  # admissions a second with --waiting-room (0: the server's default from capacity)
     max_active: int = 0  # most shoppers at once with --waiting-room (0: the server's default from capacity)
 
