@@ -84,9 +84,9 @@ async def _sold_events(app: web.Application, screening: int, waiting: dict[int, 
     """Resolve a client's future when its seat is announced sold (what its browser's room would show)."""
     channel = KeySpace(app[keys.SETTINGS].redis.key_prefix).channel(screening)
     async with app[keys.REDIS].pubsub() as pubsub:
-        await pubsub.subscribe(channel)
+        await pubsub.ssubscribe(channel)
         async for message in pubsub.listen():
-            if message["type"] != "message":
+            if message["type"] != "smessage":
                 continue
             event = orjson.loads(message["data"])
             if event["type"] == "sold":

@@ -12,6 +12,7 @@ import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
 
+from server.bus import EventBus
 from server.cache import CatalogCache
 from server.checkout.payments import PaymentProvider
 from server.checkout.state import Checkout
@@ -37,6 +38,8 @@ SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 DB = web.AppKey("db", asyncpg.Pool)
 REDIS = web.AppKey("redis", Redis)
+# The worker's one pub/sub connection (per shard) that every live feature listens on (server/bus.py).
+BUS = web.AppKey("bus", EventBus)
 QUERIES = web.AppKey("queries", Queries)
 JWT_SECRET = web.AppKey("jwt_secret", str)
 # Verified access tokens, remembered until their expiry (no JWT decode per request or upgrade).

@@ -12,6 +12,8 @@ from aiohttp import web
 
 from server import keys
 from server.background import stop_within
+from server.bus import EventBus
+from server.bus_cluster import shards_for
 from server.cache import CatalogCache
 from server.checkout.payments import ProviderDeps, derive_webhook_secret
 from server.checkout.providers import make_provider
@@ -50,6 +52,13 @@ async def redis_context(app: web.Application) -> AsyncIterator[None]:
     app[keys.REDIS] = create_redis(app[keys.SETTINGS])
     yield
     await app[keys.REDIS].aclose()
+
+
+async def bus_context(app: web.Application) -> AsyncIterator[None]:
+    """The worker's one event bus (sharded pub/sub) that rooms, staff feed and revocations listen on."""
+    app[keys.BUS] = EventBus(shards_for(app[keys.REDIS]))
+    yield
+    await app[keys.BUS].close()
 
 
 async def cache_context(app: web.Application) -> AsyncIterator[None]:
@@ -100,18 +109,19 @@ async def waiting_room_context(app: web.Application) -> AsyncIterator[None]:
 
 async def revocations_context(app: web.Application) -> AsyncIterator[None]:
     """Revocations of users' sockets: the channel's listener and the token-expiry sweep."""
-    revocations = Revocations(app[keys.REDIS], KeySpace(app[keys.SETTINGS].redis.key_prefix), app[keys.CLOCK])
+    revocations = Revocations(app[keys.BUS], KeySpace(app[keys.SETTINGS].redis.key_prefix), app[keys.CLOCK])
     app[keys.REVOCATIONS] = revocations
-    tasks = [asyncio.create_task(revocations.listen(), name="revocations"),
-             asyncio.create_task(revocations.run_sweeps(), name="token expiry sweep")]
+    await revocations.start()
+    tasks = [asyncio.create_task(revocations.run_sweeps(), name="token expiry sweep")]
     yield
+    revocations.stop()
     await stop_within(tasks)
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
     """This worker's RoomHub (the rooms' pub/sub listener and coalescing tick) and the users' command budget."""
     settings = app[keys.SETTINGS]
-    hub = RoomHub(app[keys.REDIS], app[keys.HOLDS], settings)
+    hub = RoomHub(app[keys.BUS], app[keys.HOLDS], settings)
     app[keys.ROOMS] = hub
     app[keys.BUDGET] = UserBudget(app[keys.REDIS], KeySpace(settings.redis.key_prefix),
                                   settings.websocket.user_commands_per_second,
@@ -125,7 +135,7 @@ async def dashboard_context(app: web.Application) -> AsyncIterator[None]:
     """This worker's DashboardHub: the staff feed's figures and its subscription."""
     settings = app[keys.SETTINGS]
     app[keys.DASHBOARD] = DashboardHub(
-        pool=app[keys.DB], queries=app[keys.QUERIES].dashboard, redis=app[keys.REDIS],
+        pool=app[keys.DB], queries=app[keys.QUERIES].dashboard, bus=app[keys.BUS],
         holds=app[keys.HOLDS], keyspace=KeySpace(settings.redis.key_prefix),
         tick_ms=settings.websocket.dashboard_tick_ms, currency=settings.checkout.currency,
         clock=app[keys.CLOCK], days_sql=app[keys.QUERIES].days, default_zone=settings.catalog.default_time_zone,
@@ -174,13 +184,13 @@ async def messages_context(app: web.Application) -> AsyncIterator[None]:
 async def catalog_context(app: web.Application) -> AsyncIterator[None]:
     """The catalog service: admin writes and what follows them (live seats, refunds)."""
     app[keys.CATALOG] = CatalogAdmin(app[keys.DB], app[keys.QUERIES], app[keys.CACHE], app[keys.HOLDS],
-                                     app[keys.CHECKOUT])
+                                     app[keys.CHECKOUT], app[keys.BUS])
     yield
 
 
 # Each one only uses what the ones before it made.
 RESOURCES: tuple[Resource, ...] = (
-    pool_context, redis_context, cache_context, holds_context, waitlist_context, waiting_room_context,
+    pool_context, redis_context, bus_context, cache_context, holds_context, waitlist_context, waiting_room_context,
     revocations_context, rooms_context, dashboard_context,
     checkout_context, messages_context, catalog_context,
 )

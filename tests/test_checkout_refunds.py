@@ -40,7 +40,7 @@ async def test_customer_cancel_refunds_and_frees_seats_live(client, make_user, m
     p = await _paid(client, make_user, make_screening)
     channel = KeySpace(client.app[keys.SETTINGS].redis.key_prefix).channel(p["s"]["screening_id"])
     async with redis.pubsub() as pubsub:
-        await pubsub.subscribe(channel)
+        await pubsub.ssubscribe(channel)
         resp = await client.post(f"/api/orders/{p['key']}/cancel", headers=p["buyer"]["headers"])
         body = await resp.json()
         assert resp.status == 200 and body["status"] == "cancelled"
@@ -112,7 +112,7 @@ async def test_staff_refund_any_time_and_twice_is_409(client, make_user, make_sc
     staff = await make_user("staff")
     channel = KeySpace(client.app[keys.SETTINGS].redis.key_prefix).channel(p["s"]["screening_id"])
     async with redis.pubsub() as pubsub:
-        await pubsub.subscribe(channel)
+        await pubsub.ssubscribe(channel)
         resp = await client.post(f"/api/orders/{p['key']}/refund", headers=staff["headers"])
         assert resp.status == 200 and (await resp.json())["status"] == "refunded"
         assert sorted((await _next_event(pubsub, "freed"))["seats"]) == sorted(p["seats"])

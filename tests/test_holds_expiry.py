@@ -57,13 +57,13 @@ async def test_a_dead_workers_hold_is_expired_by_another(make_store, make_screen
     await dying.redis.aclose()  # the worker is gone; it will never sweep
     survivor = await make_store()
     survivor.watch(sid)
-    sweeper = asyncio.create_task(run_sweeper(survivor, 50))
-    try:
-        async with listen(survivor, redis, sid) as events:
+    async with listen(survivor, redis, sid) as events:  # listening before anyone sweeps
+        sweeper = asyncio.create_task(run_sweeper(survivor, 50))
+        try:
             event = await events.next(timeout=5)
-    finally:
-        sweeper.cancel()
-        await asyncio.gather(sweeper, return_exceptions=True)
+        finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
     assert event["type"] == "expired" and event["seats"] == [seat["C1"], seat["C2"]]
 
 

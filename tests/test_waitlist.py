@@ -41,11 +41,11 @@ async def events(redis: Any, settings: Any) -> AsyncIterator[Any]:
     async def listen(screening_id: int) -> Events:
         found = Events()
         pubsub = redis.pubsub()
-        await pubsub.subscribe(KeySpace(settings.redis.key_prefix).channel(screening_id))
+        await pubsub.ssubscribe(KeySpace(settings.redis.key_prefix).channel(screening_id))
 
         async def pump() -> None:
             async for message in pubsub.listen():
-                if message["type"] == "message":
+                if message["type"] == "smessage":
                     found.seen.append(orjson.loads(message["data"]))
         subs.append((pubsub, asyncio.create_task(pump())))
         return found

@@ -33,7 +33,7 @@ async def test_version_gap_resyncs_every_socket(client, redis, settings, make_us
     version = watcher.messages[1]["version"]
     start_w, start_h = len(watcher.messages), len(holder.messages)
     forged = {"v": version + 5, "type": "held", "seats": [seats["A1"]], "by": "forged", "ts": 0, "houseful": False}
-    await redis.publish(KeySpace(settings.redis.key_prefix).channel(sid), orjson.dumps(forged))
+    await redis.spublish(KeySpace(settings.redis.key_prefix).channel(sid), orjson.dumps(forged))
 
     for c, start in ((watcher, start_w), (holder, start_h)):
         snap = await c.snapshot(start)

@@ -9,11 +9,11 @@ async def test_lost_subscription_resyncs_the_room(client, redis, make_user, make
     screening = await make_screening(rows=1, per_row=6)
     sid, seats = screening["screening_id"], screening["seats"]
     watcher = await connect(client, sid)
-    hub, store = client.app[keys.ROOMS], client.app[keys.HOLDS]
-    # Kill exactly this hub's pub/sub connection (the shared Redis has other clients).
-    host, port = hub._pubsub.connection._writer.get_extra_info("sockname")[:2]
+    store = client.app[keys.HOLDS]
+    # Kill exactly this worker's bus connection (the shared Redis has other clients).
+    [address] = client.app[keys.BUS].addresses()
     start = len(watcher.messages)
-    assert await redis.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+    assert await redis.execute_command("CLIENT", "KILL", "ADDR", address)
     missed = await store.hold(sid, "u1", [seats["A1"], seats["A2"]])  # published while no one listens
     # The room notices the loss, resubscribes and sends a fresh snapshot (or, had it resubscribed
     # before the hold, relays the event): either way the watcher learns of the hold.

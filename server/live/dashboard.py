@@ -1,23 +1,26 @@
 """The staff feed: per-screening occupancy, kept live from every screening's events.
 
-One hub per worker. While any dashboard socket is open it holds ONE pattern subscription to
-every screening's event channel; an event for a screening some dashboard shows marks it
-dirty, and a tick (websocket.dashboard_tick_ms) recomputes the dirty screenings' figures and
+One hub per worker. It listens, on the worker's event bus (server/bus.py), to the channels of
+exactly the screenings its dashboards show (sharded pub/sub has no patterns), and to the catalog
+channel while any dashboard is open: a screening created, rescheduled or cancelled re-lists
+every dashboard, and so does the turn of the day for a dashboard that shows "today". An event
+for a shown screening marks it dirty, and a tick (websocket.dashboard_tick_ms) recomputes the dirty screenings' figures and
 sends each dashboard the changed rows its filter shows, encoded once per distinct filter.
 Knows nothing of aiohttp: a dashboard is a `Viewer` with a bounded queue of encoded frames.
 """
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 import asyncpg
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server.bus import EventBus
 from server.clock import Clock
 from server.domain import days
 from server.domain.days import DayRange
@@ -26,6 +29,7 @@ from server.keyspace import KeySpace
 from server.live.holds import HoldStore
 from server.live.line import Line
 from server.live.protocol import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
+from server.zones import zone
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ MAX_SCREENINGS = 500  # most rows one list carries (keeps a full list cheap to c
 # Redis calls the hub makes at once, across lists and ticks: the client's pool is bounded and
 # raises rather than waits when exhausted, and the rooms need most of it.
 REDIS_CONCURRENCY = 16
-SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the pattern subscription
+SUBSCRIBE_TIMEOUT = 5.0  # seconds a list waits for Redis to confirm its screenings' subscriptions
 # Only these change money or the waiting list (read from PostgreSQL), so only these cost SQL; so
 # does a "held" event with offer: true (seats handed to the waiting list, maybe refunded ones).
 TAKINGS_EVENTS = frozenset({"sold", "freed", "waitlist"})
@@ -57,8 +61,12 @@ def totals(rows: Iterable[dict[str, Any]], currency: str) -> dict[str, Any]:
 class Viewer:
     """One open dashboard: its filter, the screenings it shows, and a bounded queue of frames."""
 
-    def __init__(self, flt: DayRange, max_frames: int, close: Callable[[int, str], None]) -> None:
+    def __init__(self, flt: DayRange, max_frames: int, close: Callable[[int, str], None],
+                 follows_today: bool = False) -> None:
         self.filter = flt
+        # Asked for no date: shows "today", so it moves on at the cinema's midnight (`until`, unix s).
+        self.follows_today = follows_today
+        self.until = float("inf")
         self.shown: frozenset[int] = frozenset()
         self.frames: asyncio.Queue[bytes] = asyncio.Queue(max_frames)
         self.dropped = False
@@ -86,18 +94,18 @@ class DashboardHub:
     """The feed's state on one worker: viewers, shown screenings, dirty marks, one subscription."""
 
     def __init__(
-        self, *, pool: asyncpg.Pool, queries: Any, redis: Redis, holds: HoldStore, keyspace: KeySpace,
+        self, *, pool: asyncpg.Pool, queries: Any, bus: EventBus, holds: HoldStore, keyspace: KeySpace,
         tick_ms: int, currency: str, clock: Clock, days_sql: SimpleNamespace, default_zone: str,
         line: Line | None = None,
     ) -> None:
         self._line = line  # waiting rooms' figures (their changes publish no seat event: refreshed every LINE_SECONDS)
-        self._pool, self._sql, self._redis, self._holds = pool, queries, redis, holds
+        self._pool, self._sql, self._bus, self._holds = pool, queries, bus, holds
         self._clock, self._days_sql, self._default_zone = clock, days_sql, default_zone
         self._tick = tick_ms / 1000
         self.currency = currency
-        self._pattern = _glob_escape(keyspace.prefix) + "{s:*}:events"
-        self._head = (keyspace.prefix + "{s:").encode()
-        self._tail = b"}:events"
+        self._keys = keyspace
+        self._catalog = catalog_channel(keyspace)
+        self._screening_of: dict[bytes, int] = {}  # channel -> screening, for the shown screenings
         self.viewers: set[Viewer] = set()
         self._rows: dict[int, dict[str, Any]] = {}  # latest row of every shown screening
         self._showing: dict[int, int] = {}  # screening -> how many viewers show it
@@ -105,8 +113,8 @@ class DashboardHub:
         self._wake = asyncio.Event()
         self._gate = asyncio.Semaphore(REDIS_CONCURRENCY)
         self._tasks: list[asyncio.Task[None]] = []
-        self._ready = asyncio.Event()  # the current subscription is confirmed
         self._stopping: set[asyncio.Task[None]] = set()
+        self._relisting: set[asyncio.Task[None]] = set()
 
     # --- figures -------------------------------------------------------------------------
 
@@ -156,23 +164,25 @@ class DashboardHub:
     # --- viewers -------------------------------------------------------------------------
 
     async def join(self, viewer: Viewer) -> None:
-        """Add a dashboard; the first one starts the subscription and the tick."""
+        """Add a dashboard; the first one starts the tick and the catalog subscription."""
         self.viewers.add(viewer)
         if not self._tasks:
             self._start()
-        # Every joiner waits for the confirmed subscription, so no event of its list is missed.
-        try:
-            await asyncio.wait_for(self._ready.wait(), SUBSCRIBE_TIMEOUT)
-        except asyncio.TimeoutError:
-            log.warning("dashboard subscription not confirmed in %ss; continuing", SUBSCRIBE_TIMEOUT)
+        try:  # idempotent while subscribed; after a failure, the next dashboard tries again
+            await self._confirmed([self._bus.add(self._catalog, self)])
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            log.warning("dashboard: catalog channel not subscribed (new screenings show on the next list): %r", exc)
 
     async def show(self, viewer: Viewer, flt: DayRange) -> dict[str, Any]:
         """Point a viewer at a filter; returns its full list (rows and totals)."""
         meta = await self._list(flt)
+        if viewer.follows_today:
+            viewer.until = await self._midnight_after(flt)
         if viewer not in self.viewers:
             return {"screenings": [], "totals": totals([], self.currency)}
-        # Registered before the figures are read, so an event racing the read marks it dirty.
-        self._reshow(viewer, frozenset(row["screening_id"] for row in meta))
+        # Subscribed (and confirmed) before the figures are read, so an event racing the read
+        # marks the screening dirty.
+        await self._confirmed(self._reshow(viewer, frozenset(row["screening_id"] for row in meta)))
         viewer.filter = flt
         rows = await self._with_figures(meta)
         for row in rows:
@@ -188,10 +198,15 @@ class DashboardHub:
         if not self.viewers:
             self._stop()
 
-    def _reshow(self, viewer: Viewer, sids: frozenset[int]) -> None:
+    def _reshow(self, viewer: Viewer, sids: frozenset[int]) -> list[asyncio.Future[None]]:
+        """Count the screenings a viewer now shows: the first viewer of one subscribes its channel."""
+        subscribing = []
         for sid in sids - viewer.shown:
             self._showing[sid] = self._showing.get(sid, 0) + 1
             if self._showing[sid] == 1:
+                channel = self._keys.channel(sid).encode()
+                self._screening_of[channel] = sid
+                subscribing.append(self._bus.add(channel, self))
                 self._holds.watch(sid)  # expiries are swept even with no room open here
         for sid in viewer.shown - sids:
             self._showing[sid] -= 1
@@ -200,7 +215,27 @@ class DashboardHub:
                 self._rows.pop(sid, None)
                 self._dirty.pop(sid, None)
                 self._holds.unwatch(sid)
+                channel = self._keys.channel(sid).encode()
+                self._screening_of.pop(channel, None)
+                self._bus.remove(channel, self)
         viewer.shown = sids
+        return subscribing
+
+    async def _confirmed(self, subscribing: list[asyncio.Future[None]]) -> None:
+        if not subscribing:
+            return
+        done = await asyncio.wait_for(asyncio.gather(*(asyncio.shield(f) for f in subscribing),
+                                                     return_exceptions=True), SUBSCRIBE_TIMEOUT)
+        failed = [r for r in done if isinstance(r, BaseException)]
+        if failed:
+            raise ConnectionError(f"dashboard: {len(failed)} subscriptions failed: {failed[0]!r}")
+
+    async def _midnight_after(self, flt: DayRange) -> float:
+        """When "today" ends for this filter: the next midnight in its cinema's zone (unix seconds)."""
+        name = await days.zone_of(self._pool, self._days_sql, flt.cinema_id, self._default_zone)
+        tz = zone(name)
+        tomorrow = self._clock.now().astimezone(tz).date() + dt.timedelta(days=1)
+        return dt.datetime.combine(tomorrow, dt.time(0), tzinfo=tz).timestamp()
 
     def _remember(self, row: dict[str, Any]) -> None:
         sid = row["screening_id"]
@@ -213,15 +248,13 @@ class DashboardHub:
 
     # --- events and the tick -------------------------------------------------------------
 
-    def note(self, channel: bytes, data: bytes) -> None:
-        """An event arrived on a screening's channel: mark it dirty if a dashboard shows it."""
-        if not (channel.startswith(self._head) and channel.endswith(self._tail)):
+    def on_event(self, channel: bytes, data: bytes) -> None:
+        """An event arrived on a shown screening's channel (mark it dirty) or the catalog's (re-list)."""
+        if channel == self._catalog:
+            self._relist(list(self.viewers))
             return
-        try:
-            sid = int(channel[len(self._head):-len(self._tail)])
-        except ValueError:
-            return
-        if sid not in self._showing:
+        sid = self._screening_of.get(channel)
+        if sid is None or sid not in self._showing:
             return
         try:
             event = orjson.loads(data)
@@ -232,12 +265,44 @@ class DashboardHub:
         self._dirty[sid] = self._dirty.get(sid, False) or money
         self._wake.set()
 
-    def mark_all_dirty(self) -> None:
-        """After a lost subscription, events may have been missed: refresh every shown screening."""
-        for sid in self._showing:
+    def on_gap(self, channel: bytes) -> None:
+        """The bus lost the channel for a while: refresh its screening (money too), or re-list all."""
+        if channel == self._catalog:
+            self._relist(list(self.viewers))
+            return
+        sid = self._screening_of.get(channel)
+        if sid is not None and sid in self._showing:
             self._dirty[sid] = True
-        if self._dirty:
             self._wake.set()
+
+    def _relist(self, viewers: list[Viewer]) -> None:
+        """Send these viewers a fresh full list in the background (the set of screenings changed)."""
+        for viewer in viewers:
+            task = asyncio.ensure_future(self._send_list(viewer))
+            self._relisting.add(task)
+            task.add_done_callback(self._relisting.discard)
+
+    async def _send_list(self, viewer: Viewer) -> None:
+        """A full list when the viewer's screenings or day changed (a new, moved or cancelled one)."""
+        before, flt = viewer.shown, viewer.filter
+        try:
+            if viewer.follows_today:  # "today" again: the next day once the cinema's midnight passed
+                flt = await self.resolve(DayRange(flt.cinema_id, None, None))
+            if flt == viewer.filter and not self._listing_changed(before, await self._list(flt)):
+                return  # the same screenings, as listed: their figures change by updates as usual
+            listing = await self.show(viewer, flt)
+        except (RedisError, OSError, asyncpg.PostgresError) as exc:
+            log.warning("dashboard: cannot re-list: %r", exc)
+            return
+        if viewer in self.viewers:
+            viewer.offer(orjson.dumps({"type": "occupancy", "filter": flt.describe(), **listing}))
+
+    def _listing_changed(self, shown: frozenset[int], meta: list[dict[str, Any]]) -> bool:
+        """True when a list names other screenings than `shown`, or lists one differently (moved)."""
+        if frozenset(row["screening_id"] for row in meta) != shown:
+            return True
+        return any(self._rows.get(row["screening_id"], {}).get(name) != value
+                   for row in meta for name, value in row.items())
 
     async def tick(self) -> None:
         """One coalescing round: recompute dirty screenings, send each filter's rows once."""
@@ -280,6 +345,7 @@ class DashboardHub:
 
     async def _run_ticks(self) -> None:
         while True:
+            self._turn_days()
             try:
                 await asyncio.wait_for(self._wake.wait(), LINE_SECONDS)
             except asyncio.TimeoutError:  # quiet seats: still refresh the screenings with a line moving
@@ -297,33 +363,20 @@ class DashboardHub:
             except (RedisError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("dashboard tick failed: %r", exc)
 
-    async def _listen(self, ready: asyncio.Event) -> None:
-        first = True
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.psubscribe(self._pattern)
-                async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
-                        self.note(message["channel"], message["data"])
-                    elif message["type"] == "psubscribe":
-                        ready.set()
-                        if not first:
-                            self.mark_all_dirty()
-                        first = False
-            except (RedisError, OSError) as exc:
-                log.warning("dashboard subscription lost, resubscribing: %r", exc)
-                first = False
-                await asyncio.sleep(1)
-            finally:
-                await pubsub.aclose()
+    def _turn_days(self) -> None:
+        """Viewers of "today" whose cinema's midnight has passed (the app's clock) move to the new day."""
+        now = self._clock.time()
+        turned = [viewer for viewer in self.viewers if viewer.follows_today and viewer.until <= now]
+        for viewer in turned:
+            viewer.until = float("inf")  # until the new list sets the next midnight
+        self._relist(turned)
 
     def _start(self) -> None:
-        self._ready = asyncio.Event()
-        self._tasks = [asyncio.create_task(self._listen(self._ready)), asyncio.create_task(self._run_ticks())]
+        self._tasks = [asyncio.create_task(self._run_ticks())]
 
     def _stop(self) -> None:
-        for task in self._tasks:
+        self._bus.remove(self._catalog, self)
+        for task in [*self._tasks, *self._relisting]:
             task.cancel()
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
@@ -339,6 +392,6 @@ class DashboardHub:
             await asyncio.gather(*self._stopping, return_exceptions=True)
 
 
-def _glob_escape(text: str) -> str:
-    """Escape Redis glob specials so a prefix matches only itself."""
-    return "".join("\\" + ch if ch in "\\*?[]" else ch for ch in text)
+def catalog_channel(keyspace: KeySpace) -> bytes:
+    """The channel that says "the screenings changed" (created, rescheduled, cancelled)."""
+    return keyspace.key("catalog").encode()

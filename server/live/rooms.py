@@ -1,7 +1,7 @@
 """RoomHub: this worker's rooms, one Redis subscription per screening, frame-once fan-out.
 
-One PubSub connection per worker carries every room's channel and one listener task reads
-it. Events collect per room and a tick task flushes them as ONE WebSocket frame per room, built
+The worker's event bus (server/bus.py: one sharded pub/sub connection for every feature) carries
+every room's channel: the first socket of a room subscribes it, the last one out unsubscribes. Events collect per room and a tick task flushes them as ONE WebSocket frame per room, built
 once (header + JSON) and written as the same bytes to every socket's transport, synchronously.
 A big room flushes less often: its interval grows to sockets / websocket.frames_per_second, so a
 worker never tries to write more frames a second than it can; in a rush (many events pending
@@ -19,16 +19,15 @@ import logging
 from typing import Any, Protocol
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server.bus import EventBus
 from server.config import Settings
 from server.keyspace import KeySpace
 from server.live import protocol as p
 from server.live.holds import HoldStore
 
 log = logging.getLogger(__name__)
-SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 SCRIPTS_PER_CONNECTION = 16  # socket commands in flight per pooled Redis connection (they are batched)
 
 
@@ -83,7 +82,7 @@ class Room:
 class RoomHub:
     """Per-worker rooms: join/leave sockets, relay each screening's events to its sockets."""
 
-    def __init__(self, redis: Redis, holds: HoldStore, settings: Settings) -> None:
+    def __init__(self, bus: EventBus, holds: HoldStore, settings: Settings) -> None:
         self.holds = holds
         self.keys = KeySpace(settings.redis.key_prefix)
         self.tick = settings.websocket.tick_ms / 1000
@@ -103,27 +102,25 @@ class RoomHub:
         # rush of thousands of sockets from exhausting it. Their scripts travel in per-tick
         # pipelines (server/live/batch.py), so a connection carries many of them at once.
         self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
-        self._pubsub = redis.pubsub()
+        self.bus = bus
         self._rooms: dict[int, Room] = {}
         self._by_channel: dict[bytes, Room] = {}
-        self._confirm: dict[bytes, asyncio.Future[None]] = {}
         self._dirty: set[Room] = set()
         self._has_pending = asyncio.Event()
-        self._listening = asyncio.Event()
         self._sub_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        """Start the listener and tick tasks."""
-        self._spawn(self._listen())
+        """Start the tick task (the bus delivers the events)."""
         self._spawn(self._tick())
 
     async def close(self) -> None:
-        """Stop the tasks and drop the subscription connection."""
+        """Stop the tasks and leave every room's channel."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._pubsub.aclose()
+        for room in list(self._rooms.values()):
+            self.bus.remove(room.channel, self)
 
     def room_sizes(self) -> dict[int, int]:
         """Sockets per open room on this worker (for diagnostics and tests)."""
@@ -248,15 +245,8 @@ class RoomHub:
 
     async def _open(self, room: Room) -> None:
         async with self._sub_lock:
-            confirmed = asyncio.get_running_loop().create_future()
-            self._confirm[room.channel] = confirmed
-            try:
-                await self._pubsub.subscribe(room.channel)
-                self._listening.set()
-                # Wait for Redis to confirm, so the version read below sees every later event.
-                await asyncio.wait_for(confirmed, SUBSCRIBE_TIMEOUT_SECONDS)
-            finally:
-                self._confirm.pop(room.channel, None)
+            # The bus returns once Redis confirmed, so the version read below sees every later event.
+            await self.bus.subscribe(room.channel, self)
             self.holds.watch(room.screening_id)  # the sweeper now expires this screening's holds
         await self._sync(room)
 
@@ -265,10 +255,7 @@ class RoomHub:
             if room.channel in self._by_channel:
                 return  # reopened meanwhile: the new room owns the subscription
             self.holds.unwatch(room.screening_id)
-            try:
-                await self._pubsub.unsubscribe(room.channel)
-            except (RedisError, OSError):
-                log.warning("room %s: unsubscribe failed", room.screening_id, exc_info=True)
+            self.bus.remove(room.channel, self)
 
     async def _sync(self, room: Room, resync_sockets: bool = False) -> None:
         """Re-read the room's version; with resync_sockets every socket gets a new snapshot."""
@@ -295,47 +282,24 @@ class RoomHub:
 
     # --- events ---------------------------------------------------------------------------
 
-    async def _listen(self) -> None:
-        await self._listening.wait()  # PubSub cannot read before its first subscribe
-        lost = False
-        while True:
-            try:
-                message = await self._pubsub.get_message(timeout=1.0)
-            except (RedisError, OSError):
-                if not lost:
-                    log.warning("room events: Redis connection lost; retrying", exc_info=True)
-                lost = True
-                await asyncio.sleep(0.5)
-                continue
-            if lost:
-                # Messages may have been lost while disconnected: resync every room.
-                lost = False
-                for room in list(self._rooms.values()):
-                    if room.version is not None:
-                        room.version = None
-                        self._spawn(self._sync(room, resync_sockets=True))
-            if message is not None:
-                try:
-                    self._on_message(message)
-                except Exception:  # one odd message must not stop every room's feed
-                    log.exception("room events: cannot handle %r", message)
-
-    def _on_message(self, message: dict[str, Any]) -> None:
-        kind, channel = message["type"], message["channel"]
-        if kind == "subscribe":
-            confirmed = self._confirm.get(channel)
-            if confirmed is not None and not confirmed.done():
-                confirmed.set_result(None)
-            return
+    def on_gap(self, channel: bytes) -> None:
+        """The bus lost and regained the channel: events may be missing, so resync the room."""
         room = self._by_channel.get(channel)
-        if kind != "message" or room is None:
+        if room is not None and room.version is not None:
+            room.version = None
+            self._spawn(self._sync(room, resync_sockets=True))
+
+    def on_event(self, channel: bytes, data: bytes) -> None:
+        """One event of a room's screening: queue it for the room's next flush."""
+        room = self._by_channel.get(channel)
+        if room is None:
             return
         try:
-            event = orjson.loads(message["data"])
+            event = orjson.loads(data)
             if type(event.get("v")) is not int:
                 raise ValueError("no version")
         except (orjson.JSONDecodeError, ValueError, AttributeError):
-            log.warning("room %s: ignored a malformed event %r", room.screening_id, message["data"][:200])
+            log.warning("room %s: ignored a malformed event %r", room.screening_id, data[:200])
             return
         room.pending.append(event)
         self._mark(room)

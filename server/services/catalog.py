@@ -1,23 +1,29 @@
 """Catalog writes, and the workflows that carry them into live seats and the checkout.
 
-An admin write commits in one audited transaction and then drops the public catalog cache.
+An admin write commits in one audited transaction, then drops the public catalog cache and says
+so on the event bus's catalog channel (staff dashboards re-list: a screening may be new or moved).
 Writes that change what Redis holds about a screening reload it there (open seat maps
 resync); cancelling a screening also refunds its orders. Handlers call these; they never
 chain the steps themselves.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 import asyncpg
+from redis.exceptions import RedisError
 
+from server.bus import EventBus
 from server.cache import CatalogCache
 from server.checkout.orders import refund_screening
 from server.checkout.state import Checkout
 from server.domain.catalog import auditoriums, screenings
+from server.live.dashboard import catalog_channel
 from server.live.holds import HoldStore
 from server.queries import Queries
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -25,8 +31,9 @@ class CatalogAdmin:
     """Admin writes to the catalog and what must follow each one."""
 
     def __init__(self, pool: asyncpg.Pool, sql: Queries, cache: CatalogCache, holds: HoldStore,
-                 checkout: Checkout) -> None:
+                 checkout: Checkout, bus: EventBus) -> None:
         self.pool, self.sql, self.cache, self.holds, self.checkout = pool, sql, cache, holds, checkout
+        self.bus, self.channel = bus, catalog_channel(cache.space)
 
     async def write(self, action: Callable[..., Awaitable[T]], *args: Any, actor_id: int, ip: str | None,
                     **kwargs: Any) -> T:
@@ -35,6 +42,10 @@ class CatalogAdmin:
             result = await action(conn, self.sql, *args, actor_id=actor_id, ip=ip, **kwargs)
         # Only after the commit: a reader that refills the cache in between reads the new data.
         await self.cache.invalidate()
+        try:
+            await self.bus.publish(self.channel, b"changed")
+        except (RedisError, OSError) as exc:  # the write stands; dashboards see it on their next list
+            log.warning("catalog: cannot announce a change: %r", exc)
         return result
 
     async def update_screening(self, screening_id: int, changes: Mapping[str, Any], *, actor_id: int,

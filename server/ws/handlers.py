@@ -87,7 +87,8 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     app = request.app
     limits = app[keys.SETTINGS].websocket
     check_socket_origin(request, "the dashboard")
-    flt = await app[keys.DASHBOARD].resolve(filter_from_query(request.query))  # the server decides "today"
+    asked = filter_from_query(request.query)
+    flt = await app[keys.DASHBOARD].resolve(asked)  # the server decides "today"
     ws = await _upgrade(request, limits, compress=True)
     with _tracked(app, ws, "dashboard"):
         user, auth_id = request.get(keys.USER), None
@@ -101,7 +102,7 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
         if auth_id is not None:
             await ws.send_frame(p.result_frame(auth_id, {"role": user.role}), WSMsgType.TEXT)
         conn = StaffConnection(ws, user, STAFF, app[keys.DASHBOARD], flt, limits, app[keys.REVOCATIONS],
-                               last_id=auth_id or 0, budget=app[keys.BUDGET])
+                               last_id=auth_id or 0, budget=app[keys.BUDGET], follows_today=asked.first is None)
         await conn.run()
     return ws
 

@@ -42,12 +42,12 @@ class StaffConnection(Session):
     def __init__(
         self, ws: web.WebSocketResponse, identity: Identity, commands: CommandSet, hub: DashboardHub,
         flt: DayRange, limits: WebSocketSettings, revocations: Revocations, last_id: int = 0,
-        budget: UserBudget | None = None,
+        budget: UserBudget | None = None, follows_today: bool = False,
     ) -> None:
         super().__init__(ws, identity, commands, limits, last_id=last_id, budget=budget)
         self.hub = hub
         self.revocations = revocations
-        self.viewer = Viewer(flt, limits.send_queue_frames, self._dropped)
+        self.viewer = Viewer(flt, limits.send_queue_frames, self._dropped, follows_today)
         self.tick_ms = limits.dashboard_tick_ms
         self._writer: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None

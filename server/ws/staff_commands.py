@@ -18,8 +18,9 @@ DATE = {"type": ["string", "null"], "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 })
 async def set_filter(conn: StaffConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """Show another cinema or other days: the result names the filter, then a full list follows."""
-    flt = await conn.hub.resolve(DayRange.parse(msg.get("cinema_id"), msg.get("date"), msg.get("from"),
-                                                msg.get("to")))
+    asked = DayRange.parse(msg.get("cinema_id"), msg.get("date"), msg.get("from"), msg.get("to"))
+    flt = await conn.hub.resolve(asked)
+    conn.viewer.follows_today = asked.first is None
     listing = await conn.hub.show(conn.viewer, flt)
     conn.after_reply(lambda: conn.send(occupancy_frame(listing)))
     return {"filter": flt.describe()}

@@ -65,18 +65,21 @@ async def dump(redis: Redis, settings: Settings, screening_id: int) -> dict[byte
 
 
 class Listener:
-    """A pub/sub subscription to a screening's events; `next()` waits for one with a timeout."""
+    """A sharded pub/sub subscription to a screening's events; `next()` waits for one with a timeout."""
 
     def __init__(self, redis: Redis, channel: str) -> None:
         self.pubsub = redis.pubsub()
         self.channel = channel
 
     async def __aenter__(self) -> "Listener":
-        await self.pubsub.subscribe(self.channel)
+        await self.pubsub.ssubscribe(self.channel)
+        # Wait for Redis's confirmation: an event published after this returns is never missed.
+        confirmed = await self.pubsub.get_message(timeout=5.0)
+        assert confirmed is not None and confirmed["type"] == "ssubscribe", confirmed
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.pubsub.unsubscribe()
+        await self.pubsub.sunsubscribe(self.channel)
         await self.pubsub.aclose()
 
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:

@@ -135,7 +135,7 @@ local function publish(kind, seats, tag, extra)
   -- cjson writes an empty table as {}, never []: an event about no seat (waitlist) has no "seats".
   if #seats > 0 then event.seats = num_list(seats) end
   for k, value in pairs(extra or {}) do event[k] = value end
-  redis.call('PUBLISH', CHANNEL, cjson.encode(event))
+  redis.call('SPUBLISH', CHANNEL, cjson.encode(event))
   touch_ttl()
   return v
 end
