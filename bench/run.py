@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import aiohttp
 import asyncpg
-from redis.asyncio import Redis
+from server.redis_client import client_for
 
 from bench import harness, live_bench, sockets_bench
 from bench.report_md import render
@@ -209,7 +209,7 @@ async def machine(env: harness.BenchEnv, pinned: str) -> dict[str, Any]:
                 if line.startswith("model name")), platform.processor())
     mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal")), 0)
-    redis = Redis.from_url(env.settings.redis.url)
+    redis = client_for(env.settings.redis.url)
     try:
         redis_version = (await redis.info("server"))["redis_version"]
     finally:

@@ -10,6 +10,7 @@ import orjson
 from server import keys
 from server.checkout.orders import refund_screening
 from server.keyspace import KeySpace
+from server.redis_client import pubsub as open_pubsub
 from tests.support.checkout import co_of, get_order, hold, new_order, order, pay, payment_of, snapshot, wait_status
 from tests.support.clocks import at_any_hour
 
@@ -39,7 +40,7 @@ async def _next_event(pubsub, kind: str, timeout: float = 5.0) -> dict[str, Any]
 async def test_customer_cancel_refunds_and_frees_seats_live(client, make_user, make_screening, redis, pg) -> None:
     p = await _paid(client, make_user, make_screening)
     channel = KeySpace(client.app[keys.SETTINGS].redis.key_prefix).channel(p["s"]["screening_id"])
-    async with redis.pubsub() as pubsub:
+    async with open_pubsub(redis) as pubsub:
         await pubsub.subscribe(channel)
         resp = await client.post(f"/api/orders/{p['key']}/cancel", headers=p["buyer"]["headers"])
         body = await resp.json()
@@ -111,7 +112,7 @@ async def test_staff_refund_any_time_and_twice_is_409(client, make_user, make_sc
     p = await _paid(client, make_user, make_screening, starts_in=dt.timedelta(minutes=10))
     staff = await make_user("staff")
     channel = KeySpace(client.app[keys.SETTINGS].redis.key_prefix).channel(p["s"]["screening_id"])
-    async with redis.pubsub() as pubsub:
+    async with open_pubsub(redis) as pubsub:
         await pubsub.subscribe(channel)
         resp = await client.post(f"/api/orders/{p['key']}/refund", headers=staff["headers"])
         assert resp.status == 200 and (await resp.json())["status"] == "refunded"

@@ -16,6 +16,7 @@ import pytest
 
 from server import keys
 from server.keyspace import KeySpace
+from server.redis_client import pubsub as open_pubsub
 from tests.support.checkout import new_order, pay, wait_status
 
 CLAIM_MINUTES = 10
@@ -40,7 +41,7 @@ async def events(redis: Any, settings: Any) -> AsyncIterator[Any]:
 
     async def listen(screening_id: int) -> Events:
         found = Events()
-        pubsub = redis.pubsub()
+        pubsub = open_pubsub(redis)
         await pubsub.subscribe(KeySpace(settings.redis.key_prefix).channel(screening_id))
 
         async def pump() -> None:

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from server.clock import Clock
 from server.keyspace import KeySpace
+from server.redis_client import pubsub as open_pubsub
 
 log = logging.getLogger(__name__)
 LOGOUT, PASSWORD, ROLE = "logout", "password", "role"
@@ -97,7 +98,7 @@ class Revocations:
     async def listen(self) -> None:
         """The subscription (resubscribing after Redis trouble); run as a task."""
         while True:
-            pubsub = self.redis.pubsub()
+            pubsub = open_pubsub(self.redis)
             try:
                 await pubsub.subscribe(self.channel)
                 async for message in pubsub.listen():

@@ -26,6 +26,7 @@ from server.keyspace import KeySpace
 from server.live.holds import HoldStore
 from server.live.line import Line
 from server.live.protocol import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
+from server.redis_client import pubsub as open_pubsub
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,7 @@ class DashboardHub:
     async def _listen(self, ready: asyncio.Event) -> None:
         first = True
         while True:
-            pubsub = self._redis.pubsub()
+            pubsub = open_pubsub(self._redis)
             try:
                 await pubsub.psubscribe(self._pattern)
                 async for message in pubsub.listen():

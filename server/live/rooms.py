@@ -26,6 +26,7 @@ from server.config import Settings
 from server.keyspace import KeySpace
 from server.live import protocol as p
 from server.live.holds import HoldStore
+from server.redis_client import pubsub as open_pubsub
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
@@ -103,7 +104,7 @@ class RoomHub:
         # rush of thousands of sockets from exhausting it. Their scripts travel in per-tick
         # pipelines (server/live/batch.py), so a connection carries many of them at once.
         self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
-        self._pubsub = redis.pubsub()
+        self._pubsub = open_pubsub(redis)
         self._rooms: dict[int, Room] = {}
         self._by_channel: dict[bytes, Room] = {}
         self._confirm: dict[bytes, asyncio.Future[None]] = {}

@@ -15,6 +15,7 @@ from server.keyspace import KeySpace
 from server.live.holds import HoldStore
 from server.queries import load_queries
 from server.redis_client import create_redis
+from server.redis_client import pubsub as open_pubsub
 
 MakeStore = Callable[..., Awaitable[HoldStore]]
 
@@ -68,7 +69,7 @@ class Listener:
     """A pub/sub subscription to a screening's events; `next()` waits for one with a timeout."""
 
     def __init__(self, redis: Redis, channel: str) -> None:
-        self.pubsub = redis.pubsub()
+        self.pubsub = open_pubsub(redis)
         self.channel = channel
 
     async def __aenter__(self) -> "Listener":
