@@ -20,6 +20,7 @@ import aiohttp
 import orjson
 
 from bench import harness
+from bench.report_md import write_section
 from bench.run import ADMIN, BENCH_AUTH, OUT, RESULTS, _admin, houseful
 from loadtest import runner, setup
 from loadtest.scenarios import Options
@@ -105,7 +106,7 @@ async def main(argv: list[str] | None = None) -> int:
     finally:
         if os.path.exists(users):
             os.unlink(users)
-    write_section(render(runs, args))
+    write_section(RESULTS, BEGIN, END, render(runs, args))
     return 0
 
 
@@ -153,17 +154,6 @@ Memory: {m['waiting']} customers waiting in a paused line (each socket joined): 
 (goal ≤ 8 KiB; the seat-map socket's figure is in "Idle sockets" above).
 {END}
 """
-
-
-def write_section(section: str) -> None:
-    """Replace (or append) the marked section of RESULTS.md."""
-    text = RESULTS.read_text()
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section.strip() + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section.strip() + "\n"
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import redis
 
+from scripts.services import apt_install
+
 START_SECONDS = 30.0
 NODE_TIMEOUT_MS = 1500
 
@@ -56,8 +58,8 @@ class LocalRedisCluster:
 
     def start(self) -> None:
         """Start every node, join them into a cluster and wait until every slot is served."""
-        if shutil.which("redis-server") is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+            apt_install("redis-server")  # Debian's package (as root), as scripts/services.py does
         for port in self.ports:
             self.start_node(port)
         subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),

@@ -1,0 +1,161 @@
+"""Single Redis vs Redis Cluster in the same run: a rush through the app, and one shard's Lua holds.
+
+`python -m bench.cluster_bench [--clients N] [--arrival S] [--concurrency C] [--seconds T]` starts a
+private 6-node Redis Cluster (scripts/redis_cluster.py), then:
+
+1. the rush (`loadtest rush`, 2 seats each, a fifth pay) against one Houseful worker on core 0 on
+   the single Redis of config.yaml, then the same rush (same users, client code and sizes) against
+   a worker on the cluster: the cost of redis-py's cluster client in the app;
+2. the closed hold/release loop on HoldStore (the Lua scripts by SHA, no server in between) with C
+   customers on one screening, on the single Redis and on the cluster: one screening lives in one
+   slot, so the cluster figure is one shard's Lua throughput, the bound of one screening.
+
+Rewrites the "Redis Cluster" section of bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import harness, live_bench
+from bench.report_md import write_section
+from bench.run import ADMIN, BENCH_AUTH, OUT, RESULTS, _admin, houseful
+from loadtest import runner, setup
+from loadtest.scenarios import Options
+from scripts.redis_cluster import LocalRedisCluster
+
+BEGIN, END = "<!-- redis-cluster -->", "<!-- /redis-cluster -->"
+
+
+def _options(base: str, env: harness.BenchEnv, args: argparse.Namespace, users: str, redis_url: str,
+             name: str) -> Options:
+    s = env.settings
+    return Options(
+        scenario="rush", target=base, clients=args.clients, arrival_s=args.arrival, seats=2, checkout_fraction=0.2,
+        duration_s=120.0, seed=42, rows=20, per_row=25, admin_email=ADMIN["HOUSEFUL_ADMIN_EMAIL"],
+        admin_password=ADMIN["HOUSEFUL_ADMIN_PASSWORD"], database_url=s.database.url, redis_url=redis_url,
+        key_prefix=s.redis.key_prefix, json_path=str(OUT / f"{name}.json"), html_path=str(OUT / f"{name}.html"),
+        users_file=users, live=False,
+    )
+
+
+async def _rush(env: harness.BenchEnv, args: argparse.Namespace, users: str, redis_url: str, name: str) -> dict[str, Any]:
+    port = harness.free_port()
+    base = f"http://127.0.0.1:{port}"
+    with houseful(env, port, {"HOUSEFUL_REDIS_URL": redis_url}) as proc:
+        await harness.wait_http(base + "/api/health", proc)
+        text = io.StringIO()
+        status, summary = await runner.run(_options(base, env, args, users, redis_url, name), text)
+        print(text.getvalue(), file=sys.stderr)
+    return {**summary, "exit_status": status}
+
+
+async def _lua(env: harness.BenchEnv, args: argparse.Namespace, urls: dict[str, str]) -> dict[str, Any]:
+    """The HoldStore closed loop on each Redis, on one screening made through a server."""
+    port = harness.free_port()
+    base = f"http://127.0.0.1:{port}"
+    with houseful(env, port) as proc:
+        await harness.wait_http(base + "/api/health", proc)
+        async with aiohttp.ClientSession() as session:
+            admin = await _admin(session, base)
+            sid = (await setup.create_screening(admin, 20, 25, "lua"))["screening"]
+            seat_map = await setup.call(session, "GET", f"{base}/api/screenings/{sid}/seats")
+    seats = live_bench.spaced_seats(seat_map)[: args.concurrency]
+    owners = [f"u{900_000_000 + i}" for i in range(len(seats))]
+    out = {}
+    for kind, url in urls.items():
+        settings = env.settings.replace(redis={"url": url})
+        print(f"Lua holds on {kind} ...", file=sys.stderr)
+        out[kind] = (await live_bench.holds_direct(settings, settings.auth.jwt_secret, sid, seats, owners,
+                                                   args.seconds)).figures()
+    return out
+
+
+async def main(argv: list[str] | None = None) -> int:
+    """Both rushes, both Lua loops; rewrite the section of bench/RESULTS.md."""
+    parser = argparse.ArgumentParser(prog="python -m bench.cluster_bench", description=__doc__)
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--arrival", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    harness.pin(harness.LOAD_CPU)
+    OUT.mkdir(exist_ok=True)
+    users = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"houseful-cluster-users-{os.getpid()}.json")
+    folder = Path(tempfile.mkdtemp(prefix="houseful-bench-cluster-"))
+    cluster = LocalRedisCluster(folder)
+    runs: dict[str, Any] = {}
+    try:
+        cluster.start()
+        async with harness.bench_env(auth=BENCH_AUTH) as env:
+            urls = {"single": env.settings.redis.url, "cluster": cluster.url}
+            for kind, url in urls.items():
+                runs[kind] = await _rush(env, args, users, url, f"rush-{kind}")
+            runs["lua"] = await _lua(env, args, urls)
+            from server.redis_client import delete_prefix
+            await delete_prefix(cluster.url, env.settings.redis.key_prefix)
+    finally:
+        cluster.stop()
+        if os.path.exists(users):
+            os.unlink(users)
+    write_section(RESULTS, BEGIN, END, render(runs, args))
+    return 0
+
+
+def _ratio(cluster: float, single: float) -> str:
+    return f"{100 * cluster / single:.0f} %" if single else "–"
+
+
+def render(runs: dict[str, Any], args: argparse.Namespace) -> str:
+    """The RESULTS.md section."""
+    s, c, lua = runs["single"], runs["cluster"], runs["lua"]
+
+    def lat(run: dict[str, Any], name: str, q: str) -> float:
+        return float(run["latency_ms"][name][q])
+
+    rows = []
+    for label, name in (("hold-ack", "hold_ack"), ("broadcast lag", "broadcast_lag"), ("connect", "connect")):
+        for q in ("p50", "p99"):
+            a, b = lat(s, name, q), lat(c, name, q)
+            rows.append((f"rush: {label} {q}", f"{a:.1f} ms", f"{b:.1f} ms", _ratio(b, a)))
+    rows += [
+        ("rush: time to houseful", f"{s['time_to_houseful_s']} s", f"{c['time_to_houseful_s']} s",
+         _ratio(float(c["time_to_houseful_s"] or 0), float(s["time_to_houseful_s"] or 0))),
+        ("rush: orders paid (seats sold)", f"{s['orders_paid']} ({s['sold']})", f"{c['orders_paid']} ({c['sold']})", ""),
+        ("rush: errors / broken invariants", f"{s['errors']['total']} / {len(s['invariants']['broken'])}",
+         f"{c['errors']['total']} / {len(c['invariants']['broken'])}", ""),
+        (f"Lua holds/s, {args.concurrency} customers on one screening (HoldStore, no server)",
+         f"{lua['single']['holds_per_s']:.0f}", f"{lua['cluster']['holds_per_s']:.0f} (one shard)",
+         _ratio(lua["cluster"]["holds_per_s"], lua["single"]["holds_per_s"])),
+        ("Lua hold p50 / p99", f"{lua['single']['p50']:.1f} / {lua['single']['p99']:.1f} ms",
+         f"{lua['cluster']['p50']:.1f} / {lua['cluster']['p99']:.1f} ms", ""),
+    ]
+    table = "\n".join(f"| {a} | {b} | {d} | {r} |" for a, b, d, r in rows)
+    return f"""{BEGIN}
+## Redis Cluster (issue 14): single Redis vs a 6-node cluster, same run
+
+`python -m bench.cluster_bench --clients {args.clients} --arrival {args.arrival} --concurrency {args.concurrency}
+--seconds {args.seconds}`: one worker on core 0, the load tool on core 1; the cluster is 3 primaries and 3
+replicas of Debian's redis-server on this machine (scripts/redis_cluster.py), the single Redis is
+config.yaml's. Same users, client code and sizes for both rushes; the Lua loop is HoldStore's
+hold/release by SHA with no server in between, on one screening (one slot, so one shard).
+
+| figure | single Redis | Redis Cluster | cluster / single |
+| --- | --- | --- | --- |
+{table}
+{END}
+"""
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    sys.exit(uvloop.run(main()))
