@@ -1,10 +1,11 @@
 """Single Redis vs Redis Cluster in the same run: a rush through the app, and one shard's Lua holds.
 
 `python -m bench.cluster_bench [--clients N] [--arrival S] [--concurrency C] [--seconds T]` starts a
-private 6-node Redis Cluster (scripts/redis_cluster.py), then:
+private 6-node Redis Cluster (scripts/redis_cluster.py) and a private single redis-server (the same
+binary and settings, so neither shares a Redis with anything else on the machine), then:
 
 1. the rush (`loadtest rush`, 2 seats each, a fifth pay) against one Houseful worker on core 0 on
-   the single Redis of config.yaml, then the same rush (same users, client code and sizes) against
+   the single Redis, then the same rush (same users, client code and sizes) against
    a worker on the cluster: the cost of redis-py's cluster client in the app;
 2. the closed hold/release loop on HoldStore (the Lua scripts by SHA, no server in between) with C
    customers on one screening, on the single Redis and on the cluster: one screening lives in one
@@ -31,6 +32,7 @@ from bench.run import ADMIN, BENCH_AUTH, OUT, RESULTS, _admin, houseful
 from loadtest import runner, setup
 from loadtest.scenarios import Options
 from scripts.redis_cluster import LocalRedisCluster
+from tests.support.stores import PrivateRedis
 
 BEGIN, END = "<!-- redis-cluster -->", "<!-- /redis-cluster -->"
 
@@ -92,11 +94,13 @@ async def main(argv: list[str] | None = None) -> int:
     users = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"houseful-cluster-users-{os.getpid()}.json")
     folder = Path(tempfile.mkdtemp(prefix="houseful-bench-cluster-"))
     cluster = LocalRedisCluster(folder)
+    single = PrivateRedis(folder)
     runs: dict[str, Any] = {}
     try:
         cluster.start()
-        async with harness.bench_env(auth=BENCH_AUTH) as env:
-            urls = {"single": env.settings.redis.url, "cluster": cluster.url}
+        await single.start()
+        async with harness.bench_env(auth=BENCH_AUTH, redis={"url": single.url}) as env:
+            urls = {"single": single.url, "cluster": cluster.url}
             for kind, url in urls.items():
                 runs[kind] = await _rush(env, args, users, url, f"rush-{kind}")
             runs["lua"] = await _lua(env, args, urls)
@@ -104,6 +108,7 @@ async def main(argv: list[str] | None = None) -> int:
             await delete_prefix(cluster.url, env.settings.redis.key_prefix)
     finally:
         cluster.stop()
+        single.stop()
         if os.path.exists(users):
             os.unlink(users)
     write_section(RESULTS, BEGIN, END, render(runs, args))
@@ -144,11 +149,11 @@ def render(runs: dict[str, Any], args: argparse.Namespace) -> str:
 
 `python -m bench.cluster_bench --clients {args.clients} --arrival {args.arrival} --concurrency {args.concurrency}
 --seconds {args.seconds}`: one worker on core 0, the load tool on core 1; the cluster is 3 primaries and 3
-replicas of Debian's redis-server on this machine (scripts/redis_cluster.py), the single Redis is
-config.yaml's. Same users, client code and sizes for both rushes; the Lua loop is HoldStore's
+replicas of Debian's redis-server on this machine (scripts/redis_cluster.py), the single Redis one
+private redis-server of the same binary and settings. Same users, client code and sizes for both rushes; the Lua loop is HoldStore's
 hold/release by SHA with no server in between, on one screening (one slot, so one shard).
 
-| figure | single Redis | Redis Cluster | cluster / single |
+| figure | single Redis | Redis Cluster | cluster / single (latency: lower is better) |
 | --- | --- | --- | --- |
 {table}
 {END}

@@ -109,7 +109,7 @@ class BoundedRedisCluster(RedisCluster):
             self._places.release()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        async with self.place():
+        async with self.place(), closed_under_us():
             return await super().execute_command(*args, **kwargs)
 
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> ClusterPipeline:
@@ -121,8 +121,25 @@ class BoundedClusterPipeline(ClusterPipeline):
     """A cluster pipeline that runs in one of its client's places."""
 
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
-        async with self.cluster_client.place():
+        async with self.cluster_client.place(), closed_under_us():
             return await super().execute(raise_on_error, allow_redirections)
+
+
+@contextlib.asynccontextmanager
+async def closed_under_us() -> AsyncIterator[None]:
+    """A command whose connection redis-py closed meanwhile fails as a lost connection.
+
+    When the cluster's slot map changes (a failover), redis-py closes the old nodes' connections,
+    also those a command is using at that moment; the command then meets a socket already gone
+    as an AttributeError ('NoneType' object has no attribute 'writelines'). It is an outage
+    (`unavailable`, try again), not a bug of the caller.
+    """
+    try:
+        yield
+    except AttributeError as exc:
+        if "'NoneType'" not in str(exc):  # not a socket gone: a real bug, let it show
+            raise
+        raise RedisConnectionError("Redis Cluster connection closed during a slot map refresh") from exc
 
 
 async def delete_prefix(url: str, prefix: str) -> int:

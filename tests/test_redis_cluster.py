@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 import aiohttp
 import pytest
 
 from scripts.redis_cluster import LocalRedisCluster
-from server.config import Settings
-from server.redis_client import client_for, delete_prefix
+from server.config import ConfigError, Settings, load_settings
+from server.redis_client import client_for, cluster_url, delete_prefix
 from tests.support.checkout import live_tickets, order, pay, wait_status
 from tests.support.holds import make_store, store  # noqa: F401  (fixtures of the imported tests)
 from tests.support.stores import remove, temp_folder
@@ -166,3 +167,14 @@ async def test_every_primary_is_scanned_for_the_prefix(redis_cluster: LocalRedis
         assert await client.exists(*names[:1]) == 0
     finally:
         await client.aclose()
+
+
+def test_a_cluster_is_configured_by_url(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("redis:\n  url: redis+cluster://cache-1:7000,cache-2:7001\n")
+    assert load_settings(cfg, env={}).redis.url == "redis+cluster://cache-1:7000,cache-2:7001"
+    assert cluster_url("redis+cluster://houseful:s%40fe@10.0.0.1:7000,10.0.0.2:7001/") == (
+        [("10.0.0.1", 7000), ("10.0.0.2", 7001)], "houseful", "s@fe")
+    for bad in ("redis+cluster://", "redis+cluster://cache-1", "redis+cluster://cache-1:7000,:7001", "cluster://a:1"):
+        with pytest.raises(ConfigError, match="redis.url"):
+            load_settings(cfg, env={"HOUSEFUL_REDIS_URL": bad})
