@@ -66,8 +66,8 @@ def client_for(url: str, max_connections: int = 64) -> Redis:
     if is_cluster(url):
         nodes, username, password = cluster_url(url)
         cluster = BoundedRedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in nodes],
-                               username=username, password=password,
-                               max_connections=max_connections, health_check_interval=30)
+                                       username=username, password=password,
+                                       max_connections=max_connections, health_check_interval=30)
         return cluster  # type: ignore[return-value]  # the same command API as Redis
     pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=WAIT_SECONDS,
                                            health_check_interval=30)
