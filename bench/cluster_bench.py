@@ -35,6 +35,7 @@ from scripts.redis_cluster import LocalRedisCluster
 from tests.support.stores import PrivateRedis
 
 BEGIN, END = "<!-- redis-cluster -->", "<!-- /redis-cluster -->"
+ORDER = ("single", "cluster", "cluster", "single")
 
 
 def _options(base: str, env: harness.BenchEnv, args: argparse.Namespace, users: str, redis_url: str,
@@ -49,7 +50,8 @@ def _options(base: str, env: harness.BenchEnv, args: argparse.Namespace, users: 
     )
 
 
-async def _rush(env: harness.BenchEnv, args: argparse.Namespace, users: str, redis_url: str, name: str) -> dict[str, Any]:
+async def _rush(env: harness.BenchEnv, args: argparse.Namespace, users: str, redis_url: str,
+                name: str) -> dict[str, Any]:
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"
     with houseful(env, port, {"HOUSEFUL_REDIS_URL": redis_url}) as proc:
@@ -72,12 +74,12 @@ async def _lua(env: harness.BenchEnv, args: argparse.Namespace, urls: dict[str, 
             seat_map = await setup.call(session, "GET", f"{base}/api/screenings/{sid}/seats")
     seats = live_bench.spaced_seats(seat_map)[: args.concurrency]
     owners = [f"u{900_000_000 + i}" for i in range(len(seats))]
-    out = {}
-    for kind, url in urls.items():
-        settings = env.settings.replace(redis={"url": url})
+    out: dict[str, list[dict[str, Any]]] = {"single": [], "cluster": []}
+    for kind in ORDER:
+        settings = env.settings.replace(redis={"url": urls[kind]})
         print(f"Lua holds on {kind} ...", file=sys.stderr)
-        out[kind] = (await live_bench.holds_direct(settings, settings.auth.jwt_secret, sid, seats, owners,
-                                                   args.seconds)).figures()
+        out[kind].append((await live_bench.holds_direct(settings, settings.auth.jwt_secret, sid, seats, owners,
+                                                        args.seconds)).figures())
     return out
 
 
@@ -101,9 +103,12 @@ async def main(argv: list[str] | None = None) -> int:
         await single.start()
         async with harness.bench_env(auth=BENCH_AUTH, redis={"url": single.url}) as env:
             urls = {"single": single.url, "cluster": cluster.url}
-            for kind, url in urls.items():
-                runs[kind] = await _rush(env, args, users, url, f"rush-{kind}")
-            runs["lua"] = await _lua(env, args, urls)
+            # A B B A: a drift of the machine's load over the run weighs on both sides alike.
+            runs.update(single=[], cluster=[], lua={"single": [], "cluster": []})
+            for i, kind in enumerate(ORDER):
+                runs[kind].append(await _rush(env, args, users, urls[kind], f"rush-{kind}-{i}"))
+            for kind, figures in (await _lua(env, args, urls)).items():
+                runs["lua"][kind] = figures
             from server.redis_client import delete_prefix
             await delete_prefix(cluster.url, env.settings.redis.key_prefix)
     finally:
@@ -119,39 +124,41 @@ def _ratio(cluster: float, single: float) -> str:
     return f"{100 * cluster / single:.0f} %" if single else "–"
 
 
+def _both(values: list[float], unit: str) -> tuple[str, float]:
+    """'mean (first, second)' and the mean."""
+    mean = sum(values) / len(values)
+    return f"{mean:.1f} {unit} ({', '.join(f'{v:.1f}' for v in values)})", mean
+
+
 def render(runs: dict[str, Any], args: argparse.Namespace) -> str:
-    """The RESULTS.md section."""
+    """The RESULTS.md section: each figure the mean of its two runs (both shown)."""
     s, c, lua = runs["single"], runs["cluster"], runs["lua"]
-
-    def lat(run: dict[str, Any], name: str, q: str) -> float:
-        return float(run["latency_ms"][name][q])
-
     rows = []
     for label, name in (("hold-ack", "hold_ack"), ("broadcast lag", "broadcast_lag"), ("connect", "connect")):
         for q in ("p50", "p99"):
-            a, b = lat(s, name, q), lat(c, name, q)
-            rows.append((f"rush: {label} {q}", f"{a:.1f} ms", f"{b:.1f} ms", _ratio(b, a)))
-    rows += [
-        ("rush: time to houseful", f"{s['time_to_houseful_s']} s", f"{c['time_to_houseful_s']} s",
-         _ratio(float(c["time_to_houseful_s"] or 0), float(s["time_to_houseful_s"] or 0))),
-        ("rush: orders paid (seats sold)", f"{s['orders_paid']} ({s['sold']})", f"{c['orders_paid']} ({c['sold']})", ""),
-        ("rush: errors / broken invariants", f"{s['errors']['total']} / {len(s['invariants']['broken'])}",
-         f"{c['errors']['total']} / {len(c['invariants']['broken'])}", ""),
-        (f"Lua holds/s, {args.concurrency} customers on one screening (HoldStore, no server)",
-         f"{lua['single']['holds_per_s']:.0f}", f"{lua['cluster']['holds_per_s']:.0f} (one shard)",
-         _ratio(lua["cluster"]["holds_per_s"], lua["single"]["holds_per_s"])),
-        ("Lua hold p50 / p99", f"{lua['single']['p50']:.1f} / {lua['single']['p99']:.1f} ms",
-         f"{lua['cluster']['p50']:.1f} / {lua['cluster']['p99']:.1f} ms", ""),
-    ]
+            (a, ma), (b, mb) = (_both([float(r["latency_ms"][name][q]) for r in side], "ms") for side in (s, c))
+            rows.append((f"rush: {label} {q}", a, b, _ratio(mb, ma)))
+    (a, ma), (b, mb) = (_both([float(r["time_to_houseful_s"] or 0) for r in side], "s") for side in (s, c))
+    rows.append(("rush: time to houseful", a, b, _ratio(mb, ma)))
+    rows.append(("rush: orders paid, errors, broken invariants (both runs)",
+                 *(" / ".join(f"{r['orders_paid']}, {r['errors']['total']}, {len(r['invariants']['broken'])}"
+                              for r in side) for side in (s, c)), ""))
+    (a, ma), (b, mb) = (_both([f["holds_per_s"] for f in lua[k]], "/s") for k in ("single", "cluster"))
+    rows.append((f"Lua holds/s, {args.concurrency} customers on one screening (HoldStore, no server)",
+                 a, b + " (one shard)", _ratio(mb, ma)))
+    (a, ma), (b, mb) = (_both([f["p99"] for f in lua[k]], "ms") for k in ("single", "cluster"))
+    rows.append(("Lua hold p99", a, b, _ratio(mb, ma)))
     table = "\n".join(f"| {a} | {b} | {d} | {r} |" for a, b, d, r in rows)
     return f"""{BEGIN}
 ## Redis Cluster (issue 14): single Redis vs a 6-node cluster, same run
 
 `python -m bench.cluster_bench --clients {args.clients} --arrival {args.arrival} --concurrency {args.concurrency}
---seconds {args.seconds}`: one worker on core 0, the load tool on core 1; the cluster is 3 primaries and 3
-replicas of Debian's redis-server on this machine (scripts/redis_cluster.py), the single Redis one
-private redis-server of the same binary and settings. Same users, client code and sizes for both rushes; the Lua loop is HoldStore's
-hold/release by SHA with no server in between, on one screening (one slot, so one shard).
+--seconds {args.seconds}`: one worker on core 0, the load tool on core 1. Each side runs twice, in the
+order single, cluster, cluster, single: a figure is the mean, both runs in brackets. The cluster is
+3 primaries and 3 replicas of Debian's redis-server on this machine (scripts/redis_cluster.py); the
+single Redis is one private redis-server of the same binary and settings. Same users, client code
+and sizes for all rushes. The Lua loop is HoldStore's hold/release by SHA with no server in between,
+on one screening: one slot, so the cluster figure is one shard's.
 
 | figure | single Redis | Redis Cluster | cluster / single (latency: lower is better) |
 | --- | --- | --- | --- |

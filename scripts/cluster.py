@@ -3,12 +3,12 @@
 
 `up` starts a 6-node Redis Cluster (3 primaries, 3 replicas, scripts/redis_cluster.py; `--redis
 single` keeps config.yaml's Redis instead), then N nodes on it (`run.py serve --port P --workers W`,
-each in its own session so they outlive this command), writes deploy/haproxy.cfg's template out with their ports and a locally generated
-certificate, and starts HAProxy in front: HTTPS on one port, HTTP redirected to it. `drain NAME`
-takes a node out gracefully: HAProxy stops sending it new connections, then the node is told to
-stop, which closes its sockets with 1001 (going away) so browsers reconnect through HAProxy to
-another node and resync. `down` stops only the processes `up` recorded. The nodes use the
-PostgreSQL of config.yaml (or the HOUSEFUL_* environment), like `make run`.
+each in its own session so they outlive this command), writes deploy/haproxy.cfg's template out
+with their ports and a locally generated certificate, and starts HAProxy in front: HTTPS on one
+port, HTTP redirected to it. `drain NAME` takes a node out gracefully: HAProxy stops sending it new
+connections, then the node is told to stop, which closes its sockets with 1001 (going away) so
+browsers reconnect through HAProxy to another node and resync. `down` stops only the processes `up`
+recorded. The nodes use the PostgreSQL of config.yaml (or the HOUSEFUL_* environment), like `make run`.
 """
 from __future__ import annotations
 

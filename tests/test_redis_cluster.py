@@ -20,12 +20,13 @@ import pytest
 from scripts.redis_cluster import LocalRedisCluster
 from server.config import ConfigError, Settings, load_settings
 from server.redis_client import client_for, cluster_url, delete_prefix
-from tests.support.checkout import live_tickets, order, pay, wait_status
+from tests.support.checkout import live_tickets, new_order, order, pay, wait_status
 from tests.support.holds import make_store, store  # noqa: F401  (fixtures of the imported tests)
 from tests.support.stores import remove, temp_folder
 from tests.wsclient import RoomClient, connect
 # The representative suites, run again on the cluster (pytest collects imported tests here).
 from tests.test_checkout_flow import test_happy_path_hold_to_ticket_to_check_in  # noqa: F401
+from tests.test_dashboard import day_of, open_feed, update_until
 from tests.test_dashboard import test_feed_shows_holds_and_houseful_on_and_off  # noqa: F401
 from tests.test_holds_basic import test_hold_is_all_or_nothing  # noqa: F401
 from tests.test_holds_expiry import test_expiry_is_announced_by_the_sweeper  # noqa: F401
@@ -42,11 +43,12 @@ async def settings(settings: Settings, redis_cluster: LocalRedisCluster) -> Asyn
     yield on_cluster
 
 
-async def test_a_hold_through_one_server_reaches_a_watcher_on_another(make_client, make_user, make_screening) -> None:
-    a, b = await make_client(), await make_client()  # two servers, each its own cluster client and rooms
+async def test_two_servers_on_the_cluster_share_holds_and_sales(make_client, make_user, make_screening, pg) -> None:
+    # Two servers, each its own cluster client, rooms and staff feed.
+    a, b = await make_client(websocket={"dashboard_tick_ms": 50}), await make_client()
     s = await make_screening(rows=1, per_row=4)
     sid, seats = s["screening_id"], s["seats"]
-    buyer = await make_user()
+    buyer, staff = await make_user(), await make_user("staff")
     watcher = await connect(b, sid)
     holder = await connect(a, sid, token=buyer["token"])
     held = await holder.ok("hold", seats=[seats["A1"], seats["A2"]])
@@ -54,6 +56,15 @@ async def test_a_hold_through_one_server_reaches_a_watcher_on_another(make_clien
     assert event["v"] == held["version"] and sorted(event["seats"]) == sorted([seats["A1"], seats["A2"]])
     await holder.ok("release", seats=[seats["A1"]])
     assert (await watcher.event(lambda e: e["type"] == "released"))["seats"] == [seats["A1"]]
+
+    # A sale through B reaches the staff feed on A.
+    feed, _ = await open_feed(a, staff, date=await day_of(pg, sid))
+    created = await new_order(b, buyer, sid, [seats["A2"]])
+    await pay(b, created)
+    assert (await wait_status(b, buyer, created["order_key"]))["status"] == "paid"
+    row = await update_until(feed, sid, lambda r: r["sold"] == 1)
+    assert row["held"] == 0 and row["tickets"] == 1
+    await feed.close()
     await holder.close()
     await watcher.close()
 
@@ -101,7 +112,8 @@ async def test_a_primary_killed_during_a_burst_of_holds(own_cluster: LocalRedisC
     async with aiohttp.ClientSession() as session:
         watcher = await connect(session, sid, url=url)
         rooms = await asyncio.gather(*(connect(session, sid, url=url, token=u["token"]) for u in users))
-        shard = own_cluster.primary_of(f"{settings.redis.key_prefix}{{s:{sid}}}:meta")
+        meta = f"{settings.redis.key_prefix}{{s:{sid}}}:meta"  # a key in the screening's slot
+        shard = own_cluster.primary_of(meta)
         # Two buyers per seat hold and let go in turn; the primary dies in the middle of it.
         halfway = asyncio.Event()
 
@@ -117,7 +129,7 @@ async def test_a_primary_killed_during_a_burst_of_holds(own_cluster: LocalRedisC
         await asyncio.wait_for(halfway.wait(), BURST_SECONDS)
         own_cluster.kill(shard)
         replies = await asyncio.gather(*burst)
-        promoted = own_cluster.wait_promoted(f"{settings.redis.key_prefix}{{s:{sid}}}:meta", shard)
+        promoted = await asyncio.to_thread(own_cluster.wait_promoted, meta, shard)
         assert promoted != shard and codes["hold ok"] > SEATS * ROUNDS // 4  # holds went on after the kill
         assert {r["error"]["code"] for r in replies if not r["success"]} <= {"seat_taken", "houseful", "unavailable"}
 
