@@ -142,6 +142,25 @@ async def closed_under_us() -> AsyncIterator[None]:
         raise RedisConnectionError("Redis Cluster connection closed during a slot map refresh") from exc
 
 
+async def ping(redis: Redis) -> bool:
+    """Whether this server reaches Redis. On a cluster: whether any primary answers.
+
+    A shard failing over (or a replica down) is not this server's fault, and every server shares
+    the cluster: reporting unhealthy would make the load balancer drop every node at once, for
+    screenings on the other shards too. Commands for the shard in its gap answer `unavailable`.
+    """
+    if not isinstance(redis, RedisCluster):
+        return bool(await redis.ping())
+    await redis.initialize()  # learns the slot map once (later calls return at once)
+    for node in redis.get_primaries():
+        try:
+            if await redis.ping(target_nodes=node):
+                return True
+        except (RedisConnectionError, OSError, asyncio.TimeoutError):
+            continue
+    raise RedisConnectionError("no Redis Cluster primary answers")
+
+
 async def delete_prefix(url: str, prefix: str) -> int:
     """UNLINK every key under prefix; how many went. On a cluster redis-py's SCAN visits every
     primary and its UNLINK splits the keys per slot."""
