@@ -9,6 +9,7 @@ watcher on the other), and a primary killed during a burst of holds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Any, AsyncIterator
 
 import aiohttp
 import pytest
+from redis.exceptions import RedisError
 
 from scripts.redis_cluster import LocalRedisCluster
 from server.config import ConfigError, Settings, load_settings
 from server.redis_client import client_for, cluster_url, delete_prefix
+from server.redis_client import pubsub as open_pubsub
 from tests.support.checkout import live_tickets, new_order, order, pay, wait_status
 from tests.support.holds import make_store, store  # noqa: F401  (fixtures of the imported tests)
 from tests.support.stores import remove, temp_folder
@@ -192,3 +195,36 @@ def test_a_cluster_is_configured_by_url(tmp_path: Path) -> None:
     for bad in ("redis+cluster://", "redis+cluster://cache-1", "redis+cluster://cache-1:7000,:7001", "cluster://a:1"):
         with pytest.raises(ConfigError, match="redis.url"):
             load_settings(cfg, env={"HOUSEFUL_REDIS_URL": bad})
+
+
+async def test_a_listener_moves_to_a_live_node_when_its_node_dies(redis_cluster: LocalRedisCluster,
+                                                                  settings: Settings) -> None:
+    """Rooms, the staff feed and revocations listen with classic pub/sub on any node; when that
+    node dies (primary or replica), the listener moves to another and hears the next event."""
+    client = client_for(settings.redis.url)
+    listener = open_pubsub(client)
+    channel = f"{settings.redis.key_prefix}{{s:1}}:events"
+    dead = 0
+    try:
+        await listener.subscribe(channel)
+        assert (await listener.get_message(timeout=5))["type"] == "subscribe"
+        dead = listener.connection.port
+        redis_cluster.kill(dead)
+        deadline, heard = time.monotonic() + 30, None
+        while heard is None:  # each round: publish, then wait up to 0.2 s for it to arrive
+            assert time.monotonic() < deadline, "the listener never heard an event after its node died"
+            with contextlib.suppress(RedisError, OSError):
+                await client.publish(channel, b"after")
+            try:
+                message = await listener.get_message(timeout=0.2)
+            except (RedisError, OSError):  # the dead node's socket: the next read reconnects elsewhere
+                continue
+            if message is not None and message["type"] == "message":
+                heard = message
+        assert heard["data"] == b"after" and listener.connection.port != dead
+    finally:
+        await listener.aclose()
+        await client.aclose()
+        if dead:  # back into the run's cluster (as a replica), healthy for whatever runs next
+            redis_cluster.start_node(dead)
+            await asyncio.to_thread(redis_cluster.wait_ok)
