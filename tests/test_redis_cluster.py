@@ -4,7 +4,8 @@ A representative part of the live-room, checkout, staff-feed and waiting-room su
 again unchanged: they are imported below, and this module's `settings` points the app (and the
 tests' own Redis client) at the run's cluster, so every Lua script, pipeline and subscription
 meets real slots. Then what only a cluster has: two servers on it (a hold through one seen by a
-watcher on the other), and a primary killed during a burst of holds.
+watcher on the other, a sale through one on the other's staff feed), a primary killed during a
+burst of holds, and a pub/sub listener whose node dies.
 """
 from __future__ import annotations
 
@@ -21,8 +22,7 @@ from redis.exceptions import RedisError
 
 from scripts.redis_cluster import LocalRedisCluster
 from server.config import ConfigError, Settings, load_settings
-from server.redis_client import client_for, cluster_url, delete_prefix
-from server.redis_client import pubsub as open_pubsub
+from server.redis_client import client_for, cluster_url, delete_prefix, pubsub as open_pubsub
 from tests.support.checkout import live_tickets, new_order, order, pay, wait_status
 from tests.support.holds import make_store, store  # noqa: F401  (fixtures of the imported tests)
 from tests.support.stores import remove, temp_folder
