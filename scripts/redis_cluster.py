@@ -9,6 +9,7 @@ several test runs can start clusters at once), its own folder, and is stopped by
 """
 from __future__ import annotations
 
+import random
 import shutil
 import signal
 import socket
@@ -24,14 +25,32 @@ START_SECONDS = 30.0
 NODE_TIMEOUT_MS = 1500
 
 
-def free_port(avoid: frozenset[int] = frozenset()) -> int:
-    """A TCP port nothing listens on right now (loopback), not one of `avoid` (promised elsewhere)."""
+def free_port(avoid: frozenset[int] = frozenset(), count: int = 1) -> int:
+    """The first of `count` consecutive loopback TCP ports nothing uses now, none in `avoid`.
+
+    Picked at random below the kernel's ephemeral range: every outgoing connection (a cluster
+    node's bus links, other test runs' clients) takes its local port from that range, so a port
+    the OS reports free there may be taken by one before our server binds it.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    pick = random.SystemRandom()
     while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in avoid:
-            return port
+        base = pick.randrange(10_000, max(low, 10_001 + count) - count)
+        ports = range(base, base + count)
+        if not avoid.intersection(ports) and all(_bindable(port) for port in ports):
+            return base
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 class LocalRedisCluster:
