@@ -41,9 +41,10 @@ browser:
 haproxy:
 	@command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; }
 
-# Optional: two nodes behind HAProxy with TLS on https://127.0.0.1:8443 (docs/operations.md).
+# Optional: two nodes behind HAProxy with TLS on https://127.0.0.1:8443, on a local 6-node Redis Cluster
+# (REDIS=single: on config.yaml's Redis instead; docs/operations.md).
 cluster: services pdf-libraries haproxy
-	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} $(PY) scripts/cluster.py up --demo --nodes $${NODES:-2} --workers $${WORKERS:-1}
+	HOUSEFUL_ADMIN_EMAIL=$${HOUSEFUL_ADMIN_EMAIL:-admin@houseful.local} $(PY) scripts/cluster.py up --demo --nodes $${NODES:-2} --workers $${WORKERS:-1} --redis $${REDIS:-cluster}
 
 cluster-stop:
 	$(PY) scripts/cluster.py down

@@ -91,13 +91,9 @@ async def bench_env(**overrides: dict) -> AsyncIterator[BenchEnv]:
         yield BenchEnv(settings, env)
     finally:
         await db.drop_database(url)
-        from redis.asyncio import Redis
+        from server.redis_client import delete_prefix
 
-        client = Redis.from_url(settings.redis.url)
-        keys = [k async for k in client.scan_iter(match=settings.redis.key_prefix + "*", count=1000)]
-        for i in range(0, len(keys), 500):
-            await client.unlink(*keys[i : i + 500])
-        await client.aclose()
+        await delete_prefix(settings.redis.url, settings.redis.key_prefix)
 
 
 @contextlib.contextmanager

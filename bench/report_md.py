@@ -165,3 +165,14 @@ def _rush_details(r: dict[str, Any]) -> list[str]:
                 out += ["", f"{title}:", "", "| function | share |", "| --- | --- |"]
                 out += [f"| `{name}` | {share} % |" for name, share in prof[who]]
     return out
+
+
+def write_section(results: Path, begin: str, end: str, section: str) -> None:
+    """Replace (or append) the section of RESULTS.md between the markers begin and end."""
+    text = results.read_text()
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + section.strip() + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + section.strip() + "\n"
+    results.write_text(text)

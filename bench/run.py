@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import aiohttp
 import asyncpg
-from redis.asyncio import Redis
+from server.redis_client import client_for
 
 from bench import harness, live_bench, sockets_bench
 from bench.report_md import render
@@ -209,7 +209,7 @@ async def machine(env: harness.BenchEnv, pinned: str) -> dict[str, Any]:
                 if line.startswith("model name")), platform.processor())
     mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal")), 0)
-    redis = Redis.from_url(env.settings.redis.url)
+    redis = client_for(env.settings.redis.url)
     try:
         redis_version = (await redis.info("server"))["redis_version"]
     finally:
@@ -266,12 +266,15 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 def _kept_sections() -> str:
-    """Sections other benches write into RESULTS.md (bench/waiting_room_bench.py), kept across rewrites."""
+    """Sections other benches write into RESULTS.md (bench/waiting_room_bench.py, bench/cluster_bench.py),
+    kept across rewrites."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
-    start, end = "<!-- waiting-room -->", "<!-- /waiting-room -->"
-    if start not in old or end not in old:
-        return ""
-    return "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    kept = ""
+    for name in ("waiting-room", "redis-cluster"):
+        start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+        if start in old and end in old:
+            kept += "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    return kept
 
 
 if __name__ == "__main__":

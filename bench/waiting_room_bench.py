@@ -22,6 +22,7 @@ import aiohttp
 import orjson
 
 from bench import harness
+from bench.report_md import write_section
 from bench.run import ADMIN, BENCH_AUTH, OUT, RESULTS, _admin, houseful
 from loadtest import runner, setup
 from loadtest.scenarios import Options
@@ -152,7 +153,7 @@ async def main(argv: list[str] | None = None) -> int:
     finally:
         if os.path.exists(users):
             os.unlink(users)
-    write_section(render(runs, args))
+    write_section(RESULTS, BEGIN, END, render(runs, args))
     return 0
 
 
@@ -201,17 +202,6 @@ first quarter waiting → all of them: {m['rss_before_kib']} KiB → {m['rss_aft
 (goal ≤ 8 KiB; the seat-map socket's figure is in "Idle sockets" above).
 {END}
 """
-
-
-def write_section(section: str) -> None:
-    """Replace (or append) the marked section of RESULTS.md."""
-    text = RESULTS.read_text()
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section.strip() + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section.strip() + "\n"
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":

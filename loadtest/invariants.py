@@ -28,6 +28,7 @@ from server.keyspace import KeySpace
 from server.live.holds import KEY_NAMES
 from server.live.scripts import Scripts
 from server.queries import load_queries
+from server.redis_client import client_for
 
 SOLD_TWICE = "seat_sold_twice"
 SOLD_CACHE = "sold_cache_mismatch"
@@ -145,7 +146,7 @@ async def check(database_url: str, redis_url: str, key_prefix: str, screenings: 
     sql = load_queries().loadtest  # the app's loader: this program runs without the app
     space = KeySpace(key_prefix)
     conn = await asyncpg.connect(database_url)
-    redis = Redis.from_url(redis_url)
+    redis = client_for(redis_url)
     try:
         await _wait_settled(conn, sql, screenings, settle_seconds)
         found: list[Violation] = []

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """A local multi-node deployment: several Houseful nodes behind HAProxy with TLS (docs/operations.md).
 
-`up` starts N nodes (`run.py serve --port P --workers W`, each in its own session so they outlive
-this command), writes deploy/haproxy.cfg's template out with their ports and a locally generated
-certificate, and starts HAProxy in front: HTTPS on one port, HTTP redirected to it. `drain NAME`
-takes a node out gracefully: HAProxy stops sending it new connections, then the node is told to
-stop, which closes its sockets with 1001 (going away) so browsers reconnect through HAProxy to
-another node and resync. `down` stops only the processes `up` recorded. The nodes use the
-PostgreSQL and Redis of config.yaml (or the HOUSEFUL_* environment), like `make run`.
+`up` starts a 6-node Redis Cluster (3 primaries, 3 replicas, scripts/redis_cluster.py; `--redis
+single` keeps config.yaml's Redis instead), then N nodes on it (`run.py serve --port P --workers W`,
+each in its own session so they outlive this command), writes deploy/haproxy.cfg's template out
+with their ports and a locally generated certificate, and starts HAProxy in front: HTTPS on one
+port, HTTP redirected to it. `drain NAME` takes a node out gracefully: HAProxy stops sending it new
+connections, then the node is told to stop, which closes its sockets with 1001 (going away) so
+browsers reconnect through HAProxy to another node and resync. `down` stops only the processes `up`
+recorded. The nodes use the PostgreSQL of config.yaml (or the HOUSEFUL_* environment), like `make run`.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: `scripts.` is importable from the checkout
+
+from scripts.redis_cluster import LocalRedisCluster  # noqa: E402
 TEMPLATE = ROOT / "deploy" / "haproxy.cfg"
 START_SECONDS = 90.0
 STOP_SECONDS = 20.0
@@ -99,9 +103,10 @@ def ensure_certificate(path: Path, host: str) -> Path:
     return path
 
 
-def _start_node(args: argparse.Namespace, index: int, port: int, state: Path) -> dict[str, object]:
+def _start_node(args: argparse.Namespace, index: int, port: int, state: Path,
+                redis_url: str | None) -> dict[str, object]:
     log = state / "logs" / f"node{index}.log"
-    env = {**os.environ,
+    env = {**os.environ, **({"HOUSEFUL_REDIS_URL": redis_url} if redis_url else {}),
            # HTTPS ends at HAProxy: cookies must say Secure, and the proxy names the client.
            "HOUSEFUL_AUTH_COOKIE_SECURE": "true",
            "HOUSEFUL_SERVER_TRUSTED_PROXIES": os.environ.get("HOUSEFUL_SERVER_TRUSTED_PROXIES", "127.0.0.1/32"),
@@ -134,10 +139,21 @@ def up(args: argparse.Namespace) -> int:
     (state / "logs").mkdir(parents=True, exist_ok=True)
     cert = ensure_certificate(state / "tls" / "houseful.pem", args.bind)
     nodes: list[dict[str, object]] = []
-    record = {"nodes": nodes, "haproxy_pid": None, "https": f"https://{args.bind}:{args.https_port}"}
+    record: dict[str, object] = {"nodes": nodes, "haproxy_pid": None, "redis_pids": [], "redis_url": None,
+                                 "https": f"https://{args.bind}:{args.https_port}"}
     try:
+        if args.redis == "cluster":
+            shutil.rmtree(state / "redis", ignore_errors=True)  # nothing runs there: no cluster is recorded
+            promised = {args.https_port, args.http_port, *range(args.first_port, args.first_port + args.nodes)}
+            redis_cluster = LocalRedisCluster(state / "redis", avoid=frozenset(promised))
+            try:
+                redis_cluster.start()
+            finally:  # recorded even when it failed half-way, so `down` stops what did start
+                record["redis_pids"], record["redis_url"] = redis_cluster.pids(), redis_cluster.url
+                _save(state, record)
         for index in range(1, args.nodes + 1):  # the first migrates (and loads the demo) alone
-            nodes.append(_start_node(args, index, args.first_port + index - 1, state))
+            nodes.append(_start_node(args, index, args.first_port + index - 1, state,
+                                     record["redis_url"]))  # type: ignore[arg-type]
             _save(state, record)
         config = _haproxy_config(args, state, nodes, cert)
         subprocess.run([haproxy, "-c", "-q", "-f", str(config)], check=True)
@@ -149,6 +165,8 @@ def up(args: argparse.Namespace) -> int:
         down(args)
         raise
     ports = ", ".join(str(n["port"]) for n in nodes)
+    if record["redis_url"]:
+        print(f"Redis Cluster: {record['redis_url']} (data in memory only)")
     print(f"Houseful on {record['https']} (self-signed certificate: {cert}); "
           f"http://{args.bind}:{args.http_port} redirects there. Nodes on {ports}; logs in {state / 'logs'}.")
     return 0
@@ -214,6 +232,8 @@ def down(args: argparse.Namespace) -> int:
         _stop(int(node["pid"]), "run.py")
     if record.get("haproxy_pid"):
         _stop(int(record["haproxy_pid"]), "haproxy")  # type: ignore[arg-type]
+    for pid in record.get("redis_pids") or []:  # type: ignore[union-attr]
+        _stop(int(pid), "redis-server")
     (state / "cluster.json").unlink()
     print("cluster stopped")
     return 0
@@ -231,6 +251,8 @@ def main() -> int:
     start.add_argument("--http-port", type=int, default=8088)
     start.add_argument("--first-port", type=int, default=8081, help="node N serves on first-port + N - 1")
     start.add_argument("--demo", action="store_true", help="load the demo data when the catalog is empty")
+    start.add_argument("--redis", choices=("cluster", "single"), default="cluster",
+                       help="cluster: a local 6-node Redis Cluster of its own; single: config.yaml's redis.url")
     out = sub.add_parser("drain", help="take a node out gracefully (HAProxy first, then the node)")
     out.add_argument("node", help="node1, node2, ...")
     sub.add_parser("down", help="stop what `up` started")

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import asyncpg
-from redis.asyncio import Redis
+from server.redis_client import delete_prefix
 
 from server import db
 from server.config import Settings, data_path
@@ -64,20 +64,7 @@ async def _is_empty(url: str) -> bool:
 
 async def forget_live_state(settings: Settings) -> int:
     """Delete every Redis key under this deployment's prefix; how many went."""
-    client = Redis.from_url(settings.redis.url)
-    gone = 0
-    try:
-        batch: list[bytes] = []
-        async for key in client.scan_iter(match=settings.redis.key_prefix + "*", count=1000):
-            batch.append(key)
-            if len(batch) == 1000:
-                gone += await client.unlink(*batch)
-                batch = []
-        if batch:
-            gone += await client.unlink(*batch)
-    finally:
-        await client.aclose()
-    return gone
+    return await delete_prefix(settings.redis.url, settings.redis.key_prefix)
 
 
 async def restore(settings: Settings, source: Path) -> list[str]:

@@ -400,8 +400,11 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting database.url: must be a postgresql:// URL")
     if not re.fullmatch(r"/?[A-Za-z_][A-Za-z0-9_]{0,62}|/?", urlsplit(settings.database.url).path):
         raise ConfigError("setting database.url: the database name must be letters, digits and _")
-    if not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("setting redis.url: must be a redis:// URL")
+    if settings.redis.url.startswith("redis+cluster://"):  # Redis Cluster (server/redis_client.py)
+        if not re.fullmatch(r"redis\+cluster://([^@/]*@)?[^:,/@]+:\d+(,[^:,/@]+:\d+)*/?", settings.redis.url):
+            raise ConfigError("setting redis.url: redis+cluster://host:port[,host:port...] expected")
+    elif not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("setting redis.url: must be a redis:// or redis+cluster:// URL")
     if len(settings.checkout.currency) != 3 or not settings.checkout.currency.isalpha():
         raise ConfigError("setting checkout.currency: must be a three-letter ISO 4217 code")
     for name, nets in (("metrics.allow_from", settings.metrics.allow_from),

@@ -6,7 +6,7 @@ each (the errors middleware, the socket core), to 503 / `unavailable` with a Ret
 from __future__ import annotations
 
 import asyncpg
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, SlotNotCoveredError
 
 from server.sentences import for_people
 
@@ -17,6 +17,7 @@ RETRY_AFTER_SECONDS = 5
 # tried again, and the pools reconnect by themselves once the store is back.
 STORE_OUTAGES: tuple[type[BaseException], ...] = (
     RedisError,  # connection refused/reset, timeouts, LOADING after a restart, OOM
+    SlotNotCoveredError,  # a Redis Cluster slot without a reachable primary (a failover under way)
     OSError,  # a refused or reset connection while asyncpg (re)connects
     TimeoutError,  # asyncpg's command_timeout, a pool acquire that waited too long
     asyncpg.PostgresConnectionError,  # the connection died mid-query (ConnectionDoesNotExistError)

@@ -23,7 +23,9 @@ from server.app import HousefulRunner, create_app
 from server.clock import ShiftedClock
 from server.config import Settings, load_settings
 from server.domain.tokens import issue_access
+from server.redis_client import client_for, delete_prefix
 from tests.support.mail import SmtpSink
+from scripts.redis_cluster import LocalRedisCluster
 from tests.support.stores import PrivateRedis, remove, temp_folder
 
 TABLES = (
@@ -35,13 +37,7 @@ TABLES = (
 
 
 async def _drop_keys(url: str, prefix: str) -> None:
-    client = Redis.from_url(url)
-    try:
-        batch = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
-        for i in range(0, len(batch), 500):
-            await client.unlink(*batch[i : i + 500])
-    finally:
-        await client.aclose()
+    await delete_prefix(url, prefix)
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +88,7 @@ async def pg(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
     """A direct Redis client (keys must use settings.redis.key_prefix)."""
-    client = Redis.from_url(settings.redis.url)
+    client = client_for(settings.redis.url)
     yield client
     await client.aclose()
 
@@ -194,4 +190,18 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
+        remove(folder)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalRedisCluster]:
+    """A Redis Cluster of the run's own (3 primaries, 3 replicas, free ports), started once when a
+    test first asks for it and stopped by its pids at the end (tests/test_redis_cluster.py)."""
+    folder = temp_folder()
+    cluster = LocalRedisCluster(folder)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
         remove(folder)

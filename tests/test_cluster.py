@@ -16,8 +16,8 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
+from scripts.redis_cluster import free_port
 from server.config import ROOT, Settings
-from tests.support.stores import free_port
 from tests.wsclient import RoomClient, connect
 
 GOING_AWAY = 1001
@@ -55,10 +55,11 @@ async def _answers(room: RoomClient) -> bool:
 
 @pytest.fixture
 async def cluster(settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
-    first = free_port()
-    while free_port() == first + 1:  # two adjacent free ports are likely; retry the rare clash
-        first = free_port()
-    ports = {"https": free_port(), "http": free_port(), "first": first}
+    # Below the ephemeral range (scripts/redis_cluster.py): the Redis Cluster that `up` starts first
+    # opens many connections whose local ports could otherwise take the nodes' ports.
+    first = free_port(count=2)
+    https = free_port(frozenset({first, first + 1}))
+    ports = {"https": https, "http": free_port(frozenset({first, first + 1, https})), "first": first}
     env = {**os.environ, "HOUSEFUL_DATABASE_URL": settings.database.url,
            "HOUSEFUL_REDIS_KEY_PREFIX": settings.redis.key_prefix,
            "HOUSEFUL_AUTH_JWT_SECRET": settings.auth.jwt_secret, "HOUSEFUL_SERVER_LOG_LEVEL": "WARNING"}

@@ -8,6 +8,7 @@ from aiohttp import web
 from server import keys
 from server.api.http import endpoint, json_response
 from server.errors import RETRY_AFTER_SECONDS
+from server.redis_client import ping
 
 HEALTH_SCHEMA = {
     "type": "object",
@@ -31,7 +32,7 @@ async def _probe(coro: object) -> str:
 async def health(request: web.Request) -> web.Response:
     """GET /api/health: 200 when PostgreSQL and Redis answer, else 503 naming what is down."""
     pg = await _probe(request.app[keys.DB].fetchval("SELECT 1"))
-    rd = await _probe(request.app[keys.REDIS].ping())
+    rd = await _probe(ping(request.app[keys.REDIS]))
     clock = request.app[keys.CLOCK]
     body = {"status": "ok" if pg == rd == "ok" else "degraded", "postgres": pg, "redis": rd,
             "time": clock.now().isoformat(), "clock": clock.describe()}

@@ -56,7 +56,10 @@ class ScriptBatcher:
             else:
                 pipe = self.redis.pipeline(transaction=False)
                 for sha, keys, args, _ in batch:
-                    pipe.evalsha(sha, len(keys), *keys, *args)
+                    # execute_command, not pipe.evalsha: redis-py's cluster pipeline refuses the
+                    # latter by name but routes the command itself by its keys' slot, one
+                    # pipeline per node, each reply in its place (docs/operations.md, Redis Cluster).
+                    pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
                 results = await pipe.execute(raise_on_error=False)
         except BaseException as exc:  # noqa: BLE001 - every waiting caller must learn of it
             for *_, fut in batch:

@@ -15,6 +15,7 @@ from server.keyspace import KeySpace
 from server.live.holds import HoldStore
 from server.queries import load_queries
 from server.redis_client import create_redis
+from server.bus_cluster import shards_for
 
 MakeStore = Callable[..., Awaitable[HoldStore]]
 
@@ -68,7 +69,8 @@ class Listener:
     """A sharded pub/sub subscription to a screening's events; `next()` waits for one with a timeout."""
 
     def __init__(self, redis: Redis, channel: str) -> None:
-        self.pubsub = redis.pubsub()
+        shards = shards_for(redis)  # on a cluster: a connection to the primary that owns the channel
+        self.pubsub = shards.pubsub(shards.shard_of(channel.encode()))
         self.channel = channel
 
     async def __aenter__(self) -> "Listener":
