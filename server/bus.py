@@ -49,7 +49,7 @@ class Listener(Protocol):
 class Shards(Protocol):
     """Where channels live: one Redis server, or a cluster's primaries."""
 
-    def shard_of(self, channel: bytes) -> str:
+    async def shard_of(self, channel: bytes) -> str:
         """The name of the shard (node) that serves a channel now."""
 
     def pubsub(self, shard: str) -> PubSub:
@@ -68,7 +68,7 @@ class OneRedis:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    def shard_of(self, channel: bytes) -> str:
+    async def shard_of(self, channel: bytes) -> str:
         """Always the one server."""
         return "redis"
 
@@ -250,7 +250,7 @@ class EventBus:
         if self._closed:
             return None
         try:
-            link = self._route.get(channel) or self._link(self.shards.shard_of(channel))
+            link = self._route.get(channel) or self._link(await self.shards.shard_of(channel))
         except TROUBLE as exc:  # Cluster: the channel's slot has no primary right now
             return self._settle(channel, exc)
         async with link.lock:
@@ -315,7 +315,7 @@ class EventBus:
             try:
                 await self.shards.refresh()
                 for channel in todo:
-                    link = self._link(self.shards.shard_of(channel))
+                    link = self._link(await self.shards.shard_of(channel))
                     async with link.lock:
                         if channel in self._listeners and channel not in self._route:
                             self._route[channel] = link

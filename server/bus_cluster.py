@@ -13,6 +13,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
+from redis.exceptions import SlotNotCoveredError
 
 from server.bus import OneRedis, Shards
 
@@ -28,9 +29,16 @@ class ClusterShards:
     def __init__(self, cluster: RedisCluster) -> None:
         self.cluster = cluster
 
-    def shard_of(self, channel: bytes) -> str:
-        """The name (host:port) of the primary that owns the channel's slot now."""
-        return self.cluster.nodes_manager.get_node_from_slot(key_slot(channel)).name
+    async def shard_of(self, channel: bytes) -> str:
+        """The name (host:port) of the primary that owns the channel's slot now.
+
+        The client learns the slot map on its first command; a bus may subscribe before that.
+        """
+        await self.cluster.initialize()  # returns at once once the slot map is known
+        try:
+            return self.cluster.nodes_manager.get_node_from_slot(key_slot(channel)).name
+        except (KeyError, IndexError) as exc:  # the slot has no known primary right now
+            raise SlotNotCoveredError(f"no primary serves the slot of {channel!r} now") from exc
 
     def pubsub(self, shard: str) -> PubSub:
         """A PubSub on a dedicated connection to that primary (a pool of one, with the cluster's settings)."""

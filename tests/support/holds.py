@@ -69,11 +69,11 @@ class Listener:
     """A sharded pub/sub subscription to a screening's events; `next()` waits for one with a timeout."""
 
     def __init__(self, redis: Redis, channel: str) -> None:
-        shards = shards_for(redis)  # on a cluster: a connection to the primary that owns the channel
-        self.pubsub = shards.pubsub(shards.shard_of(channel.encode()))
+        self.shards = shards_for(redis)  # on a cluster: a connection to the primary that owns the channel
         self.channel = channel
 
     async def __aenter__(self) -> "Listener":
+        self.pubsub = self.shards.pubsub(await self.shards.shard_of(self.channel.encode()))
         await self.pubsub.ssubscribe(self.channel)
         # Wait for Redis's confirmation: an event published after this returns is never missed.
         confirmed = await self.pubsub.get_message(timeout=5.0)
