@@ -26,6 +26,15 @@ function showDay(filter) {
     : `Screenings on ${fmtDay(`${filter.from}T12:00:00Z`, "UTC")}`;
 }
 
+// At the cinema's midnight the server moves a "today" feed to the new day (an unasked list with
+// its filter): the date field and the title follow, unless the user is looking at another day.
+function followDay(filter) {
+  if (!filter?.from || !today || filter.from === today || form.date.value !== today) return;
+  today = filter.from;
+  form.date.value = filter.from;
+  showDay(filter);
+}
+
 function card(row) {
   const bar = h("div", { class: "bar", role: "img" }, h("span", { class: "bar-sold" }), h("span", { class: "bar-held" }));
   const el = h("article", { class: "card dash-card", dataset: { screeningId: row.screening_id } },
@@ -152,7 +161,7 @@ async function init() {
     if (e.detail.code === 4001) refreshSession();
   });
   feed.addEventListener("hello", (e) => showDay(e.detail.filter));
-  feed.addEventListener("occupancy", (e) => showAll(e.detail));
+  feed.addEventListener("occupancy", (e) => { followDay(e.detail.filter); showAll(e.detail); });
   feed.addEventListener("update", (e) => update(e.detail));
   feed.addEventListener("failure", (e) => { $("#dash-error").textContent = e.detail.message || ""; });
   form.addEventListener("change", async () => {

@@ -96,3 +96,25 @@ async def test_check_in_admits_a_ticket_once(client: Any, make_screening: Any, m
     await expect(page.locator('[data-outcome="invalid"]')).to_be_visible()
     await shoot(page, "checkin")
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("clock", [dt.datetime(2027, 1, 13, 23, 59, 50, tzinfo=dt.timezone.utc)],
+                         ids=["jan-before-midnight"], indirect=True)
+async def test_the_dashboard_of_today_moves_to_the_new_day_at_the_cinemas_midnight(
+    client: Any, make_screening: Any, register: Any, new_page: Any, clock: Any
+) -> None:
+    screening = await make_screening(rows=1, per_row=2, starts_in=dt.timedelta(hours=20))  # tomorrow evening
+    london = ZoneInfo("Europe/London")
+    today = clock.now().astimezone(london).date()
+    page = await new_page()
+    await log_in(page, base_url(client), await register(client, role="staff"))
+    await page.goto(f"{base_url(client)}/staff")
+    await expect(page.locator("#dash-date")).to_have_value(today.isoformat())
+    card = page.locator(f'.dash-card[data-screening-id="{screening["screening_id"]}"]')
+    await expect(card).to_have_count(0)
+    midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=london)
+    clock.advance(midnight.timestamp() - clock.time() + 1)  # the server's clock; the page follows the server
+    await expect(page.locator("#dash-date")).to_have_value((today + dt.timedelta(days=1)).isoformat())
+    await expect(page.locator("#dash-title")).to_have_text("Today's screenings")
+    await expect(card).to_have_count(1)
+    assert page.js_errors == []
