@@ -104,11 +104,13 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
                     refused[str((r.get("error") or {}).get("code"))] += 1
 
         spy = _spy(pid, profile) if profile is not None else None
+        frames0 = metrics.counts["frames_in"]
         cpu0, t0, load0 = cpu_seconds(pid), time.monotonic(), time.process_time()
         await asyncio.gather(*(one(c, s) for c, s in zip(clients, choices)))
         acked = time.monotonic() - t0
         await _quiet(metrics)
         cpu, load_cpu = cpu_seconds(pid) - cpu0, time.process_time() - load0
+        frames = metrics.counts["frames_in"] - frames0  # one socket write each (replies and broadcasts)
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled so far
             spy.wait(60)
@@ -116,7 +118,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
     commands = 2 * len(clients)
     lat = metrics.latency_ms()
     return {"cpu_us_per_hold": round(cpu / commands * 1e6, 1), "cpu_s": round(cpu, 3), "load_cpu_s": round(load_cpu, 3), "commands": commands,
-            "held": held, "acked_s": round(acked, 3), "holds_per_s": round(commands / acked, 1),
+            "frames_per_hold": round(frames / commands, 1), "held": held, "acked_s": round(acked, 3), "holds_per_s": round(commands / acked, 1),
             "ack_p99_ms": lat.get("hold_ack", {}).get("p99"), "broadcast_p99_ms": lat.get("broadcast_lag", {}).get("p99"),
             "refused": dict(refused), "errors": dict(metrics.errors)}
 
@@ -209,7 +211,7 @@ async def main(argv: list[str] | None = None) -> int:
           f"{max(r['cpu_us_per_hold'] for r in server)} µs | {median(server, 'holds_per_s')} / "
           f"{median(direct, 'holds_per_s')} ({ratio_burst:.0%}) | {loop_server['holds_per_s']} / "
           f"{loop_direct['holds_per_s']} ({ratio_loop:.0%}) | {median(server, 'ack_p99_ms')} ms | "
-          f"{median(server, 'broadcast_p99_ms')} ms | {median(server, 'held')} |")
+          f"{median(server, 'broadcast_p99_ms')} ms | {median(server, 'frames_per_hold')} |")
     return 0
 
 

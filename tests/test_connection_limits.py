@@ -85,8 +85,8 @@ async def test_one_ip_gets_at_most_its_cap_of_connections(make_client, make_scre
         await room.close()
 
 
-async def test_one_users_sockets_share_one_command_budget(make_client, make_screening, make_user) -> None:
-    burst = 10
+@pytest.mark.parametrize("burst", [10, 40])  # 40: the budget is taken in leases of several tokens
+async def test_one_users_sockets_share_one_command_budget(make_client, make_screening, make_user, burst: int) -> None:
     client = await make_client(websocket={"user_commands_per_second": 1, "user_command_burst": burst})
     sid = (await make_screening())["screening_id"]
     greedy, other = await make_user(), await make_user()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -131,17 +132,21 @@ async def test_many_joiners_at_once_get_complete_snapshots(client, make_user, ma
 
 async def test_a_big_room_in_a_rush_waits_longer_between_flushes_but_relays_every_event(
         make_client, make_user, make_screening) -> None:
-    # Lowered limits: 3 sockets are a big room, 4 pending events a rush, 200 ms between its flushes.
-    client = await make_client(websocket={"tick_ms": 5, "busy_room_sockets": 3, "busy_events": 4,
-                                          "busy_flush_ms": 200})
+    # Lowered limits: 3 sockets are a big room, any pending event a rush, 0.5 s between its flushes.
+    client = await make_client(websocket={"tick_ms": 5, "busy_room_sockets": 3, "busy_events": 1,
+                                          "busy_flush_ms": 500})
     screening = await make_screening(rows=1, per_row=12, orphan_rule=False)
     sid, seats = screening["screening_id"], screening["seats"]
     hub, store = client.app[keys.ROOMS], client.app[keys.HOLDS]
     watchers = [await connect(client, sid) for _ in range(3)]
     assert hub.flush_interval(sid) == pytest.approx(0.005)  # nothing pending: a quiet room is not slowed
     start_v = watchers[0].messages[1]["version"]
+    started = time.monotonic()  # before the first flush of the rush
     for wave in range(2):  # two rushes of 6 holds each, every hold of a wave in the same tick
         await asyncio.gather(*(store.hold(sid, f"u{wave}{n}", [seats[f"A{6 * wave + n}"]]) for n in range(1, 7)))
+        await watchers[0].event(lambda e, wave=wave: e["v"] == start_v + 6 * (wave + 1))
+    # The second rush came right after the first flush: it waited for the busy interval.
+    assert time.monotonic() - started >= 0.49
     for w in watchers:
         await w.event(lambda e: e["v"] == start_v + 12)
         assert [e["v"] for e in w.events()] == list(range(start_v + 1, start_v + 13))

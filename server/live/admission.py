@@ -7,6 +7,7 @@ from Redis at most every POLICY_SECONDS, so a hold costs no extra round trip on 
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -70,6 +71,7 @@ class Gate:
         self._load = load  # the policy from Redis (rebuilt from PostgreSQL when Redis lost it)
         self._shopping = shopping  # (screening, user) -> holds a claimed, unexpired admission
         self._policies: dict[int, tuple[float, Policy]] = {}
+        self._loading: dict[int, asyncio.Future[Policy]] = {}
 
     async def policy(self, screening_id: int) -> Policy:
         """The screening's policy, at most POLICY_SECONDS old."""
@@ -77,15 +79,26 @@ class Gate:
         now = time.monotonic()
         if cached is not None and now - cached[0] < POLICY_SECONDS:
             return cached[1]
-        policy = await self._load(screening_id)
+        loading = self._loading.get(screening_id)
+        if loading is None:  # one read per screening, however many holds ask at once (a rush)
+            loading = self._loading[screening_id] = asyncio.ensure_future(self._load(screening_id))
+            loading.add_done_callback(lambda task: self._loaded(screening_id, task))
+        policy = await asyncio.shield(loading)
         if len(self._policies) > 10_000:
             self._policies.clear()
         self._policies[screening_id] = (now, policy)
         return policy
 
+    def _loaded(self, screening_id: int, task: asyncio.Future[Policy]) -> None:
+        if self._loading.get(screening_id) is task:
+            del self._loading[screening_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter may have gone
+
     def forget(self, screening_id: int) -> None:
         """This worker changed the policy: read it afresh next time."""
         self._policies.pop(screening_id, None)
+        self._loading.pop(screening_id, None)  # a read begun before the change must not serve after it
 
     async def _on_sale(self, screening_id: int) -> Policy:
         policy = await self.policy(screening_id)

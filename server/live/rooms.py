@@ -150,8 +150,13 @@ class RoomHub:
     def _interval(self, room: Room) -> float:
         # A worker writes at most frames_per_second frames: a room of N sockets flushes at most
         # every N / budget seconds (never more often than every tick). Latency grows with the
-        # room instead of the whole worker falling behind.
-        return max(self.tick, len(room.sockets) / self.frames_per_second)
+        # room instead of the whole worker falling behind. In a rush (a big room with many events
+        # pending) each flush is still one write per socket: wait busy_flush_ms between them.
+        sockets = len(room.sockets)
+        interval = max(self.tick, sockets / self.frames_per_second)
+        if sockets >= self.busy_sockets and len(room.pending) >= self.busy_events:
+            return max(interval, self.busy_interval)
+        return interval
 
     # --- snapshots ------------------------------------------------------------------------
 
