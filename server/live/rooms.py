@@ -26,6 +26,7 @@ from server.config import Settings
 from server.keyspace import KeySpace
 from server.live import protocol as p
 from server.live.holds import HoldStore
+from server.metrics import FANOUT_LAG_SECONDS, ROOMS_OPEN
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
@@ -123,6 +124,7 @@ class RoomHub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        ROOMS_OPEN.dec(len(self._rooms))
         await self._pubsub.aclose()
 
     def room_sizes(self) -> dict[int, int]:
@@ -217,6 +219,7 @@ class RoomHub:
             room = Room(sid, self.keys.channel(sid).encode())
             self._rooms[sid] = room
             self._by_channel[room.channel] = room
+            ROOMS_OPEN.inc()
             room.ready = asyncio.ensure_future(self._open(room))
         assert room.ready is not None
         room.joining += 1
@@ -241,6 +244,7 @@ class RoomHub:
         if room.sockets or room.joining or self._rooms.get(room.screening_id) is not room:
             return
         self._rooms.pop(room.screening_id, None)
+        ROOMS_OPEN.dec()
         if self._by_channel.get(room.channel) is room:
             del self._by_channel[room.channel]
         self._dirty.discard(room)
@@ -390,6 +394,8 @@ class RoomHub:
         frame = p.text_frame(p.events_frame(fresh, room.houseful))
         for conn in tuple(room.sockets):  # a push may close (and remove) a socket
             conn.push(frame)
+        now_ms = self.holds.clock.ms()  # the oldest event waited longest: the frame's lag (docs/operations.md)
+        FANOUT_LAG_SECONDS.observe(max(0, now_ms - fresh[0].get("ts", now_ms)) / 1000)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
