@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import weakref
 from pathlib import Path
 from typing import Sequence
@@ -20,7 +19,6 @@ from redis.exceptions import NoScriptError
 
 from server.clock import Clock
 from server.live.batch import ScriptBatcher
-from server.metrics import REDIS_SCRIPT_SECONDS
 
 LUA = Path(__file__).resolve().parent / "lua"
 NAMES = (
@@ -43,7 +41,6 @@ class Scripts:
         self.shas: dict[str, str] = {
             name: hashlib.sha1(src.encode()).hexdigest() for name, src in self.sources.items()
         }
-        self._timers = {name: REDIS_SCRIPT_SECONDS.labels(name) for name in NAMES}
         self._batchers: weakref.WeakKeyDictionary[Redis, ScriptBatcher] = weakref.WeakKeyDictionary()
         self._loading: asyncio.Task[None] | None = None
 
@@ -61,14 +58,11 @@ class Scripts:
         if batcher is None:
             batcher = self._batchers[redis] = ScriptBatcher(redis)
         argv = (self.clock.ms(), *args)
-        started = time.perf_counter()
         try:
             return await batcher.evalsha(self.shas[name], keys, argv)
         except NoScriptError:
             await self._reload(redis)
             return await batcher.evalsha(self.shas[name], keys, argv)
-        finally:
-            self._timers[name].observe(time.perf_counter() - started)
 
     async def _reload(self, redis: Redis) -> None:
         """Load the scripts once for all the callers of a batch that all met NOSCRIPT together."""
