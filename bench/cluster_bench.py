@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -148,9 +149,7 @@ def _healthy(url: str) -> bool:
 def behind_haproxy(env: dict[str, str], nodes: int) -> Iterator[tuple[str, dict[str, str]]]:
     """scripts/cluster.py up: `nodes` nodes (one worker each) behind HAProxy with TLS; always down."""
     state = Path(tempfile.mkdtemp(prefix="houseful-bench-cluster-"))
-    first = harness.free_port()
-    while harness.free_port() == first + 1:  # the nodes take first, first + 1, ...
-        first = harness.free_port()
+    first = _free_run(nodes)
     https = harness.free_port()
     up = [*CLUSTER, "--state", str(state), "up", "--nodes", str(nodes), "--workers", "1",
           "--https-port", str(https), "--http-port", str(harness.free_port()), "--first-port", str(first)]
@@ -162,9 +161,24 @@ def behind_haproxy(env: dict[str, str], nodes: int) -> Iterator[tuple[str, dict[
                        stdout=subprocess.DEVNULL)
 
 
-def load_tool(scenario: str, target: str, env: dict[str, str], args: list[str]) -> dict[str, Any]:
-    """`python -m loadtest SCENARIO` against target; its JSON summary."""
-    out = OUT / f"cluster-{scenario}.json"
+def _free_run(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (cluster.py numbers its nodes from it)."""
+    for _ in range(50):
+        first = harness.free_port()
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in range(first, first + count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def load_tool(scenario: str, target: str, env: dict[str, str], args: list[str], name: str) -> dict[str, Any]:
+    """`python -m loadtest SCENARIO` against target; its JSON summary (kept in bench/out/)."""
+    out = OUT / f"cluster-{name}-{scenario}.json"
     out.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "loadtest", scenario, "--target", target, "--json", str(out), "--quiet", *args]
     done = subprocess.run(argv, cwd=ROOT, env=env, timeout=RUN_SECONDS, stdout=subprocess.PIPE,
@@ -197,14 +211,14 @@ def deployments(bench: harness.BenchEnv, args: argparse.Namespace, users_file: s
             "--checkout-fraction", "0.2", "--duration", "60"]
     fanout = [*common, "--clients", str(args.watchers), "--rate", str(args.rate), "--duration", str(args.fanout_seconds)]
     out: dict[str, Any] = {}
-    for name, start in (("one node, direct", lambda: direct_node(bench, env)),
-                        ("one node behind HAProxy (TLS)", lambda: behind_haproxy(env, 1)),
-                        ("two nodes behind HAProxy (TLS)", lambda: behind_haproxy(env, 2))):
+    for name, short, start in (("one node, direct", "direct", lambda: direct_node(bench, env)),
+                               ("one node behind HAProxy (TLS)", "haproxy1", lambda: behind_haproxy(env, 1)),
+                               ("two nodes behind HAProxy (TLS)", "haproxy2", lambda: behind_haproxy(env, 2))):
         with start() as (target, extra):
             print(f"{name}: rush ...", file=sys.stderr)
-            got = {"rush": _figures(load_tool("rush", target, {**env, **extra}, rush))}
+            got = {"rush": _figures(load_tool("rush", target, {**env, **extra}, rush, short))}
             print(f"{name}: fanout ...", file=sys.stderr)
-            got["fanout"] = _figures(load_tool("fanout", target, {**env, **extra}, fanout))
+            got["fanout"] = _figures(load_tool("fanout", target, {**env, **extra}, fanout, short))
         print(f"{name}: {got}", file=sys.stderr)
         out[name] = got
     return out
