@@ -76,11 +76,14 @@ async def lua_throughput(env: harness.BenchEnv, sid: int, seats: list[int], seco
     with private_redis() as (url, pid):
         settings = env.settings.replace(redis={"url": url})
         await asyncio.sleep(0.2)
+        share = len(seats) // processes
+        start_at = time.time() + (4.0 if processes > 1 else 0.0)  # every process starts its loop together
+        helpers = [_helper(env, url, sid, seats[i * share:(i + 1) * share], seconds, start_at)
+                   for i in range(1, processes)]
+        mine = seats[:share]
+        await asyncio.sleep(max(0.0, start_at - time.time()))
         calls0, usec0 = await _script_stats(url)
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
-        share = len(seats) // processes
-        helpers = [_helper(env, url, sid, seats[i * share:(i + 1) * share], seconds) for i in range(1, processes)]
-        mine = seats[:share]
         loop = await live_bench.holds_direct(settings, settings.auth.jwt_secret, sid, mine,
                                              [f"u{900_000_000 + i}" for i in range(len(mine))], seconds)
         others = [json.loads(await _finish(h)) for h in helpers]
@@ -99,10 +102,11 @@ async def lua_throughput(env: harness.BenchEnv, sid: int, seats: list[int], seco
 
 # A second load process runs the same closed loop on other seats (one process is client-bound).
 HELPER = """
-import asyncio, json, sys
+import asyncio, json, sys, time
 from bench import harness, live_bench
 from server.config import load_settings
 cfg = json.loads(sys.argv[1])
+time.sleep(max(0.0, cfg["start_at"] - time.time()))
 settings = load_settings().replace(database={"url": cfg["db"]}, redis={"url": cfg["url"], "key_prefix": cfg["prefix"]})
 loop = asyncio.run(live_bench.holds_direct(settings, cfg["secret"], cfg["sid"], cfg["seats"],
                    ["u%d" % (910_000_000 + i) for i in range(len(cfg["seats"]))], cfg["seconds"]))
@@ -110,8 +114,9 @@ print(json.dumps({"holds": loop.holds, "seconds": loop.seconds}))
 """
 
 
-def _helper(env: harness.BenchEnv, url: str, sid: int, seats: list[int], seconds: float) -> subprocess.Popen[bytes]:
-    cfg = {"db": env.settings.database.url, "url": url, "prefix": env.settings.redis.key_prefix,
+def _helper(env: harness.BenchEnv, url: str, sid: int, seats: list[int], seconds: float,
+            start_at: float) -> subprocess.Popen[bytes]:
+    cfg = {"start_at": start_at, "db": env.settings.database.url, "url": url, "prefix": env.settings.redis.key_prefix,
            "secret": env.settings.auth.jwt_secret, "sid": sid, "seats": seats, "seconds": seconds}
     return subprocess.Popen([sys.executable, "-c", HELPER, json.dumps(cfg)], cwd=ROOT, stdout=subprocess.PIPE)
 
