@@ -266,12 +266,15 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 def _kept_sections() -> str:
-    """Sections other benches write into RESULTS.md (bench/waiting_room_bench.py), kept across rewrites."""
+    """Sections other benches write into RESULTS.md (bench/waiting_room_bench.py, bench/cluster_bench.py),
+    kept across rewrites."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
-    start, end = "<!-- waiting-room -->", "<!-- /waiting-room -->"
-    if start not in old or end not in old:
-        return ""
-    return "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    kept = ""
+    for name in ("waiting-room", "cluster-bench"):
+        start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+        if start in old and end in old:
+            kept += "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    return kept
 
 
 if __name__ == "__main__":

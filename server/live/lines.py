@@ -120,7 +120,6 @@ class LineHub:
             conn.close(CLOSE_SOLD_OUT, "sold out")
 
 
-
 def _record(screening_id: int, figures: dict[str, Any]) -> None:
     """The line's figures for /metrics (every worker with waiting sockets reads the same ones)."""
     label = str(screening_id)
