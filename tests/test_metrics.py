@@ -20,10 +20,13 @@ def _sample(text: str, name: str, **labels: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
-async def test_metrics_count_requests_by_route_and_orders_by_status(client, make_user, make_screening) -> None:
+async def test_metrics_count_requests_by_route_and_orders_in_flight(client, make_user, make_screening) -> None:
     s = await make_screening(orphan_rule=False)
     buyer = await make_user()
     created = await new_order(client, buyer, s["screening_id"], [s["seats"]["A1"]])
+    waiting = await (await client.get("/metrics")).text()
+    assert (_sample(waiting, "houseful_orders", status="pending"),
+            _sample(waiting, "houseful_orders", status="authorised")) == (1, 0)
     await pay(client, created)
     assert (await wait_status(client, buyer, created["order_key"]))["status"] == "paid"
     before = _sample(await (await client.get("/metrics")).text(), "houseful_http_requests_total",
@@ -36,7 +39,7 @@ async def test_metrics_count_requests_by_route_and_orders_by_status(client, make
     assert _sample(text, "houseful_http_requests_total", method="GET", route="/api/movies/{id}",
                    status="404") == before + 3
     assert "/api/movies/900001" not in text
-    assert _sample(text, "houseful_orders", status="paid") == 1
+    assert _sample(text, "houseful_orders", status="pending") == 0  # paid: no longer in flight
 
 
 async def test_metrics_are_not_served_outside_the_allowed_networks(make_client) -> None:
