@@ -75,7 +75,8 @@ def _load(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--admin-password", default=env("HOUSEFUL_LOADTEST_ADMIN_PASSWORD", env("HOUSEFUL_ADMIN_PASSWORD")))
     p.add_argument("--admin-token", default=env("HOUSEFUL_LOADTEST_ADMIN_TOKEN"), help="an admin's access token")
     p.add_argument("--waiting-room", action="store_true",
-                   help="rush: turn the screening's waiting room on; customers queue, then hold (docs/waiting-room.md)")
+                   help="rush, soak: turn the screening's waiting room on; customers queue, then hold "
+                        "(soak: and queue again when their admission ends; docs/waiting-room.md)")
     p.add_argument("--admit-rate", type=int, default=0, help="--waiting-room: admissions a second (0 = from capacity)")
     p.add_argument("--max-active", type=int, default=0,
                    help="--waiting-room: most shoppers at once (0 = from capacity; admitted rush clients keep "

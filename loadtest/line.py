@@ -1,7 +1,8 @@
 """A customer in a screening's waiting room (rush --waiting-room): join, watch the line, get the pass.
 
-Measures the time in line (arrival -> admission pass), how fresh each line frame is when it
-arrives (server_time -> receipt), and records (join sent, join answered, number) so the process
+Measures the time in line (arrival -> admission pass), how old a waiting client's place gets
+(at each line frame: receipt time minus the previous frame's server_time, the age the place on
+screen had reached when this frame replaced it), and records (join sent, join answered, number) so the process
 can count fairness inversions: someone whose join was answered before another's was even sent,
 yet got a later number.
 """
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import time
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 import orjson
@@ -18,18 +20,23 @@ import orjson
 from loadtest.metrics import Metrics
 
 LINE_TIMEOUT = 600.0  # longest a client waits in line before it counts as left hanging
+STOP_POLL = 0.5  # seconds between looks at whether the run has ended, while waiting
 
 
 class SoldOut(Exception):
     """The line was told the screening sold out."""
 
 
+class Stopped(Exception):
+    """The run ended while this client was still waiting."""
+
+
 class LineClient:
     """One waiting socket."""
 
     def __init__(self, session: aiohttp.ClientSession, target: str, screening_id: int, metrics: Metrics,
-                 token: str, joins: list[tuple[float, float, int]]) -> None:
-        self.session, self.metrics, self.token, self.joins = session, metrics, token, joins
+                 token: str, joins: list[tuple[float, float, int]], stop: Callable[[], bool] = lambda: False) -> None:
+        self.session, self.metrics, self.token, self.joins, self.stop = session, metrics, token, joins, stop
         self.url = target.rstrip("/").replace("http", "ws", 1) + f"/ws/screenings/{screening_id}/line"
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.admitted = 0
@@ -38,9 +45,12 @@ class LineClient:
         self.sold_out = False
         self.number: int | None = None  # frames wake this client only once its number is called
         self._next = 0
+        self._seen = 0.0  # server_time (ms) of the last line frame
+        self.ends_at = 0.0  # when the admission window ends (time.time())
 
     async def admission(self) -> str:
-        """Wait in line until admitted; the pass. SoldOut when the screening sells out first."""
+        """Wait in line until admitted; the pass. SoldOut when the screening sells out first, Stopped
+        when the run ends first."""
         arrived = time.perf_counter()
         self.ws = await self.session.ws_connect(self.url, headers={"Authorization": f"Bearer {self.token}"},
                                                 heartbeat=None, max_msg_size=0, compress=0)
@@ -54,9 +64,15 @@ class LineClient:
                 while self.admitted < number:
                     if self.sold_out:
                         raise SoldOut()
+                    if self.stop():
+                        raise Stopped()
                     self.changed.clear()
-                    await self.changed.wait()
-            token = (await self._command("admission"))["pass"]
+                    with contextlib.suppress(asyncio.TimeoutError):  # look at stop() now and then
+                        await asyncio.wait_for(self.changed.wait(), STOP_POLL)
+            reply = await self._command("admission")
+            token = reply["pass"]
+            # The window's end on this machine's clock (the server's clock may be a test's).
+            self.ends_at = time.time() + (reply["expires"] - (self._seen or reply["expires"])) / 1000
             self.metrics.record("line_wait", (time.perf_counter() - arrived) * 1e6)
             self.metrics.count("line_admitted")
             return token
@@ -85,7 +101,9 @@ class LineClient:
             kind = frame.get("type")
             self.metrics.counts["frames_in"] += 1
             if kind == "line":
-                self.metrics.record("line_age", max(time.time() * 1000 - frame["server_time"], 0) * 1000)
+                now_ms = time.time() * 1000
+                self.metrics.record("line_age", max(now_ms - (self._seen or frame["server_time"]), 0) * 1000)
+                self._seen = frame["server_time"]
                 self.admitted = frame["admitted"]
                 if self.number is not None and self.admitted >= self.number:
                     self.changed.set()  # one wake-up per client, not one per frame

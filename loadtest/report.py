@@ -16,7 +16,7 @@ LATENCY_LABELS = {
     "broadcast_lag": "broadcast lag (server ts -> receipt)",
     "checkout": "checkout (order -> paid)",
     "line_wait": "time in line (arrival -> admission)",
-    "line_age": "line frame age (server -> receipt)",
+    "line_age": "position age (how old a waiting client's place got)",
 }
 # Every key a summary always has (tests and dashboards rely on them).
 SUMMARY_KEYS = (

@@ -290,9 +290,11 @@ class _Probe:
             out["x_rss_per_socket_kib"] = round((self.peak_rss - self.baseline) / self.peak_connected, 2)
         if self.opts.waiting_room:
             c = metrics.counts
-            out["x_line_admitted"] = c["line_admitted"]
+            out["x_line_admitted"] = c["line_admitted"]  # admissions (a soak customer may queue again)
+            out["x_line_requeued"] = c["line_requeued"]
             out["x_line_told_sold_out"] = c["line_sold_out"]
-            out["x_line_left_hanging"] = max(self.opts.clients - c["line_admitted"] - c["line_sold_out"], 0)
+            # Arrivals neither admitted nor told "sold out" (a client still waiting when the run ended counts).
+            out["x_line_left_hanging"] = max(self.opts.clients - c["line_arrivals_served"], 0)
             out["x_line_fairness_inversions"] = c["line_inversions"]
         if self.opts.scenario == "fanout":
             writes = metrics.counts["holds"] + metrics.counts["releases"]

@@ -6,6 +6,8 @@ fanout       N anonymous watchers in one room; writers hold and release one seat
              in all, for the duration (writers are spread so each stays under the room's rate limit).
 connections  N idle anonymous sockets opened over the arrival window and kept for the duration.
 soak         N customers loop for the duration: browse, hold, then buy (some cancel) or release.
+             With --waiting-room each first queues for an admission, and queues again when it ends
+             (a window over, or a purchase outside it: docs/waiting-room.md).
 """
 from __future__ import annotations
 
@@ -15,16 +17,20 @@ import random
 import resource
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, NamedTuple
 
 import aiohttp
 
 from loadtest.client import Moviegoer, RoomClosed, SeatMap, SeatView
-from loadtest.line import LineClient, SoldOut, inversions
+from loadtest.line import LineClient, SoldOut, Stopped, inversions
 from loadtest.metrics import Metrics
 
 SCENARIOS = ("rush", "fanout", "connections", "soak")
 WRITER_RATE = 8.0  # commands/s per writer: below the room's default limit of 10/s
+# A soak customer does not start another round (browse, hold, order) with less of its admission
+# window left than this: it queues again (an order placed after the window is refused).
+WINDOW_MARGIN_S = 5.0
+WINDOW_SLACK_S = 0.5  # then it waits this long past the window's end (its estimate is a tick old) and queues
 # Per process, at most this many clients parse event frames (lag, houseful, the shared view).
 DEFAULT_SAMPLE = 1000
 
@@ -65,7 +71,7 @@ class Options:
     live: bool = True
     allow_remote: bool = False
     interval_s: float = 1.0
-    waiting_room: bool = False  # rush: the screening's waiting room is on; customers queue first
+    waiting_room: bool = False  # rush, soak: the screening's waiting room is on; customers queue first
     admit_rate: int = 0  # admissions a second with --waiting-room (0: the server's default from capacity)
     max_active: int = 0  # most shoppers at once with --waiting-room (0: the server's default from capacity)
 
@@ -159,7 +165,7 @@ class Process:
         """Arrive, look, hold k seats (retrying), maybe pay; keep watching until the run stops."""
         rng = self.rng(n)
         await _sleep_until(self.share.t0 + rng.uniform(0, self.opts.arrival_s))
-        admission = await self.queue(token) if self.opts.waiting_room else None
+        admission = await self.queue(token, first=True) if self.opts.waiting_room else None
         if self.opts.waiting_room and admission is None:
             self.metrics.count("finished")  # told "sold out" (or broke, counted): done
             return
@@ -168,7 +174,7 @@ class Process:
             if not await client.connect():
                 return
             if admission is not None:
-                await client.command("admission", **{"pass": admission})
+                await client.command("admission", **{"pass": admission.token})
             await asyncio.sleep(rng.uniform(0, self.opts.think_ms / 1000))
             if await client.hold_seats(self.opts.seats, rng) and rng.random() < self.opts.checkout_fraction:
                 await client.checkout()
@@ -181,13 +187,23 @@ class Process:
         finally:
             await client.close()
 
-    async def queue(self, token: str | None) -> str | None:
-        """Wait in the screening's line; the admission pass, or None when it sold out first."""
+    async def queue(self, token: str | None, first: bool = False) -> Admission | None:
+        """Wait in the screening's line; the admission pass, or None when it sold out (or the run ended) first.
+
+        `first`: the customer's arrival, counted once as served (admitted or told "sold out").
+        """
         assert self.session is not None and token is not None
-        line = LineClient(self.session, self.share.target, self.share.screening_id, self.metrics, token, self.joins)
+        line = LineClient(self.session, self.share.target, self.share.screening_id, self.metrics, token, self.joins,
+                          self.stop)
         try:
-            return await line.admission()
+            admission = Admission(await line.admission(), line.ends_at)
+            self.metrics.count("line_arrivals_served" if first else "line_requeued")
+            return admission
         except SoldOut:
+            if first:
+                self.metrics.count("line_arrivals_served")
+            return None
+        except Stopped:
             return None
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             self.metrics.error("line_" + type(exc).__name__)
@@ -240,15 +256,29 @@ class Process:
             await client.close()
 
     async def soak(self, i: int, n: int, token: str | None) -> None:
-        """Browse, hold, then buy (and perhaps cancel) or release, again and again until the end."""
+        """Browse, hold, then buy (and perhaps cancel) or release, again and again until the end;
+        through the line first with --waiting-room (and again whenever the admission has ended)."""
         rng = self.rng(n)
         await _sleep_until(self.share.t0 + rng.uniform(0, self.opts.arrival_s))
+        admission = await self.queue(token, first=True) if self.opts.waiting_room else None
+        if self.opts.waiting_room and admission is None:
+            return
         client = self.moviegoer(token, i)
         if not await client.connect():
             return
         sid = self.share.screening_id
         try:
+            if admission is not None:
+                await client.command("admission", **{"pass": admission.token})
             while not self.stop():
+                if admission is not None and admission.ends_at - WINDOW_MARGIN_S <= time.time():
+                    await _sleep_until(admission.ends_at + WINDOW_SLACK_S)  # let the window end
+                    if self.stop():
+                        break
+                    admission = await self.queue(token)  # back to the line, at its end
+                    if admission is None:
+                        break
+                    await client.command("admission", **{"pass": admission.token})
                 await client._http("GET", f"/api/screenings/{sid}")
                 await client._http("GET", f"/api/screenings/{sid}/seats")
                 if await client.hold_seats(self.opts.seats, rng):
@@ -264,3 +294,11 @@ class Process:
             await client.release_all()
         finally:
             await client.close()
+
+
+
+class Admission(NamedTuple):
+    """An admission pass and when its window ends (time.time())."""
+
+    token: str
+    ends_at: float

@@ -92,6 +92,28 @@ async def test_rush_through_the_waiting_room(make_client: MakeClient, make_user:
     assert "time in line" in out.getvalue()
 
 
+async def test_soak_through_the_waiting_room_queues_again_when_the_window_ends(
+    make_client: MakeClient, make_user: Any, settings: Settings, tmp_path: Path,
+) -> None:
+    # Windows of 10 s in a 13 s soak: customers who were admitted early must come back through the line.
+    client = await make_client(auth={"registrations_per_hour": 1_000_000},
+                               waiting_room={"tick_ms": 100, "admission_seconds": 10})
+    admin = await make_user("admin")
+    opts = rush_options(client, admin, settings, tmp_path, scenario="soak", clients=10, arrival_s=1.0,
+                        duration_s=13.0, checkout_fraction=0.5, waiting_room=True, admit_rate=5)
+    out = io.StringIO()
+    status, summary = await run(opts, out)
+    assert status == 0, out.getvalue()
+    assert summary["invariants"] == {"checked": True, "broken": []} and summary["errors"] == {"total": 0}
+    # Every arrival was let in (nobody left hanging), in the order they arrived.
+    assert summary["x_line_left_hanging"] == 0 and summary["x_line_fairness_inversions"] == 0
+    assert summary["x_line_requeued"] > 0
+    assert summary["x_line_admitted"] >= 10 + summary["x_line_requeued"]
+    assert summary["latency_ms"]["line_age"]["count"] > 0
+    assert summary["holds"] > 0 and summary["orders_paid"] > 0
+    assert "position age" in out.getvalue()
+
+
 async def test_checker_names_a_double_sale_made_behind_the_servers_back(
     make_client: MakeClient, make_user: Any, settings: Settings, pg: asyncpg.Connection, tmp_path: Path,
 ) -> None:

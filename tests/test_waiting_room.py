@@ -227,3 +227,66 @@ async def test_a_buyer_frees_their_shopping_place_for_the_next_number(wr_client:
     assert (await bob_tab.ok("admission"))["number"] == 2
     for sock in (room, ann_tab, bob_tab):
         await sock.close()
+
+
+async def test_a_buyer_may_buy_more_until_their_window_ends_then_queues_again(
+    wr_client: Any, make_user: Any, make_screening: Any, clock: Any, settings: Any,
+) -> None:
+    # A real ticketing site's admission is a session: paying does not end it. Ann pays, comes back
+    # for one more seat with the same pass and the same place, and only when her window is over
+    # does she go back to the line, to its end.
+    client = wr_client
+    sc = await make_screening(rows=1, per_row=4)
+    sid = sc["screening_id"]
+    admin, ann, bob = await make_user("admin"), await make_user(), await make_user()
+    await policy(client, admin, sid, mode="always", admit_per_second=50, max_active=1)
+    ann_tab = await line(client, sid, ann)
+    assert (await ann_tab.ok("join"))["number"] == 1
+    clock.advance(1)
+    await ann_tab.wait_for(frame(lambda m: m["admitted"] >= 1))
+    ann_pass = await ann_tab.ok("admission")
+    room = await connect(client, sid, token=ann["token"])
+    await room.ok("admission", **{"pass": ann_pass["pass"]})
+    await room.ok("hold", seats=[sc["seats"]["A1"]])
+    first = await order(client, ann, sid, [sc["seats"]["A1"]])
+    assert first.status == 201, await first.text()
+    await pay(client, await first.json())
+    await wait_status(client, ann, (await first.json())["order_key"], {"paid"})
+
+    # Bob joins after her purchase: her shopping place is free, so he is admitted while she is still in her window.
+    bob_tab = await line(client, sid, bob)
+    assert (await bob_tab.ok("join"))["number"] == 2
+    clock.advance(1)
+    await bob_tab.wait_for(frame(lambda m: m["admitted"] >= 2))
+    assert (await ann_tab.ok("join"))["number"] == 1  # same place: her admission still runs
+    assert (await ann_tab.ok("admission"))["expires"] == ann_pass["expires"]  # the same window, not a new one
+    await room.ok("hold", seats=[sc["seats"]["A2"]])
+    more = await order(client, ann, sid, [sc["seats"]["A2"]])
+    assert more.status == 201, await more.text()
+    await pay(client, await more.json())
+    await wait_status(client, ann, (await more.json())["order_key"], {"paid"})
+
+    clock.advance(settings.waiting_room.admission_seconds)  # her window is over
+    assert (await room.error("hold", seats=[sc["seats"]["A3"]]))["code"] == "admission_required"
+    assert (await ann_tab.error("admission"))["code"] == "admission_spent"
+    assert (await ann_tab.ok("join"))["number"] == 3  # back to the line, at its end
+    for sock in (room, ann_tab, bob_tab):
+        await sock.close()
+
+
+async def test_a_waiting_peer_that_stops_reading_is_closed_and_keeps_its_place(
+    wr_client: Any, make_user: Any, make_screening: Any, monkeypatch: Any,
+) -> None:
+    # No heartbeat on the line: the tick's frames are the liveness check. The limit is lowered to
+    # nothing, so the first frame finds "too much unread" and the socket is closed (4009).
+    sid = (await make_screening(rows=1, per_row=4))["screening_id"]
+    admin, ann = await make_user("admin"), await make_user()
+    await policy(wr_client, admin, sid, mode="always", paused=True)
+    tab = await line(wr_client, sid, ann)
+    number = (await tab.ok("join"))["number"]
+    monkeypatch.setattr("server.ws.line.UNREAD_LIMIT", 0)
+    assert await tab.wait_closed() == 4009
+    monkeypatch.undo()
+    again = await line(wr_client, sid, ann)
+    assert (await again.ok("join"))["number"] == number  # the place stayed
+    await again.close()

@@ -148,9 +148,9 @@ class Line:
         return reply["ok"]
 
     async def shopping(self, screening_id: int, user_id: int) -> bool:
-        """True while the user holds a claimed admission that has not expired."""
-        until = await self.redis.zscore(self.keys_of(screening_id)[5], str(user_id))
-        return until is not None and until > self.clock.ms()
+        """True while the user's claimed admission window lasts (a purchase does not end it)."""
+        until = await self.redis.hget(self.keys_of(screening_id)[4], f"u:{user_id}")
+        return until is not None and int(until) > self.clock.ms()
 
     async def clear(self, screening_id: int) -> None:
         """Houseful: empty the line."""

@@ -19,7 +19,7 @@ from server.errors import InvalidInput
 from server.live import protocol as p
 from server.origin import check_socket_origin
 from server.ws.core import CLOSE_SECONDS, close_within
-from server.ws.line import LineConnection
+from server.ws.line import LINE_MAX_MESSAGE, LineConnection
 from server.ws.room import RoomConnection
 from server.ws.room_commands import ROOM
 from server.ws.staff import StaffConnection, first_auth, refuse
@@ -66,9 +66,12 @@ async def line_socket(request: web.Request) -> web.WebSocketResponse:
     settings = app[keys.SETTINGS]
     check_socket_origin(request, "the waiting room")
     screening_id = int(request.match_info["id"])
-    async with app[keys.ROOMS].redis_slot:
-        await app[keys.LINE].conf(screening_id)  # NotFound -> 404 before the upgrade
-    ws = await _upgrade(request, settings.websocket, compress=False)
+    if screening_id not in app[keys.LINES].waiting:  # a line with sockets here exists: no Redis call per arrival
+        async with app[keys.ROOMS].redis_slot:
+            await app[keys.LINE].conf(screening_id)  # NotFound -> 404 before the upgrade
+    # No heartbeat timers: the line's frame goes to every waiting socket each tick, so a dead
+    # peer is found by the writes (server/ws/line.py); a small max_msg_size (commands are tiny).
+    ws = await _upgrade(request, settings.websocket, compress=False, heartbeat=None, max_msg_size=LINE_MAX_MESSAGE)
     transport = request.transport
     if transport is None:
         return ws
@@ -120,10 +123,12 @@ def filter_from_query(query: Mapping[str, str]) -> DayRange:
     return DayRange.parse(**args)
 
 
-async def _upgrade(request: web.Request, limits: WebSocketSettings, *, compress: bool) -> web.WebSocketResponse:
-    """The upgraded socket, with the configured heartbeat and message size (400 if not an upgrade)."""
+async def _upgrade(request: web.Request, limits: WebSocketSettings, *, compress: bool,
+                   heartbeat: float | None | bool = True, max_msg_size: int = 0) -> web.WebSocketResponse:
+    """The upgraded socket, with the configured heartbeat and message size unless given (400 if not an upgrade)."""
     ws = web.WebSocketResponse(
-        heartbeat=limits.heartbeat_seconds, max_msg_size=limits.max_message_bytes,
+        heartbeat=limits.heartbeat_seconds if heartbeat is True else heartbeat,
+        max_msg_size=max_msg_size or limits.max_message_bytes,
         timeout=CLOSE_SECONDS,  # how long a close waits for the peer's close frame
         compress=compress,
     )

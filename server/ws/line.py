@@ -20,6 +20,8 @@ from server.ws.commands import CommandSet
 from server.ws.core import Session, close_within
 
 LINE = CommandSet("line", unavailable="the line is unavailable; try again")
+LINE_MAX_MESSAGE = 2_048  # a waiting socket's commands are tiny (the longest: auth with a token)
+UNREAD_LIMIT = 65_536  # bytes a peer left unread: it is gone (or stalled for minutes); it may come back
 
 
 class LineConnection(Session):
@@ -46,9 +48,14 @@ class LineConnection(Session):
             self._closing = True
 
     def push(self, frame: bytes) -> None:
-        """Write a shared frame; a peer that stopped reading just misses ticks (the next one replaces them)."""
-        if not self._closing and not self._transport.is_closing() and self._transport.get_write_buffer_size() < 65_536:
-            self._transport.write(frame)
+        """Write a shared frame. A peer that left UNREAD_LIMIT unread is closed: the socket has no
+        heartbeat (the tick's frames are its liveness check) and its place stays in Redis."""
+        if self._closing or self._transport.is_closing():
+            return
+        if self._transport.get_write_buffer_size() >= UNREAD_LIMIT:
+            self.close(p.CLOSE_TOO_SLOW, "not reading")
+            return
+        self._transport.write(frame)
 
     def send(self, payload: bytes) -> None:
         """Write a reply."""

@@ -51,6 +51,16 @@ function retryOffer(order) {
   retryTimer = setTimeout(poll, Math.max(0, new Date(order.retry_until).getTime() - Date.now()) + 1000);
 }
 
+// Paid: the buyer may come back for more seats. Through a waiting room, the admission lasts its
+// whole window, paid or not (docs/waiting-room.md); after it the seat map sends them to the line.
+function moreOffer(order) {
+  const box = clear($("#order-more"));
+  box.hidden = order.status !== "paid" || !order.screening;
+  if (box.hidden) return;
+  box.append(h("a", { class: "button button-ghost", id: "more-seats", href: `/screenings/${order.screening.id}`,
+                      text: "Buy more seats for this showing" }));
+}
+
 async function poll() {
   let order;
   try {
@@ -69,6 +79,7 @@ async function poll() {
   status.dataset.kind = kind;
   document.body.dataset.orderStatus = order.status;
   retryOffer(order);
+  moreOffer(order);
   if (!FINAL.has(order.status) && Date.now() - started < 120000) setTimeout(poll, 700);
 }
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from playwright.async_api import expect
@@ -87,3 +88,37 @@ async def test_admin_sets_the_waiting_room_and_pauses_it(client: Any, make_scree
     row = await pg.fetchrow("SELECT mode, admit_per_second, paused FROM waiting_room WHERE screening_id = $1", sid)
     assert dict(row) == {"mode": "always", "admit_per_second": 7, "paused": True}
     assert page.js_errors == []
+
+
+async def test_a_buyer_goes_back_for_more_seats_within_their_admission(
+    make_client: Any, make_screening: Any, make_user: Any, register: Any, new_page: Any,
+) -> None:
+    client = await make_client(waiting_room={"tick_ms": 100})
+    base = base_url(client)
+    sid = (await make_screening(rows=3, per_row=8))["screening_id"]
+    await _policy(client, await make_user("admin"), sid, mode="always", admit_per_second=50)
+    for viewport, name in (({"width": 1366, "height": 900}, "order-paid-more"), ({"width": 390, "height": 844},
+                                                                                 "order-paid-more-phone")):
+        page = await new_page(viewport=viewport)
+        await log_in(page, base, await register(client))
+        await page.goto(f"{base}/screenings/{sid}")  # through the line, admitted at once (nobody ahead)
+        await expect(page).to_have_url(f"{base}/screenings/{sid}")
+        await expect(page.locator("#admission-timer")).to_be_visible()
+        await expect(page.locator("#connection")).to_have_text("Live")
+        row = "A" if name == "order-paid-more" else "B"
+        await page.locator(f'.seat[aria-label^="Row {row} seat 4,"]').click()
+        await page.locator("#checkout").click()
+        await page.locator("#pay").click()
+        await page.fill("#card", "4242 4242 4242 4242")
+        await page.get_by_role("button", name=re.compile("^Pay")).click()
+        await expect(page.locator("#order-status")).to_contain_text("Enjoy the film", timeout=15_000)
+        await expect(page.locator("#more-seats")).to_be_visible()
+        await shoot(page, name)
+        # Paying did not end the admission: back on the seat map, not in the line, and a seat more.
+        await page.locator("#more-seats").click()
+        await expect(page).to_have_url(f"{base}/screenings/{sid}")
+        await expect(page.locator("#admission-timer")).to_be_visible()
+        await expect(page.locator("#connection")).to_have_text("Live")
+        await page.locator(f'.seat[aria-label^="Row {row} seat 5,"]').click()  # beside it: no lone seat left
+        await expect(page.locator('.seat[data-state="mine"]')).to_have_count(1)
+        assert page.js_errors == []

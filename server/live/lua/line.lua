@@ -69,8 +69,9 @@ if OP == 'join' then
   open_if_due(ARGV[5])
   local number = tonumber(redis.call('HGET', who_key, user))
   if number then
-    local until_ms = tonumber(redis.call('ZSCORE', active_key, user))
-    local spent = redis.call('HEXISTS', state_key, 'u:' .. user) == 1 and not (until_ms and until_ms > NOW)
+    -- A claimed admission lasts its whole window, a purchase or not (a buyer may come back for more).
+    local claimed = tonumber(redis.call('HGET', state_key, 'u:' .. user))
+    local spent = claimed and claimed <= NOW
     if not spent then
       return reply({ok = {number = number, line = figures()}})
     end
@@ -103,14 +104,13 @@ if OP == 'pass' then
   if number > hnum(state_key, 'admitted') then
     return reply({err = 'still_waiting', number = number})
   end
-  local until_ms = tonumber(redis.call('ZSCORE', active_key, user))
+  -- u:<user> is the window of a claimed admission; a sale takes the buyer out of line:active (the
+  -- shopping places) but leaves the window: asking again returns the same expiry until it ends.
+  local until_ms = tonumber(redis.call('HGET', state_key, 'u:' .. user))
   if until_ms and until_ms <= NOW then
     return reply({err = 'admission_spent'})
   end
   if not until_ms then
-    if redis.call('HEXISTS', state_key, 'u:' .. user) == 1 then
-      return reply({err = 'admission_spent'})
-    end
     until_ms = NOW + window
     redis.call('ZADD', active_key, until_ms, user)
     redis.call('HSET', state_key, 'u:' .. user, until_ms)
