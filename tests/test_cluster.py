@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -53,10 +54,19 @@ async def _answers(room: RoomClient) -> bool:
         return False
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 @pytest.fixture
 async def cluster(settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
     first = free_port()
-    while free_port() == first + 1:  # two adjacent free ports are likely; retry the rare clash
+    while not _bindable(first + 1):  # the nodes take first and first + 1
         first = free_port()
     ports = {"https": free_port(), "http": free_port(), "first": first}
     env = {**os.environ, "HOUSEFUL_DATABASE_URL": settings.database.url,
