@@ -57,9 +57,9 @@ async def _cycle(hold: Any, release: Any, seconds: float, loop: Loop) -> None:
         loop.latency.record_value(max(1, int((time.perf_counter() - started) * 1e6)))
         if ok:
             loop.holds += 1
-        else:
+            await release()
+        else:  # nothing held, nothing to release (HoldStore.release would refuse: NotHeld)
             loop.errors += 1
-        await release()
 
 
 async def holds_through_server(target: str, screening_id: int, seats: list[int], tokens: list[str],

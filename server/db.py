@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -10,6 +11,7 @@ import asyncpg
 import orjson
 
 from server.config import ROOT, ConfigError, Settings
+from server.metrics import PG_ACQUIRE_SECONDS, PG_QUERY_SECONDS
 
 log = logging.getLogger(__name__)
 MIGRATIONS = ROOT / "sql" / "migrations"
@@ -18,7 +20,28 @@ _MIGRATION_LOCK = 7_201_944_113
 _DB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
+class TimedPool(asyncpg.Pool):
+    """asyncpg's pool, timing how long each checkout waits (houseful_pg_acquire_seconds).
+
+    `_acquire` is where every acquire() and pool.fetch()/execute() waits; asyncpg has no public
+    hook there. tests/test_metrics.py fails if a new asyncpg stops calling it.
+    """
+
+    async def _acquire(self, timeout: float | None) -> asyncpg.pool.PoolConnectionProxy:
+        started = time.perf_counter()
+        try:
+            return await super()._acquire(timeout)  # type: ignore[misc]
+        finally:
+            PG_ACQUIRE_SECONDS.observe(time.perf_counter() - started)
+
+
+def _observe_query(query: asyncpg.connection.LoggedQuery) -> None:
+    PG_QUERY_SECONDS.observe(query.elapsed)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    # asyncpg times each statement itself and hands the record to its query loggers.
+    conn.add_query_logger(_observe_query)
     for typ in ("json", "jsonb"):
         await conn.set_type_codec(
             typ, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
@@ -26,13 +49,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(settings: Settings) -> asyncpg.Pool:
-    """A pool whose connections speak json/jsonb through orjson."""
-    return await asyncpg.create_pool(
+    """A pool whose connections speak json/jsonb through orjson, timed for /metrics."""
+    # asyncpg.create_pool(...) is this constructor with these defaults; it takes no pool class.
+    return await TimedPool(
         settings.database.url,
         min_size=settings.database.pool_min,
         max_size=settings.database.pool_max,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
         command_timeout=settings.database.command_timeout,
         init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
     )
 
 

@@ -30,6 +30,34 @@ WS_COMMAND_SECONDS = Histogram("houseful_ws_command_seconds", "Time from a comma
 BUS_CHANNELS = Gauge("houseful_bus_channels", "Pub/sub channels the workers' event buses listen on",
                      multiprocess_mode="livesum")
 BUS_RECONNECTS = Counter("houseful_bus_reconnects_total", "Event-bus connections lost and resubscribed")
+ROOMS_OPEN = Gauge("houseful_rooms_open", "Screenings with a seat-map room open (summed over workers)",
+                   multiprocess_mode="livesum")
+FANOUT_LAG_SECONDS = Histogram("houseful_fanout_lag_seconds", "From an event's publish (its Lua script's clock "
+                               "time) to its frame being written to the room's sockets; once per frame, for "
+                               "the oldest event in it", buckets=LATENCY_BUCKETS)
+# Timed per round trip, not per script: in a rush one pipeline carries hundreds of holds, and an
+# observation per hold would cost more than the hold's share of the pipeline (bench/metrics_cost.py).
+REDIS_SCRIPT_SECONDS = Histogram("houseful_redis_script_seconds", "A round trip of Lua scripts to Redis: the live "
+                                 "seats' (one pipeline of the tick's calls) or the waiting room's", ("scripts",),
+                                 buckets=LATENCY_BUCKETS)
+PG_QUERY_SECONDS = Histogram("houseful_pg_query_seconds", "A PostgreSQL statement, sent to answered",
+                             buckets=LATENCY_BUCKETS)
+PG_ACQUIRE_SECONDS = Histogram("houseful_pg_acquire_seconds", "Waiting for a PostgreSQL pool connection",
+                               buckets=LATENCY_BUCKETS)
+RECONCILER_ACTIONS = Counter("houseful_reconciler_actions_total", "Stuck orders (or sold caches) the reconciler "
+                             "finished, by action", ("action",))
+WEBHOOKS = Counter("houseful_payment_webhooks_total", "Payment-provider webhook deliveries received, by result "
+                   "(applied, replayed, refused, failed)", ("result",))
+# The waiting room's figures live in Redis; every worker with waiting sockets reads them each tick,
+# so the most recent reading of any live worker is the figure (not their sum).
+LINE_WAITING = Gauge("houseful_line_waiting", "Customers waiting in a screening's line", ("screening",),
+                     multiprocess_mode="livemostrecent")
+LINE_ADMITTED = Gauge("houseful_line_admitted", "Numbers admitted so far from a screening's line (rate() of it "
+                      "is the admission rate)", ("screening",), multiprocess_mode="livemostrecent")
+LINE_SHOPPING = Gauge("houseful_line_shopping", "Admitted customers shopping (pass not expired)", ("screening",),
+                      multiprocess_mode="livemostrecent")
+LINE_RATE = Gauge("houseful_line_admit_per_second", "A line's configured admission rate", ("screening",),
+                  multiprocess_mode="livemostrecent")
 
 
 def multiprocess_dir() -> str | None:

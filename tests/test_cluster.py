@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -51,6 +52,15 @@ async def _answers(room: RoomClient) -> bool:
     except (ConnectionError, aiohttp.ClientError):  # the close came first (ClientError: while sending)
         await room.wait_closed()
         return False
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @pytest.fixture

@@ -13,16 +13,19 @@ from server.errors import NotFound
 from server.metrics import exposition
 
 
+IN_FLIGHT = ("pending", "authorised")  # the statuses an order passes through (sql/queries/metrics.sql)
+
+
 class _Rows(Collector):
     """Gauges read from PostgreSQL at scrape time (the truth, whichever worker changed it)."""
 
-    def __init__(self, orders: list[tuple[str, int]]) -> None:
+    def __init__(self, orders: dict[str, int]) -> None:
         self.orders = orders
 
     def collect(self):  # type: ignore[no-untyped-def]
-        family = GaugeMetricFamily("houseful_orders", "Orders by status (PostgreSQL)", labels=["status"])
-        for status, count in self.orders:
-            family.add_metric([status], count)
+        family = GaugeMetricFamily("houseful_orders", "Orders in flight by status (PostgreSQL)", labels=["status"])
+        for status in IN_FLIGHT:  # a zero too, so an alert on a status has a series to read
+            family.add_metric([status], self.orders.get(status, 0))
         yield family
 
 
@@ -39,7 +42,7 @@ async def metrics(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS].metrics
     if not settings.enabled or not _allowed(request.remote, settings.allow_from):
         raise NotFound("no such page")
-    rows = await request.app[keys.DB].fetch(request.app[keys.QUERIES].metrics.orders_by_status)
+    rows = await request.app[keys.DB].fetch(request.app[keys.QUERIES].metrics.orders_in_flight)
     extra = CollectorRegistry(auto_describe=False)
-    extra.register(_Rows([(r["status"], r["orders"]) for r in rows]))
+    extra.register(_Rows({r["status"]: r["orders"] for r in rows}))
     return web.Response(body=exposition(extra), headers={"Content-Type": CONTENT_TYPE_LATEST})

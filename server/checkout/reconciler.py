@@ -15,6 +15,7 @@ from server.checkout.confirm import confirm_order
 from server.checkout.orders import expire_order
 from server.checkout.settle import settle_money, settle_seats
 from server.checkout.state import Checkout
+from server.metrics import RECONCILER_ACTIONS
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -44,6 +45,8 @@ async def reconcile(co: Checkout, grace_seconds: float | None = None) -> dict[st
             done["sold_rebuilt"] += 1
     if any(done.values()):
         log.info("reconciled: %s", done)
+        for action, count in done.items():
+            RECONCILER_ACTIONS.labels(action).inc(count)
     return done
 
 

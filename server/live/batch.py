@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from typing import Any, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+
+from server.metrics import REDIS_SCRIPT_SECONDS
 
 MAX_BATCH = 512  # scripts in one pipeline; more wait for the next (keeps each reply read short)
 
@@ -30,6 +33,7 @@ class ScriptBatcher:
         self.redis = redis
         self._pending: list[tuple[str, Sequence[str], Sequence[object], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._round_trip = REDIS_SCRIPT_SECONDS.labels("seats")  # one observation per pipeline, not per script
 
     async def evalsha(self, sha: str, keys: Sequence[str], args: Sequence[object]) -> Any:
         """Run one script by SHA in the next batch; its reply, or its own exception."""
@@ -49,6 +53,7 @@ class ScriptBatcher:
             task.add_done_callback(self._sending.discard)
 
     async def _send(self, batch: list[tuple[str, Sequence[str], Sequence[object], asyncio.Future[Any]]]) -> None:
+        started = time.perf_counter()
         try:
             if len(batch) == 1:  # nothing to share: a plain call is cheaper than a pipeline
                 sha, keys, args, _ = batch[0]
@@ -61,6 +66,7 @@ class ScriptBatcher:
                     # pipeline per node, each reply in its place (docs/operations.md, Redis Cluster).
                     pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
                 results = await pipe.execute(raise_on_error=False)
+            self._round_trip.observe(time.perf_counter() - started)
         except BaseException as exc:  # noqa: BLE001 - every waiting caller must learn of it
             for *_, fut in batch:
                 if not fut.done():

@@ -23,6 +23,7 @@ from server.errors import InvalidInput, NotFound, error_class
 from server.keyspace import KeySpace
 from server.live.admission import MODES, Policy, sign_pass
 from server.live.scripts import LUA
+from server.metrics import REDIS_SCRIPT_SECONDS
 
 # line:active is also KEYS[13] of the hold scripts (holds.LINE_ACTIVE): a sale ends the buyer's shopping.
 LINE_KEYS = ("line:conf", "line:next", "line:who", "line:early", "line:state", "line:active", "line:lease")
@@ -117,7 +118,8 @@ class Line:
     async def _run(self, screening_id: int, op: str, *args: object) -> dict[str, Any]:
         keys = self.keys_of(screening_id)
         for attempt in range(2):
-            reply = orjson.loads(await self.script(keys, [self.clock.ms(), op, *args]))
+            with REDIS_SCRIPT_SECONDS.labels("line").time():
+                reply = orjson.loads(await self.script(keys, [self.clock.ms(), op, *args]))
             if "cold" not in reply:
                 break
             await self.load_policy(screening_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -21,6 +21,7 @@ from server.errors import STORE_OUTAGES, DomainError
 from server.live import protocol as p
 from server.live.holds import HoldStore
 from server.live.line import Line
+from server.metrics import LINE_ADMITTED, LINE_RATE, LINE_SHOPPING, LINE_WAITING
 
 log = logging.getLogger(__name__)
 CLOSE_SOLD_OUT = 4010  # the line's socket: the screening sold out (the sold_out frame came first)
@@ -94,8 +95,10 @@ class LineHub:
         figures = await self.line.admit(screening_id)
         counts = await self.holds.counts(screening_id)
         if counts["capacity"] and counts["sold"] >= counts["capacity"]:
+            _record(screening_id, {**figures, "last": figures["admitted"], "early": 0})  # the line is emptied
             await self._sold_out(screening_id)
             return
+        _record(screening_id, figures)
         message = {"type": "line", "admitted": figures["admitted"], "last": figures["last"],
                    "rate": figures["rate"], "paused": figures["paused"], "opened": figures["opened"],
                    "opens_at": figures["opens_at"], "shopping": figures["active"],
@@ -116,3 +119,11 @@ class LineHub:
             conn.push(frame)
             conn.close(CLOSE_SOLD_OUT, "sold out")
 
+
+def _record(screening_id: int, figures: dict[str, Any]) -> None:
+    """The line's figures for /metrics (every worker with waiting sockets reads the same ones)."""
+    label = str(screening_id)
+    LINE_WAITING.labels(label).set(max(figures["last"] - figures["admitted"], 0) + figures["early"])
+    LINE_ADMITTED.labels(label).set(figures["admitted"])
+    LINE_SHOPPING.labels(label).set(figures["active"])
+    LINE_RATE.labels(label).set(figures["rate"])

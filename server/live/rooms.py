@@ -26,6 +26,7 @@ from server.config import Settings
 from server.keyspace import KeySpace
 from server.live import protocol as p
 from server.live.holds import HoldStore
+from server.metrics import FANOUT_LAG_SECONDS, ROOMS_OPEN
 
 log = logging.getLogger(__name__)
 SCRIPTS_PER_CONNECTION = 16  # socket commands in flight per pooled Redis connection (they are batched)
@@ -121,6 +122,7 @@ class RoomHub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for room in list(self._rooms.values()):
             self.bus.remove(room.channel, self)
+        ROOMS_OPEN.dec(len(self._rooms))
 
     def room_sizes(self) -> dict[int, int]:
         """Sockets per open room on this worker (for diagnostics and tests)."""
@@ -219,6 +221,7 @@ class RoomHub:
             room = Room(sid, self.keys.channel(sid).encode())
             self._rooms[sid] = room
             self._by_channel[room.channel] = room
+            ROOMS_OPEN.inc()
             room.ready = asyncio.ensure_future(self._open(room))
         assert room.ready is not None
         room.joining += 1
@@ -243,6 +246,7 @@ class RoomHub:
         if room.sockets or room.joining or self._rooms.get(room.screening_id) is not room:
             return
         self._rooms.pop(room.screening_id, None)
+        ROOMS_OPEN.dec()
         if self._by_channel.get(room.channel) is room:
             del self._by_channel[room.channel]
         self._dirty.discard(room)
@@ -359,6 +363,8 @@ class RoomHub:
         frame = p.text_frame(p.events_frame(fresh, room.houseful))
         for conn in tuple(room.sockets):  # a push may close (and remove) a socket
             conn.push(frame)
+        now_ms = self.holds.clock.ms()  # the oldest event waited longest: the frame's lag (docs/operations.md)
+        FANOUT_LAG_SECONDS.observe(max(0, now_ms - fresh[0].get("ts", now_ms)) / 1000)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
