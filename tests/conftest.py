@@ -26,7 +26,7 @@ from server.domain.tokens import issue_access
 from server.redis_client import client_for, delete_prefix
 from tests.support.mail import SmtpSink
 from scripts.redis_cluster import LocalRedisCluster
-from tests.support.stores import PrivateRedis, remove, temp_folder
+from tests.support.stores import PrivateRedis, local_redis_cluster, remove, temp_folder
 
 TABLES = (
     "sandbox_webhook, sandbox_payment, ticket, order_event, orders, screening, movie_genre, movie, genre, "
@@ -197,11 +197,5 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
 def redis_cluster() -> Iterator[LocalRedisCluster]:
     """A Redis Cluster of the run's own (3 primaries, 3 replicas, free ports), started once when a
     test first asks for it and stopped by its pids at the end (tests/test_redis_cluster.py)."""
-    folder = temp_folder()
-    cluster = LocalRedisCluster(folder)
-    try:
-        cluster.start()
+    with local_redis_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        remove(folder)

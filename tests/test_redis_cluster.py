@@ -25,7 +25,7 @@ from server.bus_cluster import shards_for
 from server.redis_client import client_for, cluster_url, delete_prefix
 from tests.support.checkout import live_tickets, new_order, order, pay, wait_status
 from tests.support.holds import make_store, store  # noqa: F401  (fixtures of the imported tests)
-from tests.support.stores import remove, temp_folder
+from tests.support.stores import local_redis_cluster
 from tests.wsclient import RoomClient, connect
 # The representative suites, run again on the cluster (pytest collects imported tests here).
 from tests.test_checkout_flow import test_happy_path_hold_to_ticket_to_check_in  # noqa: F401
@@ -82,14 +82,8 @@ BURST_SECONDS = 40.0
 @pytest.fixture
 def own_cluster() -> Any:
     """A cluster of this test alone: it loses a primary."""
-    folder = temp_folder()
-    cluster = LocalRedisCluster(folder)
-    try:
-        cluster.start()
+    with local_redis_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        remove(folder)
 
 
 async def _until_answered(room: RoomClient, command: str, seat: int, codes: Counter[str]) -> dict[str, Any]:

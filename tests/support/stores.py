@@ -7,6 +7,7 @@ own pid when the test ends. PostgreSQL binaries are found as scripts/services.py
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
 import secrets
@@ -18,10 +19,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import aiohttp
 
+from scripts.redis_cluster import LocalRedisCluster
 from scripts.services import as_postgres, pg_bin
 from server.config import ROOT
 
@@ -183,3 +185,17 @@ def temp_folder() -> Path:
 
 def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def local_redis_cluster() -> Iterator[LocalRedisCluster]:
+    """A Redis Cluster of our own (3 primaries, 3 replicas, free ports) in a temporary folder,
+    stopped by its pids and removed afterwards."""
+    folder = temp_folder()
+    cluster = LocalRedisCluster(folder)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        remove(folder)
