@@ -266,11 +266,11 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 def _kept_sections() -> str:
-    """Sections other benches write into RESULTS.md (bench/waiting_room_bench.py, bench/cluster_bench.py, bench/nodes_bench.py),
-    kept across rewrites."""
+    """Sections other benches write into RESULTS.md (bench/waiting_room_bench.py, bench/cluster_bench.py, bench/nodes_bench.py)
+    and the hand-written issue-13 record, kept across rewrites."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
     kept = ""
-    for name in ("waiting-room", "redis-cluster", "nodes-bench"):
+    for name in ("issue-13", "nodes-bench", "waiting-room", "redis-cluster"):
         start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
         if start in old and end in old:
             kept += "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
