@@ -117,4 +117,8 @@ async def test_the_dashboard_of_today_moves_to_the_new_day_at_the_cinemas_midnig
     await expect(page.locator("#dash-date")).to_have_value((today + dt.timedelta(days=1)).isoformat())
     await expect(page.locator("#dash-title")).to_have_text("Today's screenings")
     await expect(card).to_have_count(1)
+    await page.set_viewport_size({"width": 1366, "height": 900})
+    await shoot(page, "staff-dashboard-next-day")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await shoot(page, "staff-dashboard-next-day-phone")
     assert page.js_errors == []
