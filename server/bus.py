@@ -228,11 +228,6 @@ class EventBus:
                 found.append(f"{host}:{port}")
         return found
 
-    def listens(self, channel: bytes) -> bool:
-        """True while the channel's subscription is confirmed (tests, diagnostics)."""
-        ready = self._ready.get(channel)
-        return ready is not None and ready.done() and not ready.cancelled() and ready.exception() is None
-
     async def publish(self, channel: bytes, data: bytes) -> None:
         """SPUBLISH an event to every worker's listeners of the channel."""
         await self.shards.publish(channel, data)

@@ -1,7 +1,8 @@
 """RoomHub: this worker's rooms, one Redis subscription per screening, frame-once fan-out.
 
 The worker's event bus (server/bus.py: one sharded pub/sub connection for every feature) carries
-every room's channel: the first socket of a room subscribes it, the last one out unsubscribes. Events collect per room and a tick task flushes them as ONE WebSocket frame per room, built
+every room's channel: the first socket of a room subscribes it, the last one out unsubscribes.
+Events collect per room and a tick task flushes them as ONE WebSocket frame per room, built
 once (header + JSON) and written as the same bytes to every socket's transport, synchronously.
 A big room flushes less often: its interval grows to sockets / websocket.frames_per_second, so a
 worker never tries to write more frames a second than it can; in a rush (many events pending
