@@ -29,11 +29,11 @@ MAX_BATCH = 512  # scripts in one pipeline; more wait for the next (keeps each r
 class ScriptBatcher:
     """EVALSHA through per-tick pipelines on one Redis client."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, label: str = "seats") -> None:
         self.redis = redis
         self._pending: list[tuple[str, Sequence[str], Sequence[object], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
-        self._round_trip = REDIS_SCRIPT_SECONDS.labels("seats")  # one observation per pipeline, not per script
+        self._round_trip = REDIS_SCRIPT_SECONDS.labels(label)  # one observation per pipeline, not per script
 
     async def evalsha(self, sha: str, keys: Sequence[str], args: Sequence[object]) -> Any:
         """Run one script by SHA in the next batch; its reply, or its own exception."""

@@ -8,6 +8,7 @@ state only: a worker restart loses none of them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from server.clock import Clock
 from server.config import WaitingRoomSettings
@@ -22,13 +24,14 @@ from server.domain import audit
 from server.errors import InvalidInput, NotFound, error_class
 from server.keyspace import KeySpace
 from server.live.admission import MODES, Policy, sign_pass
+from server.live.batch import ScriptBatcher
 from server.live.scripts import LUA
-from server.metrics import REDIS_SCRIPT_SECONDS
 
 # line:active is also KEYS[13] of the hold scripts (holds.LINE_ACTIVE): a sale ends the buyer's shopping.
 LINE_KEYS = ("line:conf", "line:next", "line:who", "line:early", "line:state", "line:active", "line:lease")
 NoWaitingRoom = error_class("NoWaitingRoom", 409, "no_waiting_room")
 LINE_ERRORS = {
+    "no_waiting_room": (NoWaitingRoom, "This screening has no waiting room: go straight to the seat map."),
     "not_in_line": (error_class("NotInLine", 409, "not_in_line"), "Join the line first."),
     "still_waiting": (error_class("StillWaiting", 409, "still_waiting"), "Your number has not been called yet."),
     "admission_spent": (error_class("AdmissionSpent", 409, "admission_spent"),
@@ -45,7 +48,11 @@ class Line:
                  space: KeySpace, clock: Clock, pass_key: bytes) -> None:
         self.redis, self.pool, self.sql, self.settings = redis, pool, sql, settings
         self.space, self.clock, self.pass_key = space, clock, pass_key
-        self.script = redis.register_script((LUA / "line.lua").read_text())
+        self.source = (LUA / "line.lua").read_text()
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+        # Arrivals in the same event-loop tick share one pipeline: one round trip for a burst of
+        # joins instead of a pool checkout, a write and a read each (bench/RESULTS.md, issue 12).
+        self.batcher = ScriptBatcher(redis, label="line")
         self.worker = secrets.token_hex(8)  # this process's name in the admitter lease
 
     def keys_of(self, screening_id: int) -> list[str]:
@@ -115,11 +122,19 @@ class Line:
 
     # --- the line ---------------------------------------------------------------------------
 
+    async def _eval(self, keys: list[str], args: list[object]) -> bytes:
+        """The line script by SHA, in the tick's batch; loaded again if Redis forgot it."""
+        try:
+            return await self.batcher.evalsha(self.sha, keys, args)
+        except NoScriptError:
+            await self.redis.script_load(self.source)
+            return await self.batcher.evalsha(self.sha, keys, args)
+
     async def _run(self, screening_id: int, op: str, *args: object) -> dict[str, Any]:
+        """One script call (a cold line loads its policy from PostgreSQL and is tried once more)."""
         keys = self.keys_of(screening_id)
         for attempt in range(2):
-            with REDIS_SCRIPT_SECONDS.labels("line").time():
-                reply = orjson.loads(await self.script(keys, [self.clock.ms(), op, *args]))
+            reply = orjson.loads(await self._eval(keys, [self.clock.ms(), op, *args]))
             if "cold" not in reply:
                 break
             await self.load_policy(screening_id)
@@ -129,10 +144,9 @@ class Line:
         return reply
 
     async def join(self, screening_id: int, user_id: int) -> dict[str, Any]:
-        """A place in line: {number (None until the opening for early arrivals), line}; the same again later."""
-        conf = await self.conf(screening_id)
-        if conf["mode"] == "off":
-            raise NoWaitingRoom("This screening has no waiting room: go straight to the seat map.")
+        """A place in line: {number (None until the opening for early arrivals), line}; the same again later.
+
+        One script call (the script refuses a screening whose waiting room is off)."""
         reply = (await self._run(screening_id, "join", user_id, self._window(), secrets.randbits(31)))["ok"]
         return {"number": reply["number"] or None, "line": reply["line"]}
 

@@ -65,6 +65,9 @@ if OP == 'clear' then
 end
 
 if OP == 'join' then
+  if mode == 'off' then
+    return reply({err = 'no_waiting_room'})
+  end
   local user, window = ARGV[3], tonumber(ARGV[4])
   open_if_due(ARGV[5])
   local number = tonumber(redis.call('HGET', who_key, user))
