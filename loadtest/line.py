@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import time
 from typing import Any, Callable
 
@@ -18,9 +17,9 @@ import aiohttp
 import orjson
 
 from loadtest.metrics import Metrics
+from loadtest.wsproto import WaitingSocket, open_socket
 
 LINE_TIMEOUT = 600.0  # longest a client waits in line before it counts as left hanging
-STOP_POLL = 0.5  # seconds between looks at whether the run has ended, while waiting
 
 
 class SoldOut(Exception):
@@ -32,17 +31,25 @@ class Stopped(Exception):
 
 
 class LineClient:
-    """One waiting socket."""
+    """One waiting socket (loadtest/wsproto.py: a frame costs one callback, no task or queue of its own).
+
+    Nothing polls: the socket's callback wakes the client when its number is called, the line
+    sells out or the socket closes, and the process wakes every waiting client once when the
+    run stops (`wake`).
+    """
 
     def __init__(self, session: aiohttp.ClientSession, target: str, screening_id: int, metrics: Metrics,
-                 token: str, joins: list[tuple[float, float, int]], stop: Callable[[], bool] = lambda: False) -> None:
+                 token: str, joins: list[tuple[float, float, int]], stop: Callable[[], bool] = lambda: False,
+                 waiting: set[LineClient] | None = None) -> None:
         self.session, self.metrics, self.token, self.joins, self.stop = session, metrics, token, joins, stop
         self.url = target.rstrip("/").replace("http", "ws", 1) + f"/ws/screenings/{screening_id}/line"
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.waiting = waiting if waiting is not None else set()  # the process's waiting clients (woken at stop)
+        self.ws: WaitingSocket | None = None
         self.admitted = 0
         self.changed = asyncio.Event()
         self.replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.sold_out = False
+        self.closed = False
         self.number: int | None = None  # frames wake this client only once its number is called
         self._next = 0
         self._seen = 0.0  # server_time (ms) of the last line frame
@@ -52,9 +59,9 @@ class LineClient:
         """Wait in line until admitted; the pass. SoldOut when the screening sells out first, Stopped
         when the run ends first."""
         arrived = time.perf_counter()
-        self.ws = await self.session.ws_connect(self.url, headers={"Authorization": f"Bearer {self.token}"},
-                                                heartbeat=None, max_msg_size=0, compress=0)
-        reader = asyncio.create_task(self._read())
+        self.ws = await open_socket(self.url, {"Authorization": f"Bearer {self.token}"}, self._on_text,
+                                    self._on_closed)
+        self.waiting.add(self)
         try:
             sent = time.perf_counter()
             number = (await self._command("join"))["number"]
@@ -66,9 +73,10 @@ class LineClient:
                         raise SoldOut()
                     if self.stop():
                         raise Stopped()
+                    if self.closed:
+                        raise aiohttp.ClientConnectionError("the line's socket closed while waiting")
                     self.changed.clear()
-                    with contextlib.suppress(asyncio.TimeoutError):  # look at stop() now and then
-                        await asyncio.wait_for(self.changed.wait(), STOP_POLL)
+                    await self.changed.wait()
             reply = await self._command("admission")
             token = reply["pass"]
             # The window's end on this machine's clock (the server's clock may be a test's).
@@ -77,44 +85,52 @@ class LineClient:
             self.metrics.count("line_admitted")
             return token
         finally:
-            await self.ws.close()
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            self.waiting.discard(self)
+            self.ws.close()
+
+    def wake(self) -> None:
+        """Look at stop() again (the process calls this once when the run stops)."""
+        self.changed.set()
 
     async def _command(self, kind: str) -> dict[str, Any]:
         assert self.ws is not None
+        if self.closed:
+            raise aiohttp.ClientConnectionError(f"line {kind}: the socket is closed")
         self._next += 1
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.replies[self._next] = fut
-        await self.ws.send_str(orjson.dumps({"id": self._next, "type": kind}).decode())
+        self.ws.send_text(orjson.dumps({"id": self._next, "type": kind}))
         reply = await asyncio.wait_for(fut, 60.0)
         if not reply["success"]:
             raise aiohttp.ClientError(f"line {kind}: {reply['error']['code']}")
         return reply["result"]
 
-    async def _read(self) -> None:
-        assert self.ws is not None
-        async for msg in self.ws:
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                continue
-            frame = orjson.loads(msg.data)
-            kind = frame.get("type")
-            self.metrics.counts["frames_in"] += 1
-            if kind == "line":
-                now_ms = time.time() * 1000
-                self.metrics.record("line_age", max(now_ms - (self._seen or frame["server_time"]), 0) * 1000)
-                self._seen = frame["server_time"]
-                self.admitted = frame["admitted"]
-                if self.number is not None and self.admitted >= self.number:
-                    self.changed.set()  # one wake-up per client, not one per frame
-            elif kind == "sold_out":
-                self.sold_out = True
-                self.metrics.count("line_sold_out")
-                self.changed.set()
-            elif kind == "result":
-                fut = self.replies.pop(frame.get("id"), None)
-                if fut is not None and not fut.done():
-                    fut.set_result(frame)
+    def _on_text(self, data: bytes) -> None:
+        frame = orjson.loads(data)
+        kind = frame.get("type")
+        self.metrics.counts["frames_in"] += 1
+        if kind == "line":
+            now_ms = time.time() * 1000
+            self.metrics.record("line_age", max(now_ms - (self._seen or frame["server_time"]), 0) * 1000)
+            self._seen = frame["server_time"]
+            self.admitted = frame["admitted"]
+            if self.number is not None and self.admitted >= self.number:
+                self.changed.set()  # one wake-up per client, not one per frame
+        elif kind == "sold_out":
+            self.sold_out = True
+            self.metrics.count("line_sold_out")
+            self.changed.set()
+        elif kind == "result":
+            fut = self.replies.pop(frame.get("id"), None)
+            if fut is not None and not fut.done():
+                fut.set_result(frame)
+
+    def _on_closed(self) -> None:
+        self.closed = True
+        for fut in self.replies.values():
+            if not fut.done():
+                fut.set_exception(aiohttp.ClientConnectionError("the line's socket closed before the reply"))
+        self.replies.clear()
         self.changed.set()
 
 
