@@ -29,8 +29,12 @@ MAX_BATCH = 512  # scripts in one pipeline; more wait for the next (keeps each r
 class ScriptBatcher:
     """EVALSHA through per-tick pipelines on one Redis client."""
 
-    def __init__(self, redis: Redis, label: str = "seats") -> None:
+    def __init__(self, redis: Redis, label: str = "seats", in_flight: int = 0) -> None:
         self.redis = redis
+        # in_flight > 0: at most that many pipelines on their way; calls asked meanwhile wait for
+        # one to come back and go together. Arrivals spread over many loop ticks (each upgrade
+        # is its own read event) then still share round trips; a lone call goes at once.
+        self.in_flight = in_flight
         self._pending: list[tuple[str, Sequence[str], Sequence[object], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._round_trip = REDIS_SCRIPT_SECONDS.labels(label)  # one observation per pipeline, not per script
@@ -40,17 +44,27 @@ class ScriptBatcher:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending.append((sha, keys, args, fut))
-        if len(self._pending) == 1:
+        if len(self._pending) == 1 and not self._full():
             loop.call_soon(self._flush)
         return await fut
 
+    def _full(self) -> bool:
+        return 0 < self.in_flight <= len(self._sending)
+
     def _flush(self) -> None:
         """Send what this tick gathered (in batches of MAX_BATCH), each as its own task."""
+        if not self._pending or self._full():
+            return  # a pipeline coming back sends them (_sent)
         pending, self._pending = self._pending, []
         for start in range(0, len(pending), MAX_BATCH):
             task = asyncio.get_running_loop().create_task(self._send(pending[start:start + MAX_BATCH]))
             self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if self._pending and not self._full():
+            self._flush()  # what was asked while the pipelines were out
 
     async def _send(self, batch: list[tuple[str, Sequence[str], Sequence[object], asyncio.Future[Any]]]) -> None:
         started = time.perf_counter()

@@ -50,9 +50,10 @@ class Line:
         self.space, self.clock, self.pass_key = space, clock, pass_key
         self.source = (LUA / "line.lua").read_text()
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
-        # Arrivals in the same event-loop tick share one pipeline: one round trip for a burst of
-        # joins instead of a pool checkout, a write and a read each (bench/RESULTS.md, issue 12).
-        self.batcher = ScriptBatcher(redis, label="line")
+        # Arrivals share pipelines: the joins asked while one is on its way go together when it
+        # comes back, one round trip for a burst instead of a pool checkout, a write and a read
+        # each (bench/RESULTS.md, issue 12).
+        self.batcher = ScriptBatcher(redis, label="line", in_flight=1)
         self.worker = secrets.token_hex(8)  # this process's name in the admitter lease
 
     def keys_of(self, screening_id: int) -> list[str]:
