@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Awaitable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -50,11 +51,15 @@ def client_address(peer: str | None, forwarded_for: list[str], networks: tuple[N
 
 
 @web.middleware
-async def forwarded_client(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Serve the request as from its real client when a trusted proxy forwarded it."""
+def forwarded_client(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """Serve the request as from its real client when a trusted proxy forwarded it.
+
+    Not `async`: it hands back the handler's awaitable (a tail call), so no frame of it stays
+    on the stack of a WebSocket for the socket's whole life (server/middleware.py, issue 12).
+    """
     networks = _networks(request.app[keys.SETTINGS].server.trusted_proxies)
     if networks:
         client = client_address(request.remote, request.headers.getall("X-Forwarded-For", []), networks)
         if client != request.remote:
             request = request.clone(remote=client)
-    return await handler(request)
+    return handler(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from typing import Awaitable
 
 from aiohttp import web
 
@@ -78,22 +79,37 @@ def _refuse(status: int, code: str, message: str) -> web.Response:
     return response
 
 
+# Tail calls: connection_limits and identity_middleware are plain functions that return the
+# handler's awaitable instead of awaiting it, so neither leaves a coroutine frame on the stack
+# of a request. That matters for WebSockets, whose request lives as long as the socket: two
+# frames fewer per waiting socket (issue 12's memory probe, docs/waiting-room.md).
+
+
+async def _done(response: web.StreamResponse) -> web.StreamResponse:
+    return response
+
+
 @web.middleware
-async def connection_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+def connection_limits(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
     """429 on a connection over its IP's cap; the body read within server.body_timeout_seconds (408)."""
     if request.protocol in request.app[keys.CONNECTIONS].refused:
-        return _refuse(429, "too_many_connections", "too many open connections from your address")
+        return _done(_refuse(429, "too_many_connections", "too many open connections from your address"))
     if request.body_exists and not request.content_type.startswith("multipart/"):
-        try:
-            # read() keeps the bytes: the handler's own read (json, urlencoded form) gets them at once.
-            await asyncio.wait_for(request.read(), request.app[keys.SETTINGS].server.body_timeout_seconds)
-        except asyncio.TimeoutError:
-            return _refuse(408, "request_timeout", "the request body did not arrive in time")
+        return _with_body(request, handler)
+    return handler(request)
+
+
+async def _with_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        # read() keeps the bytes: the handler's own read (json, urlencoded form) gets them at once.
+        await asyncio.wait_for(request.read(), request.app[keys.SETTINGS].server.body_timeout_seconds)
+    except asyncio.TimeoutError:
+        return _refuse(408, "request_timeout", "the request body did not arrive in time")
     return await handler(request)
 
 
 @web.middleware
-async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def identity_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
     """Put the caller's Identity (or None) in request[keys.USER]; check Origin on writes.
 
     A write carrying another site's Origin is refused whoever calls (login and register too, so
@@ -104,7 +120,7 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         origin = request.headers.get("Origin")
         # "null" is an opaque origin (sandboxed frame, file://): never one of ours.
         if origin is not None and (origin == "null" or not origin_allowed(request, origin)):
-            return _cross_site()
+            return _done(_cross_site())
     tokens, now = request.app[keys.TOKENS], request.app[keys.CLOCK].time()
     user: Identity | None = None
     auth = request.headers.get("Authorization", "")
@@ -117,9 +133,9 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
             if request.method not in SAFE_METHODS:
                 origin = request.headers.get("Origin") or request.headers.get("Referer", "")
                 if "://" not in origin or not origin_allowed(request, origin):
-                    return _cross_site()
+                    return _done(_cross_site())
     request[keys.USER] = user
-    return await handler(request)
+    return handler(request)
 
 
 def _cross_site() -> web.Response:

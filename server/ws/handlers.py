@@ -6,9 +6,8 @@ the configured limits, and hands the socket to its connection with its command s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from aiohttp import WSMsgType, web
 
@@ -26,6 +25,9 @@ from server.ws.staff import StaffConnection, first_auth, refuse
 from server.metrics import SOCKETS_OPEN
 from server.ws.staff_commands import STAFF
 
+# The open-sockets gauge per kind, looked up once: labels() cost ~5 % of the worker's CPU per
+# arrival in a 10,000-customer burst into the line (bench/waiting_room_bench.py --arrivals-only).
+_OPEN: dict[str, Any] = {}
 QUERY_FIELDS = {"cinema_id": "cinema_id", "date": "date", "from": "start", "to": "end"}
 IGNORED_QUERY = {"auth"}  # the rooms' "auth will follow" flag; the feed always waits for auth without identity
 
@@ -139,17 +141,29 @@ async def _upgrade(request: web.Request, limits: WebSocketSettings, *, compress:
     return ws
 
 
-@contextlib.contextmanager
-def _tracked(app: web.Application, ws: web.WebSocketResponse, kind: str) -> Iterator[None]:
-    """Keep the socket in app[keys.SOCKETS] while it is served (shutdown closes them all), and counted."""
-    sockets = app[keys.SOCKETS]
-    sockets.add(ws)
-    SOCKETS_OPEN.labels(kind).inc()
-    try:
-        yield
-    finally:
-        sockets.discard(ws)
-        SOCKETS_OPEN.labels(kind).dec()
+class _tracked:
+    """Keep the socket in app[keys.SOCKETS] while it is served (shutdown closes them all), and counted.
+
+    A slotted context manager, not a @contextmanager generator: it lives as long as the socket,
+    and a generator, its frame and its wrapper cost ~0.5 KB per socket (issue 12's memory probe).
+    """
+
+    __slots__ = ("sockets", "ws", "gauge")
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, kind: str) -> None:
+        self.sockets, self.ws = app[keys.SOCKETS], ws
+        gauge = _OPEN.get(kind)
+        if gauge is None:
+            gauge = _OPEN[kind] = SOCKETS_OPEN.labels(kind)
+        self.gauge = gauge
+
+    def __enter__(self) -> None:
+        self.sockets.add(self.ws)
+        self.gauge.inc()
+
+    def __exit__(self, *exc: object) -> None:
+        self.sockets.discard(self.ws)
+        self.gauge.dec()
 
 
 def _bound_send_buffer(request: web.Request, size: int) -> None:
