@@ -17,7 +17,7 @@ LOWEST_US, HIGHEST_US = 1, 100_000_000
 LATENCIES = ("connect", "hold_ack", "broadcast_lag", "checkout", "line_wait", "line_age")
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 # The timeline keeps cheaper histograms (2 digits) per interval: enough for a latency-over-time chart.
-TIMELINE_SERIES = ("hold_ack", "broadcast_lag")
+TIMELINE_SERIES = ("hold_ack", "broadcast_lag", "line_age")
 
 
 def histogram(digits: int = 3) -> HdrHistogram:
