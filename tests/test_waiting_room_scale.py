@@ -6,6 +6,7 @@ bench/waiting_room_bench.py, never here.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import orjson
@@ -81,3 +82,23 @@ async def test_the_load_tools_lean_socket_speaks_the_line_protocol(wr_client: An
 
     with pytest.raises(HandshakeError, match="404"):  # no such screening: refused before the upgrade
         await open_socket(url.replace(f"/{sid}/", "/999999/"), {}, on_text, lambda: None, timeout=10)
+
+
+async def test_calls_asked_while_a_pipeline_is_out_get_their_answers_in_order(settings: Any) -> None:
+    from redis.asyncio import Redis
+
+    from server.live.batch import ScriptBatcher
+
+    redis = Redis.from_url(settings.redis.url)
+    key = f"{settings.redis.key_prefix}test:in-flight:{secrets.token_hex(4)}"
+    try:
+        sha = await redis.script_load("return redis.call('INCR', KEYS[1])")
+        batcher = ScriptBatcher(redis, label="line", in_flight=1)
+        calls = []
+        for _ in range(60):  # one call per loop tick, as arrivals come (each its own read event)
+            calls.append(asyncio.create_task(batcher.evalsha(sha, [key], [])))
+            await asyncio.sleep(0)
+        assert await asyncio.gather(*calls) == list(range(1, 61))  # every caller its own answer, in order
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
