@@ -123,6 +123,8 @@ class WaitingSocket(asyncio.Protocol):
 
     def send_text(self, payload: bytes) -> None:
         """One masked text frame (commands are small: under 64 KiB)."""
+        if len(payload) > 0xFFFF:
+            raise ValueError("a line command is under 64 KiB")
         self._send(TEXT, payload)
 
     def close(self) -> None:
@@ -166,9 +168,16 @@ async def open_socket(url: str, headers: dict[str, str], on_text: Callable[[byte
              f"Sec-WebSocket-Key: {proto._key.decode()}", "Sec-WebSocket-Version: 13",
              *(f"{k}: {v}" for k, v in headers.items())]
     proto._request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    async with asyncio.timeout(timeout):
-        await loop.create_connection(lambda: proto, address, port,
-                                     ssl=_tls() if secure else None,
-                                     server_hostname=host if secure else None)
-        await proto.opened
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.create_connection(lambda: proto, address, port,
+                                         ssl=_tls() if secure else None,
+                                         server_hostname=host if secure else None)
+            await proto.opened
+    except BaseException:
+        if not proto.opened.done():
+            proto.opened.cancel()  # nobody will read it now
+        if proto.transport is not None:
+            proto.transport.abort()  # a handshake that timed out or failed leaves no socket behind
+        raise
     return proto
