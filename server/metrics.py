@@ -27,6 +27,8 @@ WS_COMMANDS = Counter("houseful_ws_commands_total", "WebSocket commands by socke
                       ("kind", "command", "result"))
 WS_COMMAND_SECONDS = Histogram("houseful_ws_command_seconds", "Time from a command's arrival to its reply "
                                "(command=hold is the hold-ack latency)", ("kind", "command"), buckets=LATENCY_BUCKETS)
+HOLDS_REFUSED_HERE = Counter("houseful_holds_refused_in_room_total", "Holds refused by the worker's room, which "
+                             "knew the seats were taken (no Redis call; server/live/taken.py)")
 BUS_CHANNELS = Gauge("houseful_bus_channels", "Pub/sub channels the workers' event buses listen on",
                      multiprocess_mode="livesum")
 BUS_RECONNECTS = Counter("houseful_bus_reconnects_total", "Event-bus connections lost and resubscribed")
