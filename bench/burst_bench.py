@@ -221,7 +221,9 @@ async def main(argv: list[str] | None = None) -> int:
                                                          args.loop_seconds)).figures()
     cpu = median(server, "cpu_us_per_hold")
     ratio_burst = median(server, "holds_per_s") / median(direct, "holds_per_s")
-    ratio_loop = loop_server["holds_per_s"] / loop_direct["holds_per_s"]
+    if not loop_direct["holds_per_s"]:
+        print(f"closed loop: direct Lua held nothing: {loop_direct}", file=sys.stderr)
+    ratio_loop = loop_server["holds_per_s"] / max(loop_direct["holds_per_s"], 0.1)
     print(f"| {args.label} | {cpu} µs | {min(r['cpu_us_per_hold'] for r in server)}–"
           f"{max(r['cpu_us_per_hold'] for r in server)} µs | {median(server, 'holds_per_s')} / "
           f"{median(direct, 'holds_per_s')} ({ratio_burst:.0%}) | {loop_server['holds_per_s']} / "
