@@ -30,6 +30,7 @@ from server.errors import DomainError
 from server.live.holds import HoldStore
 from server.live.taken import TakenSeats
 from server.metrics import FANOUT_LAG_SECONDS, ROOMS_OPEN
+from server.slots import Slots
 
 log = logging.getLogger(__name__)
 SCRIPTS_PER_CONNECTION = 16  # socket commands in flight per pooled Redis connection (they are batched)
@@ -106,7 +107,7 @@ class RoomHub:
         # Commands and snapshots of all sockets share the Redis pool; bounding them here keeps a
         # rush of thousands of sockets from exhausting it. Their scripts travel in per-tick
         # pipelines (server/live/batch.py), so a connection carries many of them at once.
-        self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
+        self.redis_slot = Slots(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
         self.bus = bus
         self._rooms: dict[int, Room] = {}
         self._by_channel: dict[bytes, Room] = {}

@@ -28,6 +28,7 @@ from server.errors import DomainError, is_store_outage
 from server.live import protocol as p
 from server.live.budget import UserBudget
 from server.metrics import WS_COMMAND_SECONDS, WS_COMMANDS
+from server.slots import Slots
 from server.ws.commands import Command, CommandSet
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class Session:
 
     def __init__(
         self, ws: web.WebSocketResponse, identity: Identity | None, commands: CommandSet,
-        limits: WebSocketSettings, slot: asyncio.Semaphore | None = None, last_id: int = 0,
+        limits: WebSocketSettings, slot: Slots | None = None, last_id: int = 0,
         budget: UserBudget | None = None,
     ) -> None:
         self.ws = ws
@@ -186,7 +187,8 @@ class Session:
         if command is None:
             self.send(p.error_frame(msg_id, p.UNKNOWN_COMMAND, "unknown command", field="type"))
             return None
-        problem = p.schema_problem(command.validate, msg)
+        quick = command.quick
+        problem = None if quick is not None and quick(msg) else p.schema_problem(command.validate, msg)
         if problem is not None:
             self.send(p.error_frame(msg_id, p.INVALID, problem[0], field=problem[1]))
             return None
