@@ -96,6 +96,7 @@ async def serve_worker(settings: Settings, clock: Clock, sock: socket.socket) ->
         await stop.wait()
     finally:
         await runner.cleanup()
+        metrics.COMMANDS_TALLY.flush()  # the last second's commands, counted before the worker goes
 
 
 def run(coro: Any) -> None:
