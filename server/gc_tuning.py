@@ -9,8 +9,12 @@ bench/RESULTS.md). So a serving process:
 
 - freezes what exists once it is up (modules, the app, its caches: ~110,000 objects), which no
   collection traverses again (they live as long as the process anyway);
-- collects the young generation every 10,000 allocations instead of 700: most objects of one
-  command die before that and never reach an older generation;
+- collects the young generation every 50,000 allocations instead of 700, and the middle one
+  after every 2nd young collection instead of every 10th: most objects of one command die before
+  a collection and never reach an older generation, and what survives leaves the middle
+  generation soon, before it grows big. Pauses stay short for this many sockets: at 3,000 open
+  seat maps in a burst of holds, young ones took up to ~40 ms and middle ones up to ~0.1 s
+  (bench/RESULTS.md), against full collections of ~0.45 s;
 - runs a full collection after 100 middle ones instead of 10: about one per 10 million
   allocations, seconds apart in a rush instead of several a second. Cycles still get collected
   (a closed socket's objects included), later and in fewer, larger passes.
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import gc
 
-YOUNG, MIDDLE, OLD = 10_000, 10, 100
+YOUNG, MIDDLE, OLD = 50_000, 2, 100
 
 
 def tune_for_serving() -> None:
