@@ -8,6 +8,11 @@ Beside it, in the same run: the same burst of holds on HoldStore directly (the s
 scripts by SHA, no server in between) and the closed-loop holds/s pair of bench/live_bench.py.
 One worker on core 0 (taskset), this process on core 1. Each burst uses a fresh screening;
 the median of --repeat runs is reported (the machine is shared and noisy).
+
+The printed row: CPU per hold (median, range), burst holds/s through the server / direct, the
+closed loops' holds/s, ack and broadcast p99, frames written per hold, and the server's capacity:
+hold commands per second of its CPU (1 / CPU per hold), beside direct Lua's holds/s. The burst's
+own holds/s is bound by this process too: one core parsing every reply and frame of 3,000 sockets.
 """
 from __future__ import annotations
 
@@ -224,11 +229,15 @@ async def main(argv: list[str] | None = None) -> int:
     if not loop_direct["holds_per_s"]:
         print(f"closed loop: direct Lua held nothing: {loop_direct}", file=sys.stderr)
     ratio_loop = loop_server["holds_per_s"] / max(loop_direct["holds_per_s"], 0.1)
+    # What one core of the server could answer if the load were not the limit: hold commands per
+    # second of its CPU (the burst's holds/s is bound by this process's single core as well).
+    capacity = 1e6 / cpu
     print(f"| {args.label} | {cpu} µs | {min(r['cpu_us_per_hold'] for r in server)}–"
           f"{max(r['cpu_us_per_hold'] for r in server)} µs | {median(server, 'holds_per_s')} / "
           f"{median(direct, 'holds_per_s')} ({ratio_burst:.0%}) | {loop_server['holds_per_s']} / "
           f"{loop_direct['holds_per_s']} ({ratio_loop:.0%}) | {median(server, 'ack_p99_ms')} ms | "
-          f"{median(server, 'broadcast_p99_ms')} ms | {median(server, 'frames_per_hold')} |")
+          f"{median(server, 'broadcast_p99_ms')} ms | {median(server, 'frames_per_hold')} | "
+          f"{capacity:.0f} ({capacity / median(direct, 'holds_per_s'):.0%}) |")
     return 0
 
 

@@ -44,7 +44,8 @@ async def snapshot(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
 @ROOM.command("hold", {"seats": p.SEAT_LIST, "wheelchair": {"type": "boolean"}}, ("seats",))
 async def hold(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
     """Hold these seats, all or none; refused here when the room knows Redis would refuse it."""
-    await conn.check_admission()
+    if not conn.admitted_now():
+        await conn.check_admission()
     seats = msg["seats"]
     if len(seats) <= conn.settings.holds.max_seats_per_customer:  # else the store says limit_exceeded
         refused = conn.hub.refusal(conn.screening_id, seats, conn.me())
