@@ -8,6 +8,11 @@ Beside it, in the same run: the same burst of holds on HoldStore directly (the s
 scripts by SHA, no server in between) and the closed-loop holds/s pair of bench/live_bench.py.
 One worker on core 0 (taskset), this process on core 1. Each burst uses a fresh screening;
 the median of --repeat runs is reported (the machine is shared and noisy).
+
+The printed row: CPU per hold (median, range), burst holds/s through the server / direct, the
+closed loops' holds/s, ack and broadcast p99, frames written per hold, and the server's capacity:
+hold commands per second of its CPU (1 / CPU per hold), beside direct Lua's holds/s. The burst's
+own holds/s is bound by this process too: one core parsing every reply and frame of 3,000 sockets.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -67,11 +73,23 @@ async def _quiet(metrics: Metrics, still_s: float = 0.3, limit_s: float = 30.0) 
 
 
 def _spy(pid: int, raw: Path) -> subprocess.Popen:
-    """py-spy sampling the server until interrupted (collapsed stacks in raw)."""
+    """py-spy sampling the server until interrupted (collapsed stacks in raw); with
+    BURST_PERF=1, Linux perf instead (perf.data beside raw: kernel, C libraries, the interpreter)."""
+    if os.environ.get("BURST_PERF"):
+        return subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", str(raw.with_suffix(".perf"))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     spy = Path(sys.executable).parent / "py-spy"
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
                              "--output", str(raw), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def _refused_in_room(session: aiohttp.ClientSession, base: str) -> int:
+    """Holds the worker refused from its room's memory so far (houseful_holds_refused_in_room_total)."""
+    async with session.get(base + "/metrics") as resp:
+        text = await resp.text()
+    found = re.search(r"^houseful_holds_refused_in_room_total (\S+)$", text, re.MULTILINE)
+    return int(float(found.group(1))) if found else 0
 
 
 async def burst_through_server(base: str, sid: int, tokens: list[str], choices: list[list[int]],
@@ -103,6 +121,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
                 else:
                     refused[str((r.get("error") or {}).get("code"))] += 1
 
+        here0 = await _refused_in_room(session, base)
         spy = _spy(pid, profile) if profile is not None else None
         frames0 = metrics.counts["frames_in"]
         cpu0, t0, load0 = cpu_seconds(pid), time.monotonic(), time.process_time()
@@ -111,6 +130,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
         await _quiet(metrics)
         cpu, load_cpu = cpu_seconds(pid) - cpu0, time.process_time() - load0
         frames = metrics.counts["frames_in"] - frames0  # one socket write each (replies and broadcasts)
+        here = await _refused_in_room(session, base) - here0
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled so far
             spy.wait(60)
@@ -120,7 +140,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
     return {"cpu_us_per_hold": round(cpu / commands * 1e6, 1), "cpu_s": round(cpu, 3), "load_cpu_s": round(load_cpu, 3), "commands": commands,
             "frames_per_hold": round(frames / commands, 1), "held": held, "acked_s": round(acked, 3), "holds_per_s": round(commands / acked, 1),
             "ack_p99_ms": lat.get("hold_ack", {}).get("p99"), "broadcast_p99_ms": lat.get("broadcast_lag", {}).get("p99"),
-            "refused": dict(refused), "errors": dict(metrics.errors)}
+            "refused": dict(refused), "refused_in_room": here, "errors": dict(metrics.errors)}
 
 
 async def burst_direct(env: harness.BenchEnv, sid: int, choices: list[list[int]]) -> dict[str, Any]:
@@ -187,7 +207,7 @@ async def main(argv: list[str] | None = None) -> int:
                     choices = seat_choices(seats, args.customers, seed=i)
                     raw = OUT / "burst-profile-server.txt" if args.profile and i == 0 else None
                     server.append(await burst_through_server(base, sid, tokens, choices, proc.pid, raw))
-                    if raw is not None:
+                    if raw is not None and raw.exists():
                         for name, share in _hot_spots(raw, 25):
                             print(f"  {share:5.1f} %  {name}", file=sys.stderr)
                     print(f"burst {i + 1}: {server[-1]}", file=sys.stderr)
@@ -206,12 +226,18 @@ async def main(argv: list[str] | None = None) -> int:
                                                          args.loop_seconds)).figures()
     cpu = median(server, "cpu_us_per_hold")
     ratio_burst = median(server, "holds_per_s") / median(direct, "holds_per_s")
-    ratio_loop = loop_server["holds_per_s"] / loop_direct["holds_per_s"]
+    if not loop_direct["holds_per_s"]:
+        print(f"closed loop: direct Lua held nothing: {loop_direct}", file=sys.stderr)
+    ratio_loop = loop_server["holds_per_s"] / max(loop_direct["holds_per_s"], 0.1)
+    # What one core of the server could answer if the load were not the limit: hold commands per
+    # second of its CPU (the burst's holds/s is bound by this process's single core as well).
+    capacity = 1e6 / cpu
     print(f"| {args.label} | {cpu} µs | {min(r['cpu_us_per_hold'] for r in server)}–"
           f"{max(r['cpu_us_per_hold'] for r in server)} µs | {median(server, 'holds_per_s')} / "
           f"{median(direct, 'holds_per_s')} ({ratio_burst:.0%}) | {loop_server['holds_per_s']} / "
           f"{loop_direct['holds_per_s']} ({ratio_loop:.0%}) | {median(server, 'ack_p99_ms')} ms | "
-          f"{median(server, 'broadcast_p99_ms')} ms | {median(server, 'frames_per_hold')} |")
+          f"{median(server, 'broadcast_p99_ms')} ms | {median(server, 'frames_per_hold')} | "
+          f"{capacity:.0f} ({capacity / median(direct, 'holds_per_s'):.0%}) |")
     return 0
 
 

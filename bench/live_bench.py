@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,11 +43,12 @@ class Loop:
     holds: int = 0
     errors: int = 0
     seconds: float = 0.0
+    refused: Counter[str] = field(default_factory=Counter)  # why holds failed (an all-refused loop is a broken bench)
 
     def figures(self) -> dict[str, Any]:
         """Percentiles (ms) and holds/s."""
         return {**harness.percentiles_ms(self.latency), "holds_per_s": round(self.holds / self.seconds, 1),
-                "errors": self.errors}
+                "errors": self.errors, "refused": dict(self.refused)}
 
 
 async def _cycle(hold: Any, release: Any, seconds: float, loop: Loop) -> None:
@@ -73,7 +75,10 @@ async def holds_through_server(target: str, screening_id: int, seats: list[int],
 
         async def one(client: Moviegoer, seat: int) -> None:
             async def hold() -> bool:
-                return bool((await client.command("hold", seats=[seat]))["success"])
+                reply = await client.command("hold", seats=[seat])
+                if not reply["success"]:
+                    loop.refused[str((reply.get("error") or {}).get("code"))] += 1
+                return bool(reply["success"])
 
             async def release() -> None:
                 await client.command("release", seats=[seat])
@@ -103,7 +108,8 @@ async def holds_direct(settings: Settings, secret: str, screening_id: int, seats
                 try:
                     await store.hold(screening_id, owner, [seat])
                     return True
-                except Exception:  # noqa: BLE001 - a refused hold is counted, like the server's error replies
+                except Exception as exc:  # noqa: BLE001 - a refused hold is counted, like the server's error replies
+                    loop.refused[type(exc).__name__] += 1
                     return False
 
             async def release() -> None:

@@ -37,7 +37,12 @@ ADMIN = {"HOUSEFUL_ADMIN_EMAIL": "bench-admin@bench.example", "HOUSEFUL_ADMIN_PA
 BENCH_AUTH = {"registrations_per_hour": 10_000_000, "login_ip_max_failures": 1_000_000,
               "argon2_memory_kib": 256, "argon2_rounds": 1}
 # Closed-loop benches send far more than a person would: lift the per-socket command limit for them.
-NO_COMMAND_LIMIT = {"HOUSEFUL_WEBSOCKET_COMMANDS_PER_SECOND": "10000", "HOUSEFUL_WEBSOCKET_COMMAND_BURST": "10000"}
+# The bench's customers send far beyond a person's rate: no per-socket or per-user limit gets in the
+# way (the user budget still runs, one lease per user, as in production; without this its 20/s
+# refused the closed loops' releases, left the seats held, and the direct loop after it held nothing).
+NO_COMMAND_LIMIT = {"HOUSEFUL_WEBSOCKET_COMMANDS_PER_SECOND": "10000", "HOUSEFUL_WEBSOCKET_COMMAND_BURST": "10000",
+                    "HOUSEFUL_WEBSOCKET_USER_COMMANDS_PER_SECOND": "100000",
+                    "HOUSEFUL_WEBSOCKET_USER_COMMAND_BURST": "100000"}
 RESULTS = ROOT / "bench" / "RESULTS.md"
 OUT = ROOT / "bench" / "out"  # reports and profiles of the last run (git-ignored)
 

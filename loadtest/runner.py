@@ -26,6 +26,7 @@ from loadtest import invariants, report, setup
 from loadtest.live_view import LiveView
 from loadtest.metrics import Metrics
 from loadtest.scenarios import Options, Process, Share, raise_fd_limit
+from server.gc_tuning import tune_for_serving
 
 MAX_CLIENTS = 100_000
 MAX_SECONDS = 3_600.0
@@ -82,6 +83,7 @@ def _process_main(opts: Options, share: Share, live_q: Any, result_q: Any, stop:
 
 
 async def _process_async(opts: Options, share: Share, live_q: Any, result_q: Any, stop: Any) -> None:
+    tune_for_serving()  # thousands of client sockets: the same collector settings as a worker
     metrics = Metrics(opts.interval_s, started=share.t0)
 
     async def publish() -> None:

@@ -197,6 +197,10 @@ class _HiredisPacking:
         elif b" " in first:
             args = (*first.split(), *args[1:])
         try:
+            return [hiredis.pack_command(args)]  # str, int, float, bytes: every command of the hot path
+        except TypeError:
+            pass  # hiredis takes no bytearray or memoryview (redis-py does): copy those, then try again
+        try:
             return [hiredis.pack_command(tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a
                                                for a in args))]
         except TypeError as exc:  # bool, None, a list...: redis-py's own error for bad input

@@ -8,6 +8,7 @@ passes its message through `for_people`, so the wording is decided once.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
@@ -88,6 +89,7 @@ def _schema_sentence(message: str, field: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4_096)  # a rush refuses thousands of holds with the same few messages
 def for_people(message: str, field: str | None = None) -> str:
     """The message as a sentence: validator phrasing rewritten, a capital first, a full stop last."""
     text = (_schema_sentence(message.strip(), field) or message).strip()

@@ -28,6 +28,7 @@ from typing import Any
 
 from server.clock import Clock, SystemClock
 from server.config import Settings, data_path
+from server.gc_tuning import tune_for_serving
 from server import metrics
 from server.logs import setup_logging
 
@@ -86,6 +87,7 @@ async def serve_worker(settings: Settings, clock: Clock, sock: socket.socket) ->
     # SockSite re-listens with its own backlog, so it is given the deep one too.
     site = web.SockSite(runner, sock, backlog=LISTEN_BACKLOG)
     await site.start()
+    tune_for_serving()  # the app is built: freeze it, and keep full collections out of a rush
     host, port = sock.getsockname()[:2]
     log.info("worker %d serving on http://%s:%s", os.getpid(), host, port)
     stop = asyncio.Event()
@@ -96,6 +98,7 @@ async def serve_worker(settings: Settings, clock: Clock, sock: socket.socket) ->
         await stop.wait()
     finally:
         await runner.cleanup()
+        metrics.COMMANDS_TALLY.flush()  # the last second's commands, counted before the worker goes
 
 
 # Young collections after 10,000 allocations, middle ones after 10 young, a full one considered

@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain: live seats", ("server.live",)),
     ("domain: catalog, accounts, reports", ("server.domain",)),
     ("stores", ("server.db", "server.bus", "server.bus_cluster", "server.keyspace", "server.redis_client", "server.queries", "server.cache")),
-    ("base", ("server.config", "server.errors", "server.background", "server.clock", "server.logs",
+    ("base", ("server.config", "server.errors", "server.background", "server.clock", "server.logs", "server.gc_tuning", "server.slots",
               "server.metrics", "server.zones", "server.connections",
               "server.sentences")),
 )

@@ -101,16 +101,31 @@ class Gate:
         self._loading.pop(screening_id, None)  # a read begun before the change must not serve after it
 
     async def _on_sale(self, screening_id: int) -> Policy:
-        policy = await self.policy(screening_id)
+        return self._open(await self.policy(screening_id))
+
+    def _open(self, policy: Policy) -> Policy:
         if policy.opens_at and self.clock.ms() < policy.opens_at:
             raise NotOnSale("Tickets for this screening are not on sale yet.", opens_at=policy.opens_at)
         return policy
 
-    async def check(self, screening_id: int, user_id: int, token: str | None) -> None:
-        """Raise NotOnSale before the opening, AdmissionRequired without a valid pass while gated."""
-        policy = await self._on_sale(screening_id)
+    def _admitted(self, policy: Policy, screening_id: int, user_id: int, token: str | None) -> None:
         if policy.gated and pass_expiry(self.key, token, screening_id, user_id, self.clock.ms()) is None:
             raise AdmissionRequired(MISSING)
+
+    async def check(self, screening_id: int, user_id: int, token: str | None) -> None:
+        """Raise NotOnSale before the opening, AdmissionRequired without a valid pass while gated."""
+        if not self.checked(screening_id, user_id, token):
+            self._admitted(await self._on_sale(screening_id), screening_id, user_id, token)
+
+    def checked(self, screening_id: int, user_id: int, token: str | None) -> bool:
+        """check() without waiting, when this worker's copy of the policy is fresh: True when it
+        passes (raising as check() does); False when only check() can tell (the policy is being read).
+        Every hold of a rush asks: no coroutine for the common case."""
+        cached = self._policies.get(screening_id)
+        if cached is None or time.monotonic() - cached[0] >= POLICY_SECONDS:
+            return False
+        self._admitted(self._open(cached[1]), screening_id, user_id, token)
+        return True
 
     async def check_order(self, screening_id: int, user_id: int) -> None:
         """The same rule for an order (it may name free seats): the user's admission must be live in Redis."""

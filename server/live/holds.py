@@ -257,7 +257,10 @@ class HoldStore:
         }
 
     async def counts(self, screening_id: int) -> dict:
-        """{capacity, sold, held, free, houseful, version}; capacity excludes blocked seats."""
+        """{capacity, sold, held, free, houseful, version, closes_at}; capacity excludes blocked seats.
+
+        closes_at: when holding ends (unix ms, the start; 0 when the screening is not scheduled).
+        """
         return await self._run("view", _screening_id(screening_id), ["counts", ""])
 
     async def my_holds(self, screening_id: int, owner: str) -> dict:

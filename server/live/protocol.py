@@ -83,6 +83,60 @@ def compile_schema(schema: dict[str, Any]) -> Validator:
     return fastjsonschema.compile(schema)
 
 
+Quick = Callable[[dict[str, Any]], bool]
+_INT, _STR = frozenset(("type", "minimum", "maximum")), frozenset(("type", "minLength", "maxLength"))
+_ARRAY = frozenset(("type", "items", "minItems", "maxItems", "uniqueItems"))
+
+
+def _quick_field(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A check that says yes only to values the schema accepts (exact types), or None: no shortcut."""
+    kind, keys = schema.get("type"), schema.keys()
+    if kind == "integer" and keys <= _INT:
+        lo, hi = schema.get("minimum", -(2**63)), schema.get("maximum", 2**63)
+        return lambda v: type(v) is int and lo <= v <= hi
+    if kind == "boolean" and keys == {"type"}:
+        return lambda v: type(v) is bool
+    if kind == "string" and keys <= _STR:
+        shortest, longest = schema.get("minLength", 0), schema.get("maxLength", 2**31)
+        return lambda v: type(v) is str and shortest <= len(v) <= longest
+    if keys == {"enum"} and all(type(option) is str for option in schema["enum"]):
+        options = frozenset(schema["enum"])
+        return lambda v: type(v) is str and v in options
+    if kind == "array" and keys <= _ARRAY and "items" in schema:
+        item = _quick_field(schema["items"])
+        if item is None:
+            return None
+        fewest, most = schema.get("minItems", 0), schema.get("maxItems", 2**31)
+        unique = schema.get("uniqueItems", False)
+        return lambda v: (type(v) is list and fewest <= len(v) <= most and all(map(item, v))
+                          and (not unique or len(set(v)) == len(v)))
+    return None
+
+
+def quick_check(properties: dict[str, Any] | None, required: tuple[str, ...]) -> Quick | None:
+    """A fast yes for a well-formed command of this shape (id and type already checked), or None.
+
+    The compiled schema costs ~10 µs a command, a tenth of a hold in a rush (issue 13). This says
+    yes only to messages the schema accepts, with exact types (no 1.0 for 1, no true for 1); any
+    other message, valid or not, goes through the schema, which alone words the errors.
+    """
+    checks: dict[str, Callable[[Any], bool]] = {"id": lambda v: True, "type": lambda v: True}
+    for name, schema in (properties or {}).items():
+        check = _quick_field(schema)
+        if check is None:
+            return None
+        checks[name] = check
+
+    def quick(msg: dict[str, Any]) -> bool:
+        for key, value in msg.items():
+            check = checks.get(key)
+            if check is None or not check(value):
+                return False
+        return all(name in msg for name in required)
+
+    return quick
+
+
 def schema_problem(validate: Validator, msg: Any) -> tuple[str, str | None] | None:
     """None when msg fits the schema, else (message, field at fault)."""
     try:

@@ -26,8 +26,11 @@ from server.bus import EventBus
 from server.config import Settings
 from server.keyspace import KeySpace
 from server.live import protocol as p
+from server.errors import DomainError
 from server.live.holds import HoldStore
+from server.live.taken import TakenSeats
 from server.metrics import FANOUT_LAG_SECONDS, ROOMS_OPEN
+from server.slots import Slots
 
 log = logging.getLogger(__name__)
 SCRIPTS_PER_CONNECTION = 16  # socket commands in flight per pooled Redis connection (they are batched)
@@ -73,6 +76,7 @@ class Room:
         self.head_version = -1
         self.epoch = 0
         self.reading: asyncio.Event | None = None  # set when the snapshot being read arrives
+        self.taken = TakenSeats()  # seats known taken, from the events as they arrive (taken.py)
 
     def shared_head(self) -> bytes | None:
         """The cached room-wide snapshot part if it is still current, else None."""
@@ -103,7 +107,7 @@ class RoomHub:
         # Commands and snapshots of all sockets share the Redis pool; bounding them here keeps a
         # rush of thousands of sockets from exhausting it. Their scripts travel in per-tick
         # pipelines (server/live/batch.py), so a connection carries many of them at once.
-        self.redis_slot = asyncio.Semaphore(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
+        self.redis_slot = Slots(max(1, settings.redis.max_connections * 3 // 4) * SCRIPTS_PER_CONNECTION)
         self.bus = bus
         self._rooms: dict[int, Room] = {}
         self._by_channel: dict[bytes, Room] = {}
@@ -160,6 +164,11 @@ class RoomHub:
         if sockets >= self.busy_sockets and len(room.pending) >= self.busy_events:
             return max(interval, self.busy_interval)
         return interval
+
+    def refusal(self, screening_id: int, seats: list[int], me: str | None) -> DomainError | None:
+        """The error a hold of these seats would certainly get from Redis, known here; else None."""
+        room = self._rooms.get(screening_id)
+        return room.taken.refusal(seats, me, self.holds.clock.ms()) if room is not None else None
 
     # --- snapshots ------------------------------------------------------------------------
 
@@ -284,6 +293,7 @@ class RoomHub:
                 await asyncio.sleep(0.5)
         room.version = int(counts["version"])
         room.houseful = bool(counts["houseful"])
+        room.taken.closes_at = int(counts.get("closes_at") or 0)
         if resync_sockets:
             for conn in list(room.sockets):
                 conn.resync()
@@ -297,6 +307,7 @@ class RoomHub:
         room = self._by_channel.get(channel)
         if room is not None and room.version is not None:
             room.version = None
+            room.taken.forget()
             self._spawn(self._sync(room, resync_sockets=True))
 
     def on_event(self, channel: bytes, data: bytes) -> None:
@@ -311,8 +322,18 @@ class RoomHub:
         except (orjson.JSONDecodeError, ValueError, AttributeError):
             log.warning("room %s: ignored a malformed event %r", room.screening_id, data[:200])
             return
+        room.taken.apply(event)
+        if event.get("type") == "reloaded":  # the sale rules may have changed: read them again
+            self._spawn(self._learn_close(room))
         room.pending.append(event)
         self._mark(room)
+
+    async def _learn_close(self, room: Room) -> None:
+        """Read when holding ends again (after a reload), so holds can be refused here again."""
+        async with self.redis_slot:
+            counts = await self.holds.counts(room.screening_id)
+        if room.taken.closes_at is None:
+            room.taken.closes_at = int(counts.get("closes_at") or 0)
 
     def _mark(self, room: Room) -> None:
         self._dirty.add(room)

@@ -25,6 +25,7 @@ class Command:
     validate: p.Validator
     needs_user: bool  # refused with `unauthorized` until the socket has an identity
     uses_redis: bool  # runs inside the session's Redis slot (a bound on concurrent Redis calls)
+    quick: p.Quick | None  # a fast yes for well-formed input (protocol.quick_check); else the schema decides
 
 
 class CommandSet(dict[str, Command]):
@@ -41,11 +42,12 @@ class CommandSet(dict[str, Command]):
     ) -> Callable[[H], H]:
         """Register the decorated handler as command `name` with these fields (id and type are implied)."""
         validate = p.compile_schema(p.command_schema(name, properties, required))
+        quick = p.quick_check(properties, required)
 
         def register(handler: H) -> H:
             if name in self:
                 raise ValueError(f"{self.label}: command {name} registered twice")
-            self[name] = Command(name, handler, validate, needs_user, uses_redis)
+            self[name] = Command(name, handler, validate, needs_user, uses_redis, quick)
             return handler
 
         return register

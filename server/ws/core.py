@@ -27,7 +27,8 @@ from server.domain.tokens import Identity
 from server.errors import DomainError, is_store_outage
 from server.live import protocol as p
 from server.live.budget import UserBudget
-from server.metrics import WS_COMMAND_SECONDS, WS_COMMANDS
+from server.metrics import COMMANDS_TALLY
+from server.slots import Slots
 from server.ws.commands import Command, CommandSet
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class Session:
 
     def __init__(
         self, ws: web.WebSocketResponse, identity: Identity | None, commands: CommandSet,
-        limits: WebSocketSettings, slot: asyncio.Semaphore | None = None, last_id: int = 0,
+        limits: WebSocketSettings, slot: Slots | None = None, last_id: int = 0,
         budget: UserBudget | None = None,
     ) -> None:
         self.ws = ws
@@ -186,7 +187,8 @@ class Session:
         if command is None:
             self.send(p.error_frame(msg_id, p.UNKNOWN_COMMAND, "unknown command", field="type"))
             return None
-        problem = p.schema_problem(command.validate, msg)
+        quick = command.quick
+        problem = None if quick is not None and quick(msg) else p.schema_problem(command.validate, msg)
         if problem is not None:
             self.send(p.error_frame(msg_id, p.INVALID, problem[0], field=problem[1]))
             return None
@@ -218,22 +220,4 @@ class Session:
             log.exception("%s: %s crashed", self.where(), command.name)
             return p.error_frame(msg_id, p.INTERNAL, "internal error")
         finally:
-            _meter(self.commands.label, command.name, outcome, time.perf_counter() - started)
-
-
-# The metrics' labelled children, looked up once: labels() costs more than the inc and observe
-# themselves, on every command of a rush (issue 13). Kinds x commands x codes: a small, fixed set.
-_COUNTED: dict[tuple[str, str, str], Any] = {}
-_TIMED: dict[tuple[str, str], Any] = {}
-
-
-def _meter(kind: str, name: str, outcome: str, seconds: float) -> None:
-    """Count a command by its outcome and time it (houseful_ws_commands_total, _command_seconds)."""
-    counted = _COUNTED.get((kind, name, outcome))
-    if counted is None:
-        counted = _COUNTED[kind, name, outcome] = WS_COMMANDS.labels(kind, name, outcome)
-    timed = _TIMED.get((kind, name))
-    if timed is None:
-        timed = _TIMED[kind, name] = WS_COMMAND_SECONDS.labels(kind, name)
-    counted.inc()
-    timed.observe(seconds)
+            COMMANDS_TALLY.add(self.commands.label, command.name, outcome, time.perf_counter() - started)

@@ -93,6 +93,11 @@ class RoomConnection(Session):
         """True while the socket is too far behind and waits for its catch-up snapshot."""
         return self._behind_since is not None
 
+    def admitted_now(self) -> bool:
+        """check_admission() without waiting when the gate can tell at once (raising as it does)."""
+        gate, identity = self.gate, self.identity
+        return gate is None or identity is None or gate.checked(self.screening_id, identity.user_id, self.admission)
+
     async def check_admission(self) -> None:
         """On sale yet, and admitted while the waiting room is on (the hold path's one check)."""
         if self.gate is not None and self.identity is not None:

@@ -7,6 +7,7 @@ from server.domain.tokens import read_access
 from server.errors import Unauthorized
 from server.live import protocol as p
 from server.live.admission import AdmissionRequired, pass_expiry
+from server.metrics import HOLDS_REFUSED_HERE
 from server.ws.commands import CommandSet
 from server.ws.room import RoomConnection
 
@@ -40,13 +41,19 @@ async def snapshot(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
     return snap
 
 
-@ROOM.command("hold", {"seats": p.SEAT_LIST, "wheelchair": {"type": "boolean"}}, ("seats",), uses_redis=True)
+@ROOM.command("hold", {"seats": p.SEAT_LIST, "wheelchair": {"type": "boolean"}}, ("seats",))
 async def hold(conn: RoomConnection, msg: dict[str, Any]) -> dict[str, Any]:
-    """Hold these seats, all or none."""
-    await conn.check_admission()
-    return await conn.holds.hold(
-        conn.screening_id, conn.owner, msg["seats"], wheelchair=msg.get("wheelchair", False)
-    )
+    """Hold these seats, all or none; refused here when the room knows Redis would refuse it."""
+    if not conn.admitted_now():
+        await conn.check_admission()
+    seats = msg["seats"]
+    if len(seats) <= conn.settings.holds.max_seats_per_customer:  # else the store says limit_exceeded
+        refused = conn.hub.refusal(conn.screening_id, seats, conn.me())
+        if refused is not None:  # most holds of a rush: no Redis round trip (server/live/taken.py)
+            HOLDS_REFUSED_HERE.inc()
+            raise refused
+    async with conn.hub.redis_slot:
+        return await conn.holds.hold(conn.screening_id, conn.owner, seats, wheelchair=msg.get("wheelchair", False))
 
 
 @ROOM.command("hold_best", {

@@ -246,7 +246,8 @@ local function grant(owner, tag, ids, ttl_ms, max_total_ms)
   local deadline = math.min(NOW + ttl_ms, first + max_total_ms)
   redis.call('ZADD', DEADLINES, deadline, owner)
   owner_put(owner, first, tag, seats)
-  local v = publish('held', ids, tag)
+  -- `until`: when this hold ends unless extended (rooms refuse holds for it meanwhile: taken.py).
+  local v = publish('held', ids, tag, {['until'] = deadline})
   return {seats = num_list(ids), deadline = deadline, version = v}
 end
 

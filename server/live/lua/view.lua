@@ -8,7 +8,12 @@ local sold_n, held_n = sold_count(), redis.call('HLEN', HOLDS)
 local free = math.max(capacity - sold_n - held_n, 0)
 local counts = {capacity = capacity, sold = sold_n, held = held_n, free = free,
                 houseful = free == 0, version = version()}
-if mode == 'counts' then return ok(counts) end
+if mode == 'counts' then
+  -- closes_at: holding ends then (unix ms; 0 = not on sale: cancelled). Rooms need it (taken.py).
+  local status, starts = unpack(redis.call('HMGET', META, 'status', 'starts_at'))
+  counts.closes_at = status == 'scheduled' and tonumber(starts or '0') or 0
+  return ok(counts)
+end
 local rec = owner ~= '' and owner_get(owner) or nil
 local mine = rec and num_list(rec.seats) or {}
 local deadline = owner ~= '' and tonumber(redis.call('ZSCORE', DEADLINES, owner)) or nil

@@ -18,7 +18,7 @@ local function offer_grant(owner, tag, ids, claim_ms)
   end
   redis.call('ZADD', DEADLINES, NOW + claim_ms, owner)
   owner_put(owner, NOW, tag, seats)
-  publish('held', ids, tag, {offer = true})
+  publish('held', ids, tag, {offer = true, ['until'] = NOW + claim_ms})
 end
 
 -- The line changed (someone joined or left): one "waitlist" event with its new length, so staff
