@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import gc
 import logging
 import multiprocessing
 import os
@@ -83,7 +82,6 @@ async def serve_worker(settings: Settings, clock: Clock, sock: socket.socket) ->
                             access_log=access_logger() if settings.server.access_log else None,
                             access_log_class=AccessLogger)
     await runner.setup()
-    _tune_collector()
     # SockSite re-listens with its own backlog, so it is given the deep one too.
     site = web.SockSite(runner, sock, backlog=LISTEN_BACKLOG)
     await site.start()
@@ -99,25 +97,6 @@ async def serve_worker(settings: Settings, clock: Clock, sock: socket.socket) ->
     finally:
         await runner.cleanup()
         metrics.COMMANDS_TALLY.flush()  # the last second's commands, counted before the worker goes
-
-
-# Young collections after 10,000 allocations, middle ones after 10 young, a full one considered
-# after 50 middle ones: a full collection ~70x less often than CPython's (700, 10, 10), while a
-# young collection (~10,000 objects) and a middle one (~100,000) stay a few ms to a few tens of ms.
-GC_THRESHOLDS = (10_000, 10, 50)
-
-
-def _tune_collector() -> None:
-    """Fewer full garbage collections in a worker that holds thousands of long-lived sockets.
-
-    Each socket is ~100 objects the collector tracks. With CPython's default thresholds a burst
-    of 10,000 arrivals set off a full collection every ~2 s, each 250-600 ms of a stopped loop
-    for every socket and hold (bench/launch.py HOUSEFUL_BENCH_GCLOG, issue 12). The objects of
-    the start (modules, the app) are frozen out of every collection, and GC_THRESHOLDS make a
-    full one ~70x rarer. Cycles are still collected; memory waits longer for them.
-    """
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def run(coro: Any) -> None:
