@@ -10,8 +10,9 @@ One worker on core 0 (taskset), this process on core 1. Each burst uses a fresh 
 the median of --repeat runs is reported (the machine is shared and noisy).
 
 The printed row: CPU per hold (median, range), burst holds/s through the server / direct, the
-closed loops' holds/s, ack and broadcast p99, frames written per hold, and the server's capacity:
-hold commands per second of its CPU (1 / CPU per hold), beside direct Lua's holds/s. The burst's
+closed loops' holds/s, ack and broadcast p99 (at the clients), frames written per hold, the
+server's capacity: hold commands per second of its CPU (1 / CPU per hold), beside direct Lua's
+holds/s; and the server's own hold-ack and fan-out-lag p99 (its histograms' bucket bounds). The burst's
 own holds/s is bound by this process too: one core parsing every reply and frame of 3,000 sockets.
 """
 from __future__ import annotations
@@ -84,12 +85,29 @@ def _spy(pid: int, raw: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def _refused_in_room(session: aiohttp.ClientSession, base: str) -> int:
-    """Holds the worker refused from its room's memory so far (houseful_holds_refused_in_room_total)."""
+async def _scrape(session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    """The worker's own figures: holds refused in the room, and the hold-ack and fan-out-lag buckets."""
     async with session.get(base + "/metrics") as resp:
         text = await resp.text()
     found = re.search(r"^houseful_holds_refused_in_room_total (\S+)$", text, re.MULTILINE)
-    return int(float(found.group(1))) if found else 0
+
+    def buckets(name: str, labels: str) -> dict[float, float]:
+        pattern = rf'^{name}_bucket\{{{labels}le="([^"]+)"\}} (\S+)$'
+        return {float(le): float(n) for le, n in re.findall(pattern, text, re.MULTILINE)}
+
+    return {"here": int(float(found.group(1))) if found else 0,
+            "ack": buckets("houseful_ws_command_seconds", 'command="hold",kind="room",'),
+            "lag": buckets("houseful_fanout_lag_seconds", "")}
+
+
+def _p99_ms(before: dict[float, float], after: dict[float, float]) -> float | None:
+    """The 99th percentile of what a histogram observed between two scrapes: its bucket's bound (ms)."""
+    counts = sorted((le, n - before.get(le, 0.0)) for le, n in after.items())  # cumulative, by bound
+    total = counts[-1][1] if counts else 0.0
+    for le, n in counts:
+        if total and n >= 0.99 * total:
+            return le * 1000
+    return None
 
 
 async def burst_through_server(base: str, sid: int, tokens: list[str], choices: list[list[int]],
@@ -121,7 +139,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
                 else:
                     refused[str((r.get("error") or {}).get("code"))] += 1
 
-        here0 = await _refused_in_room(session, base)
+        scrape0 = await _scrape(session, base)
         spy = _spy(pid, profile) if profile is not None else None
         frames0 = metrics.counts["frames_in"]
         cpu0, t0, load0 = cpu_seconds(pid), time.monotonic(), time.process_time()
@@ -130,7 +148,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
         await _quiet(metrics)
         cpu, load_cpu = cpu_seconds(pid) - cpu0, time.process_time() - load0
         frames = metrics.counts["frames_in"] - frames0  # one socket write each (replies and broadcasts)
-        here = await _refused_in_room(session, base) - here0
+        scrape1 = await _scrape(session, base)
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled so far
             spy.wait(60)
@@ -140,7 +158,11 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
     return {"cpu_us_per_hold": round(cpu / commands * 1e6, 1), "cpu_s": round(cpu, 3), "load_cpu_s": round(load_cpu, 3), "commands": commands,
             "frames_per_hold": round(frames / commands, 1), "held": held, "acked_s": round(acked, 3), "holds_per_s": round(commands / acked, 1),
             "ack_p99_ms": lat.get("hold_ack", {}).get("p99"), "broadcast_p99_ms": lat.get("broadcast_lag", {}).get("p99"),
-            "refused": dict(refused), "refused_in_room": here, "errors": dict(metrics.errors)}
+            "refused": dict(refused), "refused_in_room": scrape1["here"] - scrape0["here"],
+            # The server's own view (its histograms' bucket bounds): frame read -> reply written, and
+            # event published -> frame written; the p99s above add the load process's own queueing.
+            "server_ack_p99_ms": _p99_ms(scrape0["ack"], scrape1["ack"]),
+            "server_fanout_p99_ms": _p99_ms(scrape0["lag"], scrape1["lag"]), "errors": dict(metrics.errors)}
 
 
 async def burst_direct(env: harness.BenchEnv, sid: int, choices: list[list[int]]) -> dict[str, Any]:
@@ -237,7 +259,8 @@ async def main(argv: list[str] | None = None) -> int:
           f"{median(direct, 'holds_per_s')} ({ratio_burst:.0%}) | {loop_server['holds_per_s']} / "
           f"{loop_direct['holds_per_s']} ({ratio_loop:.0%}) | {median(server, 'ack_p99_ms')} ms | "
           f"{median(server, 'broadcast_p99_ms')} ms | {median(server, 'frames_per_hold')} | "
-          f"{capacity:.0f} ({capacity / median(direct, 'holds_per_s'):.0%}) |")
+          f"{capacity:.0f} ({capacity / median(direct, 'holds_per_s'):.0%}) | "
+          f"{median(server, 'server_ack_p99_ms')} / {median(server, 'server_fanout_p99_ms')} ms |")
     return 0
 
 

@@ -23,14 +23,21 @@ async def _refused_here(client: Any) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-async def test_a_hold_for_a_seat_the_room_saw_taken_is_refused_by_the_worker(client, make_user, make_screening) -> None:
-    s = await make_screening(rows=2, per_row=6, orphan_rule=False)
-    sid, seats = s["screening_id"], s["seats"]
+async def _ann_holds(client: Any, make_user: Any, sid: int, seats: list[int]) -> tuple[Any, Any, dict]:
+    """Ann holds `seats`; Bob, in the same room, has seen it. Returns (ann's socket, bob's, her hold)."""
     ann, bob = await make_user(), await make_user()
     a = await connect(client, sid, token=ann["token"])
     b = await connect(client, sid, token=bob["token"])
-    held = await a.ok("hold", seats=[seats["A1"]])
-    seen = await b.event(lambda e: e["type"] == "held")
+    held = await a.ok("hold", seats=seats)
+    await b.event(lambda e: e["type"] == "held")
+    return a, b, held
+
+
+async def test_a_hold_for_a_seat_the_room_saw_taken_is_refused_by_the_worker(client, make_user, make_screening) -> None:
+    s = await make_screening(rows=2, per_row=6, orphan_rule=False)
+    sid, seats = s["screening_id"], s["seats"]
+    a, b, held = await _ann_holds(client, make_user, sid, [seats["A1"]])
+    seen = b.events()[-1]
     assert seen["until"] == held["deadline"]  # the event says until when the seat is held
     before = await _refused_here(client)
 
@@ -50,11 +57,8 @@ async def test_a_hold_for_a_seat_the_room_saw_taken_is_refused_by_the_worker(cli
 async def test_houseful_is_the_answer_when_every_seat_is_taken(client, make_user, make_screening) -> None:
     s = await make_screening(rows=1, per_row=2, orphan_rule=False)
     sid, seats = s["screening_id"], s["seats"]
-    ann, bob = await make_user(), await make_user()
-    a = await connect(client, sid, token=ann["token"])
-    b = await connect(client, sid, token=bob["token"])
-    await a.ok("hold", seats=[seats["A1"], seats["A2"]])
-    await b.event(lambda e: e["type"] == "held" and e["houseful"])
+    a, b, _ = await _ann_holds(client, make_user, sid, [seats["A1"], seats["A2"]])
+    assert b.events()[-1]["houseful"] is True
     before = await _refused_here(client)
     assert (await b.error("hold", seats=[seats["A1"]]))["code"] == "houseful"
     assert await _refused_here(client) == before + 1
@@ -69,11 +73,7 @@ async def test_a_hold_past_its_deadline_is_not_refused_before_the_sweeper_says_s
     client = await make_client(holds={"sweep_interval_ms": 60_000})
     s = await make_screening(rows=1, per_row=4, orphan_rule=False)
     sid, seats = s["screening_id"], s["seats"]
-    ann, bob = await make_user(), await make_user()
-    a = await connect(client, sid, token=ann["token"])
-    b = await connect(client, sid, token=bob["token"])
-    held = await a.ok("hold", seats=[seats["A1"]])
-    await b.event(lambda e: e["type"] == "held")
+    a, b, held = await _ann_holds(client, make_user, sid, [seats["A1"]])
     assert (await b.error("hold", seats=[seats["A1"]]))["code"] == "seat_taken"
     clock.advance((held["deadline"] - clock.ms()) / 1000 + 1)  # Ann's hold lapses; no event yet
     got = await b.ok("hold", seats=[seats["A1"]])
@@ -87,11 +87,7 @@ async def test_a_hold_past_its_deadline_is_not_refused_before_the_sweeper_says_s
 async def test_a_started_screening_says_closed_not_taken(client, make_user, make_screening, clock) -> None:
     s = await make_screening(rows=1, per_row=4, orphan_rule=False, starts_in=dt.timedelta(minutes=2))
     sid, seats = s["screening_id"], s["seats"]
-    ann, bob = await make_user(), await make_user()
-    a = await connect(client, sid, token=ann["token"])
-    b = await connect(client, sid, token=bob["token"])
-    held = await a.ok("hold", seats=[seats["A1"]])
-    await b.event(lambda e: e["type"] == "held")
+    a, b, held = await _ann_holds(client, make_user, sid, [seats["A1"]])
     clock.advance(150)  # the film has started; Ann's hold (8 minutes) has not lapsed
     assert held["deadline"] > clock.ms()
     assert (await b.error("hold", seats=[seats["A1"]]))["code"] == "screening_closed"
@@ -100,13 +96,10 @@ async def test_a_started_screening_says_closed_not_taken(client, make_user, make
 
 
 async def test_a_cancelled_screening_says_closed_not_taken(client, make_user, make_screening) -> None:
-    admin, ann, bob = await make_user("admin"), await make_user(), await make_user()
+    admin = await make_user("admin")
     s = await make_screening(rows=1, per_row=4, orphan_rule=False)
     sid, seats = s["screening_id"], s["seats"]
-    a = await connect(client, sid, token=ann["token"])
-    b = await connect(client, sid, token=bob["token"])
-    await a.ok("hold", seats=[seats["A1"]])
-    await b.event(lambda e: e["type"] == "held")
+    a, b, _ = await _ann_holds(client, make_user, sid, [seats["A1"]])
     resp = await client.post(f"/api/screenings/{sid}/cancel", headers=admin["headers"])
     assert resp.status == 200, await resp.text()
     await b.event(lambda e: e["type"] == "reloaded")
