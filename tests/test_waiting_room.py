@@ -103,7 +103,8 @@ async def test_pause_and_resume_are_audited(wr_client: Any, make_user: Any, make
     assert row["waiting_room"] == {"mode": "always", "waiting": 1, "admitted": 0, "shopping": 0, "rate": 50,
                                    "paused": True, "eta_houseful_seconds": None}
     status = await policy(client, admin, sid, paused=False)
-    assert status["waiting"] == 1
+    assert not status["paused"]
+    assert (status["waiting"], status["admitted"]) in ((1, 0), (0, 1))  # a tick may admit her at once
     await tab.wait_for(frame(lambda m: m["admitted"] >= 1 and not m["paused"]))
     assert (await tab.ok("admission"))["number"] == 1
     actions = await pg.fetch("SELECT details FROM user_action WHERE action = 'screening.waiting_room'"
