@@ -19,7 +19,7 @@ from server.clock import Clock
 from server.config import ROOT, Settings
 from server.domain import outbox
 from server.domain.resets import reset_token
-from server.messaging.documents import calendar_entry, local_times, pdf_from_html, qr_png
+from server.messaging.documents import calendar_entry, local_times, pdf_from_html, qr_pngs
 from server.messaging.mail import Attachment, Email
 
 TEMPLATES = ROOT / "templates" / "email"
@@ -110,20 +110,31 @@ async def order_confirmed(deps: ContentDeps, conn: asyncpg.Connection, message: 
         raise Gone("the order is no longer paid")
     s, key = data["screening"], data["order"]["order_key"]
     subject = f"Your tickets: {s['movie_title']}, {_when(s)}"
+    pngs = await _qr_codes(data["tickets"])
     pdf = await pdf_from_html(deps.env.get_template("tickets_pdf.html").render(
-        {**data, "qr": {t["id"]: _data_uri(qr_png(t["code"])) for t in data["tickets"]}}))
+        {**data, "qr": {t["id"]: _data_uri(pngs[t["id"]]) for t in data["tickets"]}}))
     ics = calendar_entry(uid=f"order-{key}@houseful", title=f"{s['movie_title']} at {s['cinema']}",
                          starts_at=s["starts_at"], ends_at=s["ends_at"], zone=s["time_zone"],
                          location=f"{s['cinema']}, {s['auditorium']}, {s['address']}".strip(", "),
                          description=f"Order {key}: " + ", ".join(t["seat"] for t in data["tickets"]),
                          url=data["order_url"], now=deps.clock.now())
-    files = tuple(Attachment(f"{t['cid']}.png", "image/png", qr_png(t["code"]), cid=t["cid"]) for t in data["tickets"])
+    files = _inline_codes(data["tickets"], pngs)
     files += (Attachment(f"houseful-tickets-{key}.pdf", "application/pdf", pdf),
               Attachment(f"houseful-{key}.ics", "text/calendar", ics))
     n = len(data["tickets"])
     return Content(_render(deps, "order_confirmed", subject, data, files),
                    {"title": "Tickets confirmed", "body": f"{s['movie_title']} · {_when(s)} · {n} seat{'s' * (n > 1)}",
                     "url": f"/orders/{key}", "tag": f"order-{key}"})
+
+
+async def _qr_codes(tickets: list[dict[str, Any]]) -> dict[Any, bytes]:
+    """Each ticket's QR code as a PNG, by ticket id (drawn once, off the event loop)."""
+    return dict(zip((t["id"] for t in tickets), await qr_pngs([t["code"] for t in tickets])))
+
+
+def _inline_codes(tickets: list[dict[str, Any]], pngs: dict[Any, bytes]) -> tuple[Attachment, ...]:
+    """The QR images the email's HTML shows inline (cid:qr-<ticket id>)."""
+    return tuple(Attachment(f"{t['cid']}.png", "image/png", pngs[t["id"]], cid=t["cid"]) for t in tickets)
 
 
 def _data_uri(png: bytes) -> str:
@@ -161,7 +172,8 @@ async def reminder(deps: ContentDeps, conn: asyncpg.Connection, message: Mapping
     when = f"in {hours} hour{'s' * (hours != 1)}, at {s['start']}" if soon else f"tomorrow at {s['start']}"
     subject = f"{'Starting soon' if soon else 'Tomorrow'}: {s['movie_title']} at {s['start']}"
     data.update(when=when)
-    files = tuple(Attachment(f"{t['cid']}.png", "image/png", qr_png(t["code"]), cid=t["cid"]) for t in data["tickets"])
+    pngs = await _qr_codes(data["tickets"])
+    files = _inline_codes(data["tickets"], pngs)
     return Content(_render(deps, "reminder", subject, data, files),
                    {"title": subject, "body": f"{s['cinema']}, {s['auditorium']} · {when}",
                     "url": f"/orders/{data['order']['order_key']}", "tag": f"reminder-{data['order']['order_key']}"})
