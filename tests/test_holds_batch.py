@@ -11,6 +11,7 @@ import asyncio
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from server.live.batch import ScriptBatcher
 from server.live.errors import OrphanSeat, SeatTaken
 from tests.support.holds import make_store  # noqa: F401
 
@@ -87,3 +88,19 @@ async def test_redis_killed_under_a_batch_answers_every_caller_then_recovers(
     again = await asyncio.wait_for(
         asyncio.gather(*(_attempt(store, sid, f"u{k}", ids[k]) for k in range(10))), ANSWER_WITHIN)
     assert all(isinstance(a, dict) for a in again), again
+
+
+async def test_a_script_redis_forgot_is_loaded_again_for_the_line_and_the_budget(private_redis) -> None:
+    # The waiting room's line and the command budget run their own scripts through ScriptBatcher.run.
+    redis = Redis.from_url(private_redis.url)
+    try:
+        source = "return tonumber(ARGV[1]) * 2"
+        batcher = ScriptBatcher(redis, label="line", in_flight=1)
+        sha = await redis.script_load(source)
+        assert await batcher.run(sha, source, [], [1]) == 2
+        await redis.script_flush()
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(batcher.run(sha, source, [], [n]) for n in range(20))), ANSWER_WITHIN)
+        assert answers == [2 * n for n in range(20)]
+    finally:
+        await redis.aclose()

@@ -75,10 +75,10 @@ class Gate:
 
     async def policy(self, screening_id: int) -> Policy:
         """The screening's policy, at most POLICY_SECONDS old."""
-        cached = self._policies.get(screening_id)
+        fresh = self._fresh(screening_id)
+        if fresh is not None:
+            return fresh
         now = time.monotonic()
-        if cached is not None and now - cached[0] < POLICY_SECONDS:
-            return cached[1]
         loading = self._loading.get(screening_id)
         if loading is None:  # one read per screening, however many holds ask at once (a rush)
             loading = self._loading[screening_id] = asyncio.ensure_future(self._load(screening_id))
@@ -121,11 +121,16 @@ class Gate:
         """check() without waiting, when this worker's copy of the policy is fresh: True when it
         passes (raising as check() does); False when only check() can tell (the policy is being read).
         Every hold of a rush asks: no coroutine for the common case."""
-        cached = self._policies.get(screening_id)
-        if cached is None or time.monotonic() - cached[0] >= POLICY_SECONDS:
+        fresh = self._fresh(screening_id)
+        if fresh is None:
             return False
-        self._admitted(self._open(cached[1]), screening_id, user_id, token)
+        self._admitted(self._open(fresh), screening_id, user_id, token)
         return True
+
+    def _fresh(self, screening_id: int) -> Policy | None:
+        """This worker's copy of the policy while it is at most POLICY_SECONDS old."""
+        cached = self._policies.get(screening_id)
+        return cached[1] if cached is not None and time.monotonic() - cached[0] < POLICY_SECONDS else None
 
     async def check_order(self, screening_id: int, user_id: int) -> None:
         """The same rule for an order (it may name free seats): the user's admission must be live in Redis."""

@@ -19,7 +19,7 @@ import time
 from typing import Any, Sequence
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from server.metrics import REDIS_SCRIPT_SECONDS
 
@@ -47,6 +47,15 @@ class ScriptBatcher:
         if len(self._pending) == 1 and not self._full():
             loop.call_soon(self._flush)
         return await fut
+
+    async def run(self, sha: str, source: str, keys: Sequence[str], args: Sequence[object]) -> Any:
+        """evalsha() of a script whose source is at hand: loaded again if Redis forgot it (a restart,
+        SCRIPT FLUSH), then tried once more."""
+        try:
+            return await self.evalsha(sha, keys, args)
+        except NoScriptError:
+            await self.redis.script_load(source)
+            return await self.evalsha(sha, keys, args)
 
     def _full(self) -> bool:
         return 0 < self.in_flight <= len(self._sending)

@@ -18,7 +18,7 @@ import logging
 import time
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from server.keyspace import KeySpace
 from server.live.batch import ScriptBatcher
@@ -90,11 +90,7 @@ class UserBudget:
 
     async def _take(self, user_id: int) -> int:
         keys, args = [self.space.key("commands", user_id)], [self.rate, self.burst, self.lease]
-        try:
-            return await self._batcher.evalsha(self._script.sha, keys, args)
-        except NoScriptError:  # Redis forgot it (restart, SCRIPT FLUSH): load it and try once more
-            await self.redis.script_load(_TAKE)
-            return await self._batcher.evalsha(self._script.sha, keys, args)
+        return await self._batcher.run(self._script.sha, _TAKE, keys, args)
 
     def _sweep(self, now: float) -> None:
         """Drop expired leases (and all of them if that is not enough: they are only a saving)."""

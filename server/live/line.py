@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
 from server.clock import Clock
 from server.config import WaitingRoomSettings
@@ -123,19 +122,11 @@ class Line:
 
     # --- the line ---------------------------------------------------------------------------
 
-    async def _eval(self, keys: list[str], args: list[object]) -> bytes:
-        """The line script by SHA, in the tick's batch; loaded again if Redis forgot it."""
-        try:
-            return await self.batcher.evalsha(self.sha, keys, args)
-        except NoScriptError:
-            await self.redis.script_load(self.source)
-            return await self.batcher.evalsha(self.sha, keys, args)
-
     async def _run(self, screening_id: int, op: str, *args: object) -> dict[str, Any]:
         """One script call (a cold line loads its policy from PostgreSQL and is tried once more)."""
         keys = self.keys_of(screening_id)
         for attempt in range(2):
-            reply = orjson.loads(await self._eval(keys, [self.clock.ms(), op, *args]))
+            reply = orjson.loads(await self.batcher.run(self.sha, self.source, keys, [self.clock.ms(), op, *args]))
             if "cold" not in reply:
                 break
             await self.load_policy(screening_id)
