@@ -245,6 +245,8 @@ class WaitingRoomSettings:
     capacity_per_rate: int = field(default=20, **_range(1, 10_000))
     # ... and max_active = capacity x this percentage, at least 1.
     active_percent: int = field(default=50, **_range(1, 1_000))
+    # While any server's event loop typically runs this late, lines admit at a tenth of their rate; 0 = never.
+    busy_lag_ms: int = field(default=50, **_range(0, 60_000))
 
 
 @dataclass(frozen=True)

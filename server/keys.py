@@ -24,6 +24,7 @@ from server.domain.tokens import AccessTokens, Identity
 from server.live.budget import UserBudget
 from server.live.dashboard import DashboardHub
 from server.live.admission import Gate
+from server.live.busy import BusyServers
 from server.live.holds import HoldStore
 from server.live.line import Line
 from server.live.lines import LineHub
@@ -56,6 +57,7 @@ WAITLIST = web.AppKey("waitlist", Waitlist)
 LINE = web.AppKey("line", Line)
 GATE = web.AppKey("gate", Gate)
 LINES = web.AppKey("lines", LineHub)
+BUSY = web.AppKey("busy", BusyServers)  # every worker's loop lag: lines slow down while one is over the limit
 DASHBOARD = web.AppKey("dashboard", DashboardHub)
 PAYMENTS: web.AppKey[PaymentProvider] = web.AppKey("payments")
 CHECKOUT = web.AppKey("checkout", Checkout)

@@ -60,6 +60,9 @@ LINE_ADMITTED = Gauge("houseful_line_admitted", "Numbers admitted so far from a 
                       "is the admission rate)", ("screening",), multiprocess_mode="livemostrecent")
 LINE_SHOPPING = Gauge("houseful_line_shopping", "Admitted customers shopping (pass not expired)", ("screening",),
                       multiprocess_mode="livemostrecent")
+EVENT_LOOP_LAG = Gauge("houseful_event_loop_lag_seconds", "How late a worker's event loop runs: the median "
+                       "lateness of a 20 ms timer over the last second (the worst worker's)",
+                       multiprocess_mode="livemax")
 LINE_RATE = Gauge("houseful_line_admit_per_second", "A line's configured admission rate", ("screening",),
                   multiprocess_mode="livemostrecent")
 

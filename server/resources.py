@@ -28,6 +28,7 @@ from server.live.dashboard import DashboardHub
 from server.live.admission import Gate, pass_key
 from server.live.holds import HoldStore
 from server.live.line import Line
+from server.live.busy import BusyServers
 from server.live.lines import LineHub
 from server.live.rooms import RoomHub
 from server.live.sweeper import run_sweeper
@@ -100,11 +101,16 @@ async def waiting_room_context(app: web.Application) -> AsyncIterator[None]:
                 KeySpace(settings.redis.key_prefix), app[keys.CLOCK], key)
     app[keys.LINE] = line
     app[keys.GATE] = Gate(key, app[keys.CLOCK], line.policy, line.shopping)
-    hub = LineHub(line, app[keys.HOLDS], settings.waiting_room.tick_ms)
+    busy = BusyServers(app[keys.REDIS], KeySpace(settings.redis.key_prefix).key("workers", "lag"), app[keys.CLOCK],
+                       settings.waiting_room.busy_lag_ms)
+    app[keys.BUSY] = busy
+    hub = LineHub(line, app[keys.HOLDS], settings.waiting_room.tick_ms, busy.busy)
     app[keys.LINES] = hub
+    await busy.start()
     await hub.start()
     yield
     await hub.close()
+    await busy.close()
 
 
 async def revocations_context(app: web.Application) -> AsyncIterator[None]:

@@ -148,9 +148,11 @@ class Line:
         token = sign_pass(self.pass_key, screening_id, user_id, int(reply["expires"]))
         return {"pass": token, "expires": int(reply["expires"]), "number": reply["number"]}
 
-    async def admit(self, screening_id: int) -> dict[str, Any]:
-        """The admitter's tick: admits the due numbers if this worker holds the lease; the line's figures."""
-        reply = await self._run(screening_id, "admit", self.worker, self.settings.lease_ms, secrets.randbits(31))
+    async def admit(self, screening_id: int, busy: bool = False) -> dict[str, Any]:
+        """The admitter's tick: admits the due numbers if this worker holds the lease; the line's figures
+        (rate: the one it admits at now, a tenth of the policy's while a server is busy)."""
+        reply = await self._run(screening_id, "admit", self.worker, self.settings.lease_ms, secrets.randbits(31),
+                                int(busy))
         return reply["ok"]
 
     async def shopping(self, screening_id: int, user_id: int) -> bool:

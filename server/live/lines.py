@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import orjson
 
@@ -46,8 +46,8 @@ class Waiter(Protocol):
 class LineHub:
     """Waiting sockets by screening, and the task that admits and tells them."""
 
-    def __init__(self, line: Line, holds: HoldStore, tick_ms: int) -> None:
-        self.line, self.holds = line, holds
+    def __init__(self, line: Line, holds: HoldStore, tick_ms: int, busy: Callable[[], bool]) -> None:
+        self.line, self.holds, self.busy = line, holds, busy
         self.tick = tick_ms / 1000
         self.waiting: dict[int, set[Waiter]] = {}
         self.last_frame: dict[int, bytes] = {}
@@ -109,7 +109,7 @@ class LineHub:
 
     async def tick_screening(self, screening_id: int) -> None:
         """Admit who is due (if this worker leads), then tell this worker's waiting sockets."""
-        figures = await self.line.admit(screening_id)
+        figures = await self.line.admit(screening_id, self.busy())
         counts = await self.holds.counts(screening_id)
         if counts["capacity"] and counts["sold"] >= counts["capacity"]:
             _record(screening_id, {**figures, "last": figures["admitted"], "early": 0})  # the line is emptied
@@ -118,7 +118,7 @@ class LineHub:
         _record(screening_id, figures)
         message = {"type": "line", "admitted": figures["admitted"], "last": figures["last"],
                    "rate": figures["rate"], "paused": figures["paused"], "opened": figures["opened"],
-                   "opens_at": figures["opens_at"], "shopping": figures["active"],
+                   "opens_at": figures["opens_at"], "shopping": figures["active"], "busy": figures["busy"],
                    "server_time": self.line.clock.ms()}
         frame = p.text_frame(orjson.dumps(message))  # built once for the whole line
         self.last_frame[screening_id] = frame

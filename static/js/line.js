@@ -74,6 +74,7 @@ function render() {
   $("#progress").setAttribute("aria-valuenow", String(pct));
   $("#eta").textContent = f.paused ? "" : `Estimated wait: ${wait((ahead + 1) / Math.max(f.rate, 1))}.`;
   $("#line-paused").hidden = !f.paused;
+  $("#line-busy").hidden = f.paused || !f.busy;
 }
 
 function soldOut(detail) {

@@ -4,7 +4,8 @@
 -- ARGV: now (unix ms), op, then the op's arguments.
 --   join   user window_ms seed        a place in line (the same one again for a second tab)
 --   pass   user window_ms             the admission's expiry, once the user's number is admitted
---   admit  worker lease_ms seed       the admitter's tick (only the lease holder admits)
+--   admit  worker lease_ms seed busy  the admitter's tick (only the lease holder admits); busy = 1 while
+--                                     a server's loop runs late: admissions slow to a tenth of the rate
 --   state                             the line's figures, for the waiting sockets' frame
 --   clear                             houseful: the line is emptied
 local conf_key, next_key, who_key, early_key, state_key, active_key, lease_key =
@@ -122,19 +123,29 @@ if OP == 'pass' then
 end
 
 if OP == 'admit' then
-  local worker, lease_ms = ARGV[3], tonumber(ARGV[4])
+  local worker, lease_ms, busy = ARGV[3], tonumber(ARGV[4]), ARGV[6] == '1'
+  -- While busy the line moves at a tenth of its rate, but it moves: one that never does is worse.
+  local function slowed(rate)
+    return busy and math.max(math.floor(rate / 10), 1) or rate
+  end
+  -- The line's figures, with the rate it moves at now.
+  local function told(leader)
+    local out = figures()
+    out.rate, out.busy = slowed(out.rate), busy
+    return reply({ok = out, leader = leader})
+  end
   local holder = redis.call('GET', lease_key)
   if holder and holder ~= worker then
-    return reply({ok = figures(), leader = false})
+    return told(false)
   end
   redis.call('SET', lease_key, worker, 'PX', lease_ms)
   open_if_due(ARGV[5])
   local at = hnum(state_key, 'at')
   if hnum(state_key, 'opened') == 0 or hnum(conf_key, 'paused') == 1 or at == 0 then
     redis.call('HSET', state_key, 'at', NOW, 'carry', 0)
-    return reply({ok = figures(), leader = true})
+    return told(true)
   end
-  local rate = hnum(conf_key, 'rate')
+  local rate = slowed(hnum(conf_key, 'rate'))
   -- At most one second's admissions saved up, so a long pause is no flood afterwards.
   local budget = math.min(hnum(state_key, 'carry') + rate * math.max(NOW - at, 0) / 1000, math.max(rate, 1))
   local admitted = hnum(state_key, 'admitted')
@@ -142,7 +153,7 @@ if OP == 'admit' then
   local room = hnum(conf_key, 'max_active') - active_count()
   local n = math.max(math.min(math.floor(budget), last - admitted, room), 0)
   redis.call('HSET', state_key, 'admitted', admitted + n, 'at', NOW, 'carry', budget - math.floor(budget))
-  return reply({ok = figures(), leader = true})
+  return told(true)
 end
 
 return reply({err = 'unknown_op'})
