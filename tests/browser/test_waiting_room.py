@@ -1,12 +1,16 @@
 """The waiting room in Chromium: countdown, a live place in line, admission, then seats."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import re
 from typing import Any
 
 from playwright.async_api import expect
 
+from server.keyspace import KeySpace
+from server.live.busy import BusyServers
 from tests.browser.conftest import base_url, log_in, shoot
 from tests.support.clocks import around_midnight
 from tests.wsclient import RoomClient
@@ -122,3 +126,55 @@ async def test_a_buyer_goes_back_for_more_seats_within_their_admission(
         await page.locator(f'.seat[aria-label^="Row {row} seat 5,"]').click()  # beside it: no lone seat left
         await expect(page.locator('.seat[data-state="mine"]')).to_have_count(1)
         assert page.js_errors == []
+
+
+async def test_a_busy_box_office_tells_the_line_why_it_moves_slowly(make_client: Any, make_screening: Any,
+                                                                   make_user: Any, register: Any, new_page: Any,
+                                                                   redis: Any, settings: Any, clock: Any) -> None:
+    client = await make_client(waiting_room={"tick_ms": 100, "busy_lag_ms": 50})
+    base = base_url(client)
+    sid = (await make_screening(rows=3, per_row=8))["screening_id"]
+    admin = await make_user("admin")
+    await _policy(client, admin, sid, mode="always", admit_per_second=10, max_active=100, paused=True)
+    ahead = []
+    for _ in range(40):
+        tab = RoomClient(await client.ws_connect(f"/ws/screenings/{sid}/line", headers=(await make_user())["headers"]))
+        await tab.ok("join")
+        ahead.append(tab)
+    desk = await new_page(viewport={"width": 1366, "height": 900})
+    await log_in(desk, base, await register(client))
+    await desk.goto(f"{base}/screenings/{sid}/line")
+    await expect(desk.locator("#my-number")).to_have_text("#41")
+    phone = await new_page(viewport={"width": 390, "height": 844})
+    await log_in(phone, base, await register(client))
+    await phone.goto(f"{base}/screenings/{sid}/line")
+    await expect(phone.locator("#my-number")).to_have_text("#42")
+
+    # Another worker of the deployment drowns: it reports its loop 400 ms late, as a real one does
+    # (its own drowning is tests/test_waiting_room_busy.py's subject; this test is about the page).
+    other = BusyServers(redis, KeySpace(settings.redis.key_prefix).key("workers", "lag"), clock, 50)
+    stop = asyncio.Event()
+
+    async def drowning() -> None:
+        while not stop.is_set():
+            await other.exchange(400)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)  # a report a second keeps it fresh
+
+    reports = asyncio.create_task(drowning())
+    try:
+        await ahead[0].wait_for(lambda m: m.get("type") == "line" and m["busy"])
+        await _policy(client, admin, sid, paused=False)  # the line moves, at a tenth of 10 a second
+        for page in (desk, phone):
+            await expect(page.locator("#line-busy")).to_be_visible()
+            await expect(page.locator("#eta")).to_contain_text("Estimated wait")
+        await shoot(desk, "line-busy")
+        await shoot(phone, "line-busy-phone")
+    finally:
+        stop.set()
+        await reports
+    await redis.hdel(other.key, other.worker)  # it stopped: its figure goes
+    await expect(desk.locator("#line-busy")).to_be_hidden()
+    for tab in ahead:
+        await tab.close()
+    assert desk.js_errors == [] and phone.js_errors == []
