@@ -1,7 +1,6 @@
 """The application factory."""
 from __future__ import annotations
 
-import weakref
 
 from aiohttp import web
 
@@ -35,7 +34,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[keys.JWT_SECRET] = jwt_secret(settings)
     app[keys.TOKENS] = AccessTokens(app[keys.JWT_SECRET])
     app[keys.QUERIES] = load_queries()
-    app[keys.SOCKETS] = weakref.WeakSet()
+    app[keys.SOCKETS] = set()
     app[keys.CONNECTIONS] = ConnectionCap(settings.server)
     app.cleanup_ctx.extend(RESOURCES)
     # Before the resources close: every socket gets GOING_AWAY so clients reconnect elsewhere.
