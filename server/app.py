@@ -1,7 +1,6 @@
 """The application factory."""
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from server import keys
@@ -10,7 +9,7 @@ from server.config import Settings, jwt_secret
 from server.connections import ConnectionCap
 from server.domain.tokens import AccessTokens
 from server.forwarded import forwarded_client
-from server.middleware import connection_limits, errors_middleware, identity_middleware, security_headers
+from server.middleware import connection_limits, identity_middleware, security_headers
 from server.queries import load_queries
 from server.request_log import request_ids
 from server.resources import RESOURCES
@@ -22,7 +21,7 @@ from server.ws.handlers import close_sockets
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the app: settings, its clock (the system's unless a test gives one), resources, routes."""
     app = web.Application(
-        middlewares=[forwarded_client, request_ids, errors_middleware, connection_limits, identity_middleware],
+        middlewares=[forwarded_client, request_ids, connection_limits, identity_middleware],
         client_max_size=settings.server.max_body_bytes,
         # aiohttp's keep-alive timer is armed when a connection opens and after each response: a
         # connection without a complete request by then (idle, trickling headers, an unfinished
