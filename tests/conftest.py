@@ -10,6 +10,7 @@ time unless the test is parametrised with an instant (tests/support/clocks.py's 
 from __future__ import annotations
 
 import asyncio
+import io
 import secrets
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
@@ -101,6 +102,9 @@ def clock(request: pytest.FixtureRequest) -> ShiftedClock:
     return ShiftedClock.starting_at(start) if start is not None else ShiftedClock(0.0)
 
 
+SHUTDOWN_SECONDS = 5.0  # as run.py's workers (server/serve.py)
+
+
 class ServedLikeProduction(TestServer):
     """aiohttp's test server, but without handler cancellation on disconnect, as run.py serves.
 
@@ -110,8 +114,41 @@ class ServedLikeProduction(TestServer):
     """
 
     async def _make_runner(self, **kwargs: Any) -> Any:
-        # Houseful's runner, as run.py serves: it applies the per-IP connection cap.
-        return HousefulRunner(self.app, **{**kwargs, "handler_cancellation": False})
+        # Houseful's runner, as run.py serves: it applies the per-IP connection cap, and a handler
+        # still running SHUTDOWN_SECONDS after the sockets were closed is cancelled (aiohttp's
+        # default waits 60 s, twice).
+        self._stuck: list[str] = []
+        self._watchdog: asyncio.Future[None] | None = None
+        self.app.on_shutdown.append(self._watch)  # after close_sockets: every socket was told to close
+        return HousefulRunner(self.app, **{**kwargs, "handler_cancellation": False,
+                                           "shutdown_timeout": SHUTDOWN_SECONDS})
+
+    async def _watch(self, _app: Any) -> None:
+        self._watchdog = asyncio.ensure_future(_stacks_after(SHUTDOWN_SECONDS - 0.5, self._stuck))
+
+    async def close(self) -> None:
+        """Stop the server; a handler it had to cancel fails the test, with every task's stack.
+
+        Every socket is closed on shutdown within seconds (server/ws/handlers.py) and its handler
+        then ends, so a handler still running at the deadline waits for something that will never
+        come: a bug to see, not a teardown to wait out.
+        """
+        try:
+            await super().close()
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+        if self._stuck:
+            pytest.fail("the server's shutdown had to cancel a stuck handler; the tasks then:\n" + self._stuck[0])
+
+
+async def _stacks_after(seconds: float, into: list[str]) -> None:
+    """After `seconds`, every task's stack, into `into`."""
+    await asyncio.sleep(seconds)
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=12, file=out)
+    into.append(out.getvalue())
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import pytest
 
 from loadtest.wsproto import HandshakeError, open_socket
 from server import keys
-from tests.test_waiting_room import FAST, line, policy
+from server.live import lines
+from tests.test_waiting_room import FAST, frame, line, policy
 
 
 @pytest.fixture
@@ -49,6 +50,22 @@ async def test_a_burst_of_waiting_sockets_gets_distinct_places(wr_client: Any, m
     numbers = [r["result"]["number"] for r in replies]
     assert sorted(numbers[:12]) == list(range(1, 13))
     assert numbers[12] == numbers[0]  # the same account's second tab
+    for tab in tabs:
+        await tab.close()
+
+
+async def test_a_long_lines_frame_reaches_every_waiting_socket_slice_by_slice(
+        wr_client: Any, make_user: Any, make_screening: Any, clock: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(lines, "SLICE", 3)  # 10 sockets: four slices, the last one short
+    sid = (await make_screening(rows=1, per_row=4))["screening_id"]
+    admin = await make_user("admin")
+    await policy(wr_client, admin, sid, mode="always", admit_per_second=1, paused=True)
+    tabs = [await line(wr_client, sid, await make_user()) for _ in range(10)]
+    for tab in tabs:
+        await tab.ok("join")
+    since = clock.ms()
+    for tab in tabs:  # every one gets the round's frame, and more rounds follow
+        await tab.wait_for(frame(lambda m: m["server_time"] >= since + 200))
     for tab in tabs:
         await tab.close()
 

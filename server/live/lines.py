@@ -6,7 +6,9 @@ writes ONE frame, built once, to every waiting socket of that screening: "admitt
 last number given, the rate". Each client computes its own place from its number, so a tick
 costs one Redis call per screening and one write per socket, whatever the length of the line.
 The frame goes out every tick even when nothing changed: its server_time tells each client how
-fresh its place is. When the screening sells out, one "sold_out" frame tells the whole line,
+fresh its place is. A long line gets it in slices of SLICE sockets spread over SPREAD of the tick,
+not all at once: 10,000 writes in one go stalled this worker's loop (and every seat map on it) for
+tens of milliseconds each tick (bench/RESULTS.md, "Waiting room"). When the screening sells out, one "sold_out" frame tells the whole line,
 with other screenings of the film, the line is emptied and the sockets are closed.
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ from server.metrics import LINE_ADMITTED, LINE_RATE, LINE_SHOPPING, LINE_WAITING
 
 log = logging.getLogger(__name__)
 CLOSE_SOLD_OUT = 4010  # the line's socket: the screening sold out (the sold_out frame came first)
+SLICE = 250  # waiting sockets written in one go; then the loop serves everything else
+SPREAD = 0.8  # share of the tick over which a long line's frame reaches every waiting socket
 
 
 class Waiter(Protocol):
@@ -48,6 +52,7 @@ class LineHub:
         self.waiting: dict[int, set[Waiter]] = {}
         self.last_frame: dict[int, bytes] = {}
         self._task: asyncio.Task[None] | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Start the tick."""
@@ -55,9 +60,10 @@ class LineHub:
 
     async def close(self) -> None:
         """Stop the tick (waiting sockets are closed with every socket at shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [t for t in (self._task, *self._deliveries) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def join(self, conn: Waiter) -> None:
         """A waiting socket arrives: it gets the last frame at once, then every tick's."""
@@ -116,8 +122,30 @@ class LineHub:
                    "server_time": self.line.clock.ms()}
         frame = p.text_frame(orjson.dumps(message))  # built once for the whole line
         self.last_frame[screening_id] = frame
-        for conn in tuple(self.waiting.get(screening_id, ())):
-            conn.push(frame)
+        conns = tuple(self.waiting.get(screening_id, ()))
+        if len(conns) <= SLICE:
+            for conn in conns:
+                conn.push(frame)
+            return
+        task = asyncio.create_task(self._deliver(conns, frame), name=f"line {screening_id} frame")
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, conns: tuple[Waiter, ...], frame: bytes) -> None:
+        """Write the frame slice by slice, the slices due at even steps over SPREAD of the tick.
+
+        Due times, not sleeps after each slice: a late loop writes the next slices at once
+        (yielding between them) instead of pushing the whole round later. A round still going
+        when the next tick comes finishes beside it: every socket gets every round's frame.
+        """
+        loop = asyncio.get_running_loop()
+        step = self.tick * SPREAD * SLICE / len(conns)
+        due = loop.time()
+        for start in range(0, len(conns), SLICE):
+            for conn in conns[start:start + SLICE]:
+                conn.push(frame)
+            due += step
+            await asyncio.sleep(max(due - loop.time(), 0))
 
     async def _sold_out(self, screening_id: int) -> None:
         conf = await self.line.conf(screening_id)
