@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import random
-import re
 import signal
 import statistics
 import subprocess
@@ -85,31 +84,6 @@ def _spy(pid: int, raw: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def _scrape(session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
-    """The worker's own figures: holds refused in the room, and the hold-ack and fan-out-lag buckets."""
-    async with session.get(base + "/metrics") as resp:
-        text = await resp.text()
-    found = re.search(r"^houseful_holds_refused_in_room_total (\S+)$", text, re.MULTILINE)
-
-    def buckets(name: str, labels: str) -> dict[float, float]:
-        pattern = rf'^{name}_bucket\{{{labels}le="([^"]+)"\}} (\S+)$'
-        return {float(le): float(n) for le, n in re.findall(pattern, text, re.MULTILINE)}
-
-    return {"here": int(float(found.group(1))) if found else 0,
-            "ack": buckets("houseful_ws_command_seconds", 'command="hold",kind="room",'),
-            "lag": buckets("houseful_fanout_lag_seconds", "")}
-
-
-def _p99_ms(before: dict[float, float], after: dict[float, float]) -> float | None:
-    """The 99th percentile of what a histogram observed between two scrapes: its bucket's bound (ms)."""
-    counts = sorted((le, n - before.get(le, 0.0)) for le, n in after.items())  # cumulative, by bound
-    total = counts[-1][1] if counts else 0.0
-    for le, n in counts:
-        if total and n >= 0.99 * total:
-            return le * 1000
-    return None
-
-
 async def burst_through_server(base: str, sid: int, tokens: list[str], choices: list[list[int]],
                                pid: int, profile: Path | None = None) -> dict[str, Any]:
     """One burst: every customer connected, then 2 holds each at once; CPU, acks and lags."""
@@ -139,7 +113,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
                 else:
                     refused[str((r.get("error") or {}).get("code"))] += 1
 
-        scrape0 = await _scrape(session, base)
+        scrape0 = await harness.scrape_server(session, base)
         spy = _spy(pid, profile) if profile is not None else None
         frames0 = metrics.counts["frames_in"]
         cpu0, t0, load0 = cpu_seconds(pid), time.monotonic(), time.process_time()
@@ -148,7 +122,7 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
         await _quiet(metrics)
         cpu, load_cpu = cpu_seconds(pid) - cpu0, time.process_time() - load0
         frames = metrics.counts["frames_in"] - frames0  # one socket write each (replies and broadcasts)
-        scrape1 = await _scrape(session, base)
+        scrape1 = await harness.scrape_server(session, base)
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled so far
             spy.wait(60)
@@ -161,8 +135,8 @@ async def burst_through_server(base: str, sid: int, tokens: list[str], choices: 
             "refused": dict(refused), "refused_in_room": scrape1["here"] - scrape0["here"],
             # The server's own view (its histograms' bucket bounds): frame read -> reply written, and
             # event published -> frame written; the p99s above add the load process's own queueing.
-            "server_ack_p99_ms": _p99_ms(scrape0["ack"], scrape1["ack"]),
-            "server_fanout_p99_ms": _p99_ms(scrape0["lag"], scrape1["lag"]), "errors": dict(metrics.errors)}
+            "server_ack_p99_ms": harness.p99_ms(scrape0["ack"], scrape1["ack"]),
+            "server_fanout_p99_ms": harness.p99_ms(scrape0["lag"], scrape1["lag"]), "errors": dict(metrics.errors)}
 
 
 async def burst_direct(env: harness.BenchEnv, sid: int, choices: list[list[int]]) -> dict[str, Any]:

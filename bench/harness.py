@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import aiohttp
 from hdrh.histogram import HdrHistogram
@@ -156,3 +157,28 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+async def scrape_server(session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    """The worker's own figures: holds refused in the room, and the hold-ack and fan-out-lag buckets."""
+    async with session.get(base + "/metrics") as resp:
+        text = await resp.text()
+    found = re.search(r"^houseful_holds_refused_in_room_total (\S+)$", text, re.MULTILINE)
+
+    def buckets(name: str, labels: str) -> dict[float, float]:
+        pattern = rf'^{name}_bucket\{{{labels}le="([^"]+)"\}} (\S+)$'
+        return {float(le): float(n) for le, n in re.findall(pattern, text, re.MULTILINE)}
+
+    return {"here": int(float(found.group(1))) if found else 0,
+            "ack": buckets("houseful_ws_command_seconds", 'command="hold",kind="room",'),
+            "lag": buckets("houseful_fanout_lag_seconds", "")}
+
+
+def p99_ms(before: dict[float, float], after: dict[float, float]) -> float | None:
+    """The 99th percentile of what a histogram observed between two scrapes: its bucket's bound (ms)."""
+    counts = sorted((le, n - before.get(le, 0.0)) for le, n in after.items())  # cumulative, by bound
+    total = counts[-1][1] if counts else 0.0
+    for le, n in counts:
+        if total and n >= 0.99 * total:
+            return le * 1000
+    return None

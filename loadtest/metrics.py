@@ -14,10 +14,10 @@ from hdrh.histogram import HdrHistogram
 
 # Latencies are recorded in microseconds, 1 µs .. 100 s.
 LOWEST_US, HIGHEST_US = 1, 100_000_000
-LATENCIES = ("connect", "hold_ack", "broadcast_lag", "checkout", "line_wait", "line_age")
+LATENCIES = ("connect", "hold_ack", "broadcast_lag", "checkout", "line_wait", "line_age", "load_lag")
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 # The timeline keeps cheaper histograms (2 digits) per interval: enough for a latency-over-time chart.
-TIMELINE_SERIES = ("hold_ack", "broadcast_lag", "line_age")
+TIMELINE_SERIES = ("hold_ack", "broadcast_lag", "line_age", "load_lag")
 
 
 def histogram(digits: int = 3) -> HdrHistogram:

@@ -33,6 +33,7 @@ WINDOW_MARGIN_S = 5.0
 WINDOW_SLACK_S = 0.5  # then it waits this long past the window's end (its estimate is a tick old) and queues
 # Per process, at most this many clients parse event frames (lag, houseful, the shared view).
 DEFAULT_SAMPLE = 1000
+LAG_SAMPLE_S = 0.02  # the load tool samples its own loop lag this often (report: "load tool's own lag")
 
 
 @dataclass
@@ -146,11 +147,12 @@ class Process:
             tasks = [play(i, n, tok) for i, (n, tok) in enumerate(zip(self.share.clients, self.share.tokens))]
             if self.opts.scenario == "fanout" and self.share.index == 0:
                 tasks += [self.writer(w, tok) for w, tok in enumerate(self.share.writer_tokens)]
-            watcher = asyncio.create_task(self._watch_stop())
+            watchers = [asyncio.create_task(self._watch_stop()), asyncio.create_task(self._sample_lag())]
             try:
                 await asyncio.gather(*(self._guard(t) for t in tasks))
             finally:
-                watcher.cancel()
+                for watcher in watchers:
+                    watcher.cancel()
         if self.joins:
             self.metrics.count("line_inversions", inversions(self.joins))
 
@@ -161,6 +163,15 @@ class Process:
         self.stopped.set()
         for line in tuple(self.in_line):
             line.wake()
+
+    async def _sample_lag(self) -> None:
+        """How late this process's loop runs: a timer every LAG_SAMPLE_S, its lateness recorded.
+        A busy load tool delays every reply and frame it reads; this says by how much."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(LAG_SAMPLE_S)
+            self.metrics.record("load_lag", (loop.time() - asked - LAG_SAMPLE_S) * 1e6)
 
     async def _guard(self, coro: Awaitable[None]) -> None:
         """A client that breaks counts an error; it never stops the others."""

@@ -56,7 +56,7 @@ async def test_rush_runs_and_reports_every_figure(make_client: MakeClient, make_
     for figure in ("messages in", "messages out", "conflicts", "errors", "time to houseful", "invariants"):
         assert figure in text
     latency = summary["latency_ms"]
-    for name in ("connect", "hold_ack", "broadcast_lag", "checkout"):
+    for name in ("connect", "hold_ack", "broadcast_lag", "checkout", "load_lag"):
         assert latency[name]["count"] > 0
         assert set(latency[name]) >= {"p50", "p90", "p99", "p99.9", "max"}
     # 50 customers wanting 2 of 40 seats: the screening fills, and some of them paid.
@@ -71,7 +71,7 @@ async def test_rush_runs_and_reports_every_figure(make_client: MakeClient, make_
     assert set(SUMMARY_KEYS) <= set(saved)
     assert saved["latency_ms"]["hold_ack"]["p99"] == latency["hold_ack"]["p99"]
     page = (tmp_path / "run.html").read_text()
-    assert page.count("<svg") == 4 and "PASSED" in page
+    assert page.count("<svg") == 5 and "PASSED" in page
 
 
 async def test_rush_through_the_waiting_room(make_client: MakeClient, make_user: Any, settings: Settings,
