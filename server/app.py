@@ -1,8 +1,6 @@
 """The application factory."""
 from __future__ import annotations
 
-import weakref
-
 from aiohttp import web
 
 from server import keys
@@ -11,7 +9,7 @@ from server.config import Settings, jwt_secret
 from server.connections import ConnectionCap
 from server.domain.tokens import AccessTokens
 from server.forwarded import forwarded_client
-from server.middleware import connection_limits, errors_middleware, identity_middleware, security_headers
+from server.middleware import connection_limits, identity_middleware, security_headers
 from server.queries import load_queries
 from server.request_log import request_ids
 from server.resources import RESOURCES
@@ -23,7 +21,7 @@ from server.ws.handlers import close_sockets
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the app: settings, its clock (the system's unless a test gives one), resources, routes."""
     app = web.Application(
-        middlewares=[forwarded_client, request_ids, errors_middleware, connection_limits, identity_middleware],
+        middlewares=[forwarded_client, request_ids, connection_limits, identity_middleware],
         client_max_size=settings.server.max_body_bytes,
         # aiohttp's keep-alive timer is armed when a connection opens and after each response: a
         # connection without a complete request by then (idle, trickling headers, an unfinished
@@ -35,7 +33,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[keys.JWT_SECRET] = jwt_secret(settings)
     app[keys.TOKENS] = AccessTokens(app[keys.JWT_SECRET])
     app[keys.QUERIES] = load_queries()
-    app[keys.SOCKETS] = weakref.WeakSet()
+    app[keys.SOCKETS] = set()
     app[keys.CONNECTIONS] = ConnectionCap(settings.server)
     app.cleanup_ctx.extend(RESOURCES)
     # Before the resources close: every socket gets GOING_AWAY so clients reconnect elsewhere.

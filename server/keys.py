@@ -5,7 +5,6 @@ domain and the services (the edge reads these keys; server/resources.py fills th
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import asyncpg
@@ -64,8 +63,10 @@ CHECKOUT = web.AppKey("checkout", Checkout)
 CATALOG = web.AppKey("catalog", CatalogAdmin)
 # Messages to customers: renderer, push keys, the settings and stores sending needs.
 MESSENGER = web.AppKey("messenger", Messenger)
-# Every open WebSocket (rooms and the staff feed), closed with GOING_AWAY on shutdown.
-SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+# Every open WebSocket (rooms, lines and the staff feed), closed with GOING_AWAY on shutdown. A plain
+# set, not a WeakSet: each handler takes its socket out in a `finally`, and a weak reference per
+# waiting socket cost ~0.1 KB (issue 12's memory probe).
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 # Open connections per client IP in this worker (server.connections_per_ip).
 CONNECTIONS = web.AppKey("connections", ConnectionCap)
 

@@ -1,4 +1,4 @@
-"""Middlewares: errors as JSON, connection limits, who is calling, CSRF for cookie writes, security headers."""
+"""Middlewares: errors as JSON (error_response), connection limits, who is calling, CSRF for cookie writes, security headers."""
 from __future__ import annotations
 
 import asyncio
@@ -33,30 +33,31 @@ def _wants_json(request: web.Request) -> bool:
     return request.path.startswith(("/api/", "/ws/")) or "text/html" not in request.headers.get("Accept", "")
 
 
-@web.middleware
-async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Map domain errors and HTTP exceptions to the JSON error shape; never leak a stack trace."""
-    try:
-        return await handler(request)
-    except DomainError as exc:
+def error_response(request: web.Request, exc: Exception) -> web.StreamResponse | None:
+    """The JSON error shape for a failed request (domain errors, HTTP errors, the unexpected);
+    None for an HTTP exception aiohttp should send as it is (a redirect, a browser's error page).
+
+    Called by the outermost middleware that awaits the handler (request_ids, server/request_log.py):
+    one frame for both around a request, so no more stay on the stack of every open WebSocket.
+    """
+    if isinstance(exc, DomainError):
         retry_after = getattr(exc, "retry_after", None)  # rate limits and outages say when to come back
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         return json_response({"error": exc.to_dict()}, exc.status, headers)
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status == 404 and not _wants_json(request):
             # A person's browser: the styled page with a way back (`what` from server/pages.py).
             return render_page("not_found.html", request, {"what": getattr(exc, "what", None)}, status=404)
         if exc.status < 400 or not _wants_json(request):
-            raise
+            return None
         code = _HTTP_CODES.get(exc.status, "http_error")
         message = exc.reason if exc.status != 413 else "request body too large"
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return json_response(error_body(code, message), exc.status, headers)
-    except Exception as exc:
-        if is_store_outage(exc):
-            return _unavailable(request, exc)
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_response(error_body("internal", "internal server error"), 500)
+    if is_store_outage(exc):
+        return _unavailable(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return json_response(error_body("internal", "internal server error"), 500)
 
 
 def _unavailable(request: web.Request, exc: Exception) -> web.Response:

@@ -19,6 +19,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from server.logs import REQUEST_ID
+from server.middleware import error_response
 from server.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 HEADER = "X-Request-Id"
@@ -34,7 +35,12 @@ def request_id_of(request: web.BaseRequest) -> str:
 
 @web.middleware
 async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give the request its id, for every log line while serving it and for the response header."""
+    """Give the request its id, for every log line while serving it and for the response header;
+    map what the handler raises to the JSON error shape (server/middleware.py, error_response).
+
+    Both in one frame: a WebSocket's request lives as long as the socket, and every middleware
+    that awaits the handler keeps a frame per open socket (issue 12's memory probe).
+    """
     given = request.headers.get(HEADER, "")
     rid = given if _VALID.fullmatch(given) else secrets.token_hex(8)
     request[REQUEST_ID_KEY] = rid
@@ -42,7 +48,13 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     started = time.perf_counter()
     status = 500
     try:
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            mapped = error_response(request, exc)
+            if mapped is None:
+                raise
+            response = mapped
         status = response.status
     except web.HTTPException as exc:
         exc.headers[HEADER] = rid

@@ -17,9 +17,12 @@ ROLE_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
 VERIFIED_TOKENS = 20_000  # access tokens remembered once verified (~0.5 KiB each); least recently used go first
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
-    """An authenticated caller. `via_cookie` tells the CSRF check how it was authenticated."""
+    """An authenticated caller. `via_cookie` tells the CSRF check how it was authenticated.
+
+    Slotted: one stays per open socket and per remembered token (no instance dict, ~0.1 KB less).
+    """
 
     user_id: int
     role: str

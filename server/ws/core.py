@@ -20,7 +20,7 @@ import time
 from typing import Any, Callable
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from server.config import WebSocketSettings
 from server.domain.tokens import Identity
@@ -33,6 +33,7 @@ from server.ws.commands import Command, CommandSet
 
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 5.0  # longest a close may take before the transport is simply closed
+_SOCKET_ENDS = frozenset((WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR))
 
 
 async def close_within(ws: web.WebSocketResponse, code: int, reason: str, seconds: float = CLOSE_SECONDS) -> None:
@@ -122,15 +123,23 @@ class Session:
 
     async def read(self) -> None:
         """Handle the peer's frames, one at a time, until it leaves or the socket closes."""
-        async for msg in self.ws:
-            if self._closing:
-                break
-            if msg.type is WSMsgType.TEXT:
-                await self.on_frame(msg.data)
-            elif msg.type is WSMsgType.BINARY:
-                await self.on_frame(None)
-            elif msg.type is WSMsgType.ERROR:
-                break  # e.g. a frame above max_msg_size: aiohttp already closed with 1009
+        # Not `async for msg in ws`: its __anext__ frame, and the last message held in `msg`,
+        # would stay for as long as the socket waits (memory per waiting socket, issue 12).
+        while await self._on_message(await self.ws.receive()):
+            pass
+
+    async def _on_message(self, msg: WSMessage) -> bool:
+        """One message from aiohttp, handled; False once the socket is done."""
+        if self._closing:
+            return False
+        kind = msg.type
+        if kind is WSMsgType.TEXT:
+            await self.on_frame(msg.data)
+        elif kind is WSMsgType.BINARY:
+            await self.on_frame(None)
+        elif kind in _SOCKET_ENDS:  # ERROR: e.g. a frame above max_msg_size, aiohttp already closed with 1009
+            return False
+        return True
 
     def _admit(self) -> bool:
         """Token bucket per frame; far beyond it within a second closes the socket."""

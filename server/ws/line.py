@@ -36,16 +36,16 @@ class LineConnection(Session):
         self._transport = transport
         self._close_task: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        """Join the hub's fan-out, read commands until the peer goes, then leave."""
+    def arrive(self) -> None:
+        """Join the hub's fan-out; the handler then reads commands (Session.read) until the peer goes."""
         self.hub.join(self)
-        try:
-            await self.read()
-        finally:
-            self.hub.leave(self)
-            if self._close_task is not None:
-                await asyncio.gather(self._close_task, return_exceptions=True)
-            self._closing = True
+
+    async def depart(self) -> None:
+        """Leave the fan-out (the place in line stays in Redis) and let a close under way finish."""
+        self.hub.leave(self)
+        if self._close_task is not None:
+            await asyncio.gather(self._close_task, return_exceptions=True)
+        self._closing = True
 
     def push(self, frame: bytes) -> None:
         """Write a shared frame. A peer that left UNREAD_LIMIT unread is closed: the socket has no
