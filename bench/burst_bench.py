@@ -184,7 +184,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the server during the first burst")
     parser.add_argument("--loop-seconds", type=float, default=4.0, help="closed-loop holds pair, seconds each")
     args = parser.parse_args(argv)
-    harness.pin(harness.LOAD_CPU)
+    harness.load_tool()
     OUT.mkdir(exist_ok=True)
     port = harness.free_port()
     base = f"http://127.0.0.1:{port}"

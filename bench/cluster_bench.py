@@ -91,7 +91,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
-    harness.pin(harness.LOAD_CPU)
+    harness.load_tool()
     OUT.mkdir(exist_ok=True)
     users = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"houseful-cluster-users-{os.getpid()}.json")
     folder = Path(tempfile.mkdtemp(prefix="houseful-bench-cluster-"))

@@ -220,7 +220,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("line", "direct"),
                         help="one rush only, no memory probe (diagnosis; RESULTS.md untouched)")
     args = parser.parse_args(argv)
-    harness.pin(harness.LOAD_CPU)
+    harness.load_tool()
     OUT.mkdir(exist_ok=True)
     users = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"houseful-wr-users-{os.getpid()}.json")
     runs: dict[str, Any] = {}

@@ -13,6 +13,7 @@ import sys
 from loadtest.runner import RunError, is_loopback, run
 from loadtest.scenarios import SCENARIOS, Options
 from loadtest.setup import SetupError
+from server.gc_tuning import tune_for_serving
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
 
+        tune_for_serving()  # the clients of a one-process run live here: a worker's collector settings
         status, _ = uvloop.run(run(options(args)))
     except (RunError, SetupError) as exc:
         print(f"houseful-loadtest: {exc}", file=sys.stderr)
