@@ -97,6 +97,9 @@ class BusyServers:
                 busy = await self.exchange(round(lag * 1000))
             except STORE_OUTAGES:
                 busy = False  # the admitter cannot run without Redis either
+            except Exception:  # noqa: BLE001 - a bug here must not end the reports for good
+                log.exception("loop lag report failed")
+                busy = False
             if busy != self._busy:
                 log.log(logging.WARNING if busy else logging.INFO, "a server's event loop runs over %d ms late: "
                         "admissions %s", self.limit_ms, "slowed to a tenth" if busy else "back to their rate")
