@@ -63,7 +63,7 @@ LINE_SHOPPING = Gauge("houseful_line_shopping", "Admitted customers shopping (pa
 EVENT_LOOP_LAG = Gauge("houseful_event_loop_lag_seconds", "How late a worker's event loop runs: the median "
                        "lateness of a 20 ms timer over the last second (the worst worker's)",
                        multiprocess_mode="livemax")
-LINE_RATE = Gauge("houseful_line_admit_per_second", "A line's configured admission rate", ("screening",),
+LINE_RATE = Gauge("houseful_line_admit_per_second", "The rate a line admits at now: its policy's, a tenth of it while a server is busy", ("screening",),
                   multiprocess_mode="livemostrecent")
 
 
